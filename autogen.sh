@@ -1,0 +1,3 @@
+#!/bin/sh
+# Regenerate the autotools files; nothing else.
+exec autoreconf --force --install --verbose "$(dirname "$0")"

@@ -1,0 +1,1 @@
+#include "sip/ws_transport.h"

@@ -1,0 +1,7 @@
+# webrtc/: ICE, DTLS-SRTP, RTP/RTCP, legs and media sessions. Depends on
+# transcoding/ and the media libraries.
+noinst_LIBRARIES += libsb_webrtc.a
+libsb_webrtc_a_SOURCES = \
+	webrtc/demux.c webrtc/demux.h
+WEBRTC_LIBS = libsb_webrtc.a $(TRANSCODING_LIBS) $(NICE_LIBS) $(SRTP_LIBS) \
+	$(OPENSSL_LIBS) $(GLIB_LIBS)
