@@ -2,6 +2,9 @@
 # transcoding/ and the media libraries.
 noinst_LIBRARIES += libsb_webrtc.a
 libsb_webrtc_a_SOURCES = \
-	webrtc/demux.c webrtc/demux.h
+	webrtc/demux.c webrtc/demux.h \
+	webrtc/media_desc.h \
+	webrtc/rtp.c webrtc/rtp.h \
+	webrtc/rtcp.c webrtc/rtcp.h
 WEBRTC_LIBS = libsb_webrtc.a $(TRANSCODING_LIBS) $(NICE_LIBS) $(SRTP_LIBS) \
 	$(OPENSSL_LIBS) $(GLIB_LIBS)
