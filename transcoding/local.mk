@@ -2,5 +2,14 @@
 # libopus and spandsp only.
 noinst_LIBRARIES += libsb_transcoding.a
 libsb_transcoding_a_SOURCES = \
-	transcoding/g711.c transcoding/g711.h
+	transcoding/codec.c transcoding/codec.h \
+	transcoding/codec_registry.c \
+	transcoding/g711.c transcoding/g711.h transcoding/g711_codec.c \
+	transcoding/g722.c \
+	transcoding/opus.c
+libsb_transcoding_a_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"sb-transcoding\"
 TRANSCODING_LIBS = libsb_transcoding.a $(OPUS_LIBS) $(SPANDSP_LIBS) $(GLIB_LIBS) -lm
+
+noinst_PROGRAMS += tests/bench/bench_codec
+tests_bench_bench_codec_SOURCES = tests/bench/bench_codec.c
+tests_bench_bench_codec_LDADD = $(TRANSCODING_LIBS)

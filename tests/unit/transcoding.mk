@@ -1,1 +1,6 @@
-# unit tests for transcoding/ (cmocka); add: check_PROGRAMS += tests/unit/test_x, TESTS += tests/unit/test_x
+# unit tests for transcoding/ (cmocka)
+check_PROGRAMS += tests/unit/test_g711
+TESTS += tests/unit/test_g711
+tests_unit_test_g711_SOURCES = tests/unit/test_g711.c
+tests_unit_test_g711_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_g711_LDADD = $(TRANSCODING_LIBS) $(CMOCKA_LIBS)

@@ -1,0 +1,194 @@
+/* Opus codec descriptor on libopus (RFC 7587: opus/48000/2 on the wire
+ * whatever the audio). Encoded and decoded mono at a rate the caller
+ * picks; libopus accepts 8/12/16/24/48 kHz directly, so the transcoding
+ * path never resamples. Encoder: VOIP application, inband FEC, loss hint.
+ * Decoder: PLC and FEC recovery. States: one worker thread. */
+#include <errno.h>
+#include <opus.h>
+
+#include <glib.h>
+
+#include "transcoding/codec.h"
+
+typedef struct opus_enc {
+	sb_codec_enc base;
+	OpusEncoder *st; /* owned */
+} opus_enc;
+
+typedef struct opus_dec {
+	sb_codec_dec base;
+	OpusDecoder *st; /* owned */
+} opus_dec;
+
+static const uint8_t opus_frame_ms[] = { 10, 20, 40, 60, 0 };
+
+static int opus_pick_rate(const sb_codec *c, const sb_codec_params *p,
+			  uint32_t *rate)
+{
+	uint32_t r = p->pcm_rate ? p->pcm_rate : c->pcm_rate;
+
+	switch (r) {
+	case 8000: case 12000: case 16000: case 24000: case 48000:
+		*rate = r;
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+static int opus_err(int err)
+{
+	return err == OPUS_ALLOC_FAIL ? -ENOMEM : -EINVAL;
+}
+
+static int opus_enc_configure(OpusEncoder *st, const sb_codec_params *p)
+{
+	int complexity = p->complexity < 0 ? 5 : p->complexity;
+
+	if (complexity > 10 || p->loss_perc < 0 || p->loss_perc > 100)
+		return -EINVAL;
+	if (opus_encoder_ctl(st, OPUS_SET_COMPLEXITY(complexity)) != OPUS_OK ||
+	    opus_encoder_ctl(st, OPUS_SET_INBAND_FEC(p->fec ? 1 : 0)) != OPUS_OK ||
+	    opus_encoder_ctl(st, OPUS_SET_PACKET_LOSS_PERC(p->loss_perc)) != OPUS_OK ||
+	    opus_encoder_ctl(st, OPUS_SET_DTX(p->dtx ? 1 : 0)) != OPUS_OK ||
+	    opus_encoder_ctl(st, OPUS_SET_SIGNAL(OPUS_SIGNAL_VOICE)) != OPUS_OK)
+		return -EINVAL;
+	if (p->bitrate > 0 &&
+	    opus_encoder_ctl(st, OPUS_SET_BITRATE(p->bitrate)) != OPUS_OK)
+		return -EINVAL;
+	return 0;
+}
+
+static int opus_enc_new(const sb_codec *c, const sb_codec_params *p,
+			sb_codec_enc **out)
+{
+	uint32_t rate;
+	int err = opus_pick_rate(c, p, &rate);
+
+	if (err < 0)
+		return err;
+	OpusEncoder *st = opus_encoder_create((opus_int32)rate, 1,
+					      OPUS_APPLICATION_VOIP, &err);
+	if (st == NULL || err != OPUS_OK)
+		return opus_err(err);
+	err = opus_enc_configure(st, p);
+	if (err < 0) {
+		opus_encoder_destroy(st);
+		return err;
+	}
+	opus_enc *e = g_new0(opus_enc, 1);
+	e->base.codec = c;
+	e->base.pcm_rate = rate;
+	e->st = st;
+	*out = &e->base;
+	return 0;
+}
+
+static void opus_enc_free(sb_codec_enc *enc)
+{
+	opus_enc *e = (opus_enc *)enc;
+	opus_encoder_destroy(e->st);
+	g_free(e);
+}
+
+static ssize_t opus_encode_frame(sb_codec_enc *enc, const int16_t *pcm,
+				 size_t n, uint8_t *out, size_t cap)
+{
+	opus_enc *e = (opus_enc *)enc;
+
+	if (n > SB_CODEC_MAX_SAMPLES)
+		return -EINVAL;
+	if (cap > SB_CODEC_MAX_PAYLOAD)
+		cap = SB_CODEC_MAX_PAYLOAD;
+	opus_int32 r = opus_encode(e->st, pcm, (int)n, out, (opus_int32)cap);
+	if (r == OPUS_BUFFER_TOO_SMALL)
+		return -ENOSPC;
+	return r < 0 ? -EINVAL : r;
+}
+
+static int opus_dec_new(const sb_codec *c, const sb_codec_params *p,
+			sb_codec_dec **out)
+{
+	uint32_t rate;
+	int err = opus_pick_rate(c, p, &rate);
+
+	if (err < 0)
+		return err;
+	OpusDecoder *st = opus_decoder_create((opus_int32)rate, 1, &err);
+	if (st == NULL || err != OPUS_OK)
+		return opus_err(err);
+	opus_dec *d = g_new0(opus_dec, 1);
+	d->base.codec = c;
+	d->base.pcm_rate = rate;
+	d->st = st;
+	*out = &d->base;
+	return 0;
+}
+
+static void opus_dec_free(sb_codec_dec *dec)
+{
+	opus_dec *d = (opus_dec *)dec;
+	opus_decoder_destroy(d->st);
+	g_free(d);
+}
+
+/* Malformed packets from the wire are -EBADMSG, never a crash. */
+static ssize_t opus_result(int r)
+{
+	if (r == OPUS_BUFFER_TOO_SMALL)
+		return -ENOSPC;
+	if (r == OPUS_INVALID_PACKET)
+		return -EBADMSG;
+	return r < 0 ? -EINVAL : r;
+}
+
+static ssize_t opus_decode_frame(sb_codec_dec *dec, const uint8_t *in,
+				 size_t len, int16_t *pcm, size_t cap)
+{
+	opus_dec *d = (opus_dec *)dec;
+
+	if (len > SB_CODEC_MAX_PAYLOAD)
+		return -EBADMSG;
+	if (cap > SB_CODEC_MAX_SAMPLES)
+		cap = SB_CODEC_MAX_SAMPLES;
+	return opus_result(opus_decode(d->st, in, (opus_int32)len, pcm,
+				       (int)cap, 0));
+}
+
+static ssize_t opus_plc(sb_codec_dec *dec, int16_t *pcm, size_t n)
+{
+	opus_dec *d = (opus_dec *)dec;
+
+	/* libopus conceals when given no data; n must be a multiple of
+	 * 2.5 ms, which every frame size we send is. */
+	if (n > SB_CODEC_MAX_SAMPLES)
+		return -EINVAL;
+	return opus_result(opus_decode(d->st, NULL, 0, pcm, (int)n, 0));
+}
+
+static ssize_t opus_decode_fec(sb_codec_dec *dec, const uint8_t *next,
+			       size_t len, int16_t *pcm, size_t n)
+{
+	opus_dec *d = (opus_dec *)dec;
+
+	/* decode_fec=1 decodes the LBRR copy of the previous (lost) frame
+	 * carried in `next`; if `next` has none, libopus falls back to PLC.
+	 * `next` itself must then be decoded normally by the caller. */
+	if (len > SB_CODEC_MAX_PAYLOAD)
+		return -EBADMSG;
+	if (n > SB_CODEC_MAX_SAMPLES)
+		return -EINVAL;
+	return opus_result(opus_decode(d->st, next, (opus_int32)len, pcm,
+				       (int)n, 1));
+}
+
+const sb_codec sb_codec_opus = {
+	.name = "opus", .clock_rate = 48000, .channels = 2, .static_pt = -1,
+	.pcm_rate = 48000, .pcm_rate_selectable = true,
+	.frame_ms = opus_frame_ms,
+	.enc_new = opus_enc_new, .enc_free = opus_enc_free,
+	.encode = opus_encode_frame,
+	.dec_new = opus_dec_new, .dec_free = opus_dec_free,
+	.decode = opus_decode_frame, .plc = opus_plc,
+	.decode_fec = opus_decode_fec,
+};
