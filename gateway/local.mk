@@ -1,12 +1,17 @@
 # gateway/: the daemon. Links every layer.
 bin_PROGRAMS += gateway/sipbridge
 noinst_LIBRARIES += libsb_gateway.a
+libsb_gateway_a_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"sb-gw\"
 libsb_gateway_a_SOURCES = \
+	common/log.h \
 	gateway/config.c gateway/config.h \
+	gateway/daemon.c gateway/daemon.h \
+	gateway/http_server.c gateway/http_server.h \
 	gateway/log.c gateway/log.h \
 	gateway/msg.c gateway/msg.h \
 	gateway/worker.c gateway/worker.h
 GATEWAY_LIBS = libsb_gateway.a $(SIP_LIBS) $(WEBRTC_LIBS) $(LIBCONFIG_LIBS) \
 	$(JANSSON_LIBS) $(SQLITE_LIBS) $(GLIB_LIBS)
+gateway_sipbridge_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"sb-gw\"
 gateway_sipbridge_SOURCES = gateway/main.c
 gateway_sipbridge_LDADD = $(GATEWAY_LIBS)

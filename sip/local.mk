@@ -2,6 +2,16 @@
 # Depends on sofia-sip, libwebsockets and GLib; of webrtc/ only the plain
 # data header webrtc/media_desc.h.
 noinst_LIBRARIES += libsb_sip.a
+libsb_sip_a_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"sb-sip\"
 libsb_sip_a_SOURCES = \
-	sip/ws_transport.c sip/ws_transport.h
+	common/log.h \
+	sip/sip_stack.c sip/sip_stack.h \
+	sip/ws_transport.c sip/ws_transport.h \
+	sip/sdp.c sip/sdp.h
 SIP_LIBS = libsb_sip.a $(SOFIA_LIBS) $(LWS_LIBS) $(OPENSSL_LIBS) $(GLIB_LIBS)
+if FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz_sdp
+tests_fuzz_fuzz_sdp_SOURCES = tests/fuzz/fuzz_sdp.c
+tests_fuzz_fuzz_sdp_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_sdp_LDADD = $(SIP_LIBS)
+endif

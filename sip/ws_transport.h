@@ -1,1 +1,70 @@
-#pragma once
+/* SIP over WebSocket (RFC 7118) transport: the lws protocol "sip", one
+ * connection object per WebSocket, whole messages in and out. Signalling
+ * thread only (lws runs on the signalling GMainContext).
+ *
+ * A connection is a flow (RFC 5626 sense): whatever arrives on it, the
+ * answers and in-dialog requests go back on the same connection. The
+ * sb_ws_conn outlives its socket: holders keep a reference, and after
+ * close sb_ws_conn_send() fails with -ENOTCONN. */
+#ifndef SB_SIP_WS_TRANSPORT_H
+#define SB_SIP_WS_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct lws_protocols;
+
+typedef struct sb_ws_conn sb_ws_conn;
+
+typedef struct sb_ws_handlers {
+	/* A new connection passed the upgrade checks. */
+	void (*on_open)(sb_ws_conn *c, void *user_data);
+	/* One complete message (frame), not NUL-terminated, borrowed. */
+	void (*on_message)(sb_ws_conn *c, const char *buf, size_t len,
+			   void *user_data);
+	/* The socket is gone (either side closed). Called once. */
+	void (*on_close)(sb_ws_conn *c, void *user_data);
+} sb_ws_handlers;
+
+typedef struct sb_ws_settings {
+	size_t max_message;        /* larger messages close the connection */
+	size_t max_queued_bytes;   /* output queue bound per connection */
+} sb_ws_settings;
+
+/* Install handlers and limits; call before lws creates the vhosts. */
+void sb_ws_transport_init(const sb_ws_handlers *h, void *user_data,
+			  const sb_ws_settings *s);
+
+/* The "sip" protocol entry for the vhost's protocol table. Static. */
+const struct lws_protocols *sb_ws_transport_protocol(void);
+
+/* Queue one message for sending as a text frame. 0, -ENOTCONN after
+ * close, -ENOBUFS when the output queue is over its bound. */
+int sb_ws_conn_send(sb_ws_conn *c, const char *buf, size_t len);
+
+/* Close with a WebSocket status code (1000 normal, 1001 going away).
+ * Idempotent; on_close follows from the event loop. */
+void sb_ws_conn_close(sb_ws_conn *c, int status, const char *reason);
+
+sb_ws_conn *sb_ws_conn_ref(sb_ws_conn *c);
+void sb_ws_conn_unref(sb_ws_conn *c);
+
+/* Stable id (never reused in a process) and peer "ip:port", borrowed. */
+uint64_t sb_ws_conn_id(const sb_ws_conn *c);
+const char *sb_ws_conn_peer(const sb_ws_conn *c);
+const char *sb_ws_conn_peer_ip(const sb_ws_conn *c);
+bool sb_ws_conn_is_open(const sb_ws_conn *c);
+bool sb_ws_conn_secure(const sb_ws_conn *c);
+
+/* Per-connection slot for the layer above (the proxy). Borrowed. */
+void sb_ws_conn_set_data(sb_ws_conn *c, void *data);
+void *sb_ws_conn_get_data(const sb_ws_conn *c);
+
+/* Connections currently open. */
+unsigned sb_ws_transport_count(void);
+
+/* Close every open connection with the given status (shutdown). */
+void sb_ws_transport_close_all(int status, const char *reason);
+
+#endif

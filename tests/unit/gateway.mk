@@ -1,1 +1,9 @@
-# unit tests for gateway/ (cmocka); add: check_PROGRAMS += tests/unit/test_x, TESTS += tests/unit/test_x
+# unit tests for gateway/ (cmocka)
+check_PROGRAMS += tests/unit/test_msg tests/unit/test_config
+TESTS += tests/unit/test_msg tests/unit/test_config
+tests_unit_test_msg_SOURCES = tests/unit/test_msg.c
+tests_unit_test_msg_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_msg_LDADD = $(GATEWAY_LIBS) $(CMOCKA_LIBS)
+tests_unit_test_config_SOURCES = tests/unit/test_config.c
+tests_unit_test_config_CPPFLAGS = $(UNIT_CPPFLAGS) -DSB_TEST_CONF=\"$(abs_top_srcdir)/conf/sipbridge.conf\"
+tests_unit_test_config_LDADD = $(GATEWAY_LIBS) $(CMOCKA_LIBS)

@@ -1,0 +1,170 @@
+/* Daemon lifecycle on the signalling thread: start the layers in order,
+ * handle signals, stop in reverse order. Signalling thread only. */
+#include "gateway/daemon.h"
+
+#include <glib-unix.h>
+#include <jansson.h>
+#include <signal.h>
+
+#include "gateway/http_server.h"
+#include "gateway/log.h"
+#include "gateway/worker.h"
+#include "sip/sip_stack.h"
+#include "sip/ws_transport.h"
+
+/* Time allowed between SIGTERM and exit: calls get BYE, sockets close. */
+#define SB_STOP_GRACE_MS 1500
+
+typedef struct sb_daemon {
+	sb_config *cfg;            /* owned ref; replaced on reload */
+	GMainContext *ctx;         /* owned: the signalling context */
+	GMainLoop *loop;           /* owned */
+	sb_worker_pool *workers;   /* owned */
+	sb_sip_stack *sip;         /* owned */
+	sb_http_server *http;      /* owned */
+	gint64 started_us;
+	bool stopping;
+	int exit_code;
+} sb_daemon;
+
+static void health_cb(json_t *o, void *user_data)
+{
+	sb_daemon *d = user_data;
+	json_object_set_new(o, "uptime_s", json_integer(
+		(g_get_monotonic_time() - d->started_us) / G_USEC_PER_SEC));
+	json_object_set_new(o, "workers",
+			    json_integer(sb_worker_pool_size(d->workers)));
+	json_object_set_new(o, "ws_connections",
+			    json_integer(sb_ws_transport_count()));
+	json_object_set_new(o, "calls", json_integer(0));
+	json_object_set_new(o, "transactions", json_integer(0));
+	json_object_set_new(o, "draining", json_boolean(d->stopping));
+}
+
+static gboolean quit_cb(gpointer data)
+{
+	sb_daemon *d = data;
+	g_main_loop_quit(d->loop);
+	return G_SOURCE_REMOVE;
+}
+
+static void begin_stop(sb_daemon *d, const char *why)
+{
+	if (d->stopping)
+		return;
+	d->stopping = true;
+	g_message("%s: stopping (closing WebSockets with 1001)", why);
+	sb_ws_transport_close_all(1001, "server shutting down");
+	GSource *t = g_timeout_source_new(sb_ws_transport_count() ? 300 : 0);
+	g_source_set_callback(t, quit_cb, d, NULL);
+	g_source_attach(t, d->ctx);
+	g_source_unref(t);
+}
+
+static gboolean on_sigterm(gpointer data)
+{
+	begin_stop(data, "SIGTERM");
+	return G_SOURCE_CONTINUE;
+}
+
+static gboolean on_sigint(gpointer data)
+{
+	begin_stop(data, "SIGINT");
+	return G_SOURCE_CONTINUE;
+}
+
+static gboolean on_sighup(gpointer data)
+{
+	sb_daemon *d = data;
+	g_autoptr(GError) err = NULL;
+	sb_config *n = sb_config_load(d->cfg->path, &err);
+	if (!n) {
+		g_warning("SIGHUP: reload failed, keeping the running configuration: %s",
+			  err->message);
+		return G_SOURCE_CONTINUE;
+	}
+	/* Listeners and workers stay as they are; what changes at once is
+	 * what is read per call or per line (routes, services, log level). */
+	sb_config_unref(d->cfg);
+	d->cfg = n;
+	sb_log_set_level(n->log_level);
+	g_message("SIGHUP: configuration reloaded from %s", n->path);
+	return G_SOURCE_CONTINUE;
+}
+
+static void add_signal(sb_daemon *d, int sig, GSourceFunc fn)
+{
+	GSource *s = g_unix_signal_source_new(sig);
+	g_source_set_callback(s, fn, d, NULL);
+	g_source_attach(s, d->ctx);
+	g_source_unref(s);
+}
+
+static const char *transport_name(sb_sip_transport t)
+{
+	return t == SB_SIP_TRANSPORT_TCP ? "tcp" : t == SB_SIP_TRANSPORT_TLS ? "tls" : "udp";
+}
+
+static bool start(sb_daemon *d, GError **err)
+{
+	d->workers = sb_worker_pool_new(d->cfg->workers);
+	g_info("%u media workers", sb_worker_pool_size(d->workers));
+
+	sb_sip_listen_spec *ls = g_new0(sb_sip_listen_spec, d->cfg->n_sip + 1);
+	for (unsigned i = 0; i < d->cfg->n_sip; i++)
+		ls[i] = (sb_sip_listen_spec){ transport_name(d->cfg->sip[i].transport),
+			d->cfg->sip[i].addr.host, d->cfg->sip[i].addr.port };
+	d->sip = sb_sip_stack_new(d->ctx, ls, d->cfg->n_sip, NULL, NULL, NULL, err);
+	g_free(ls);
+	if (!d->sip)
+		return false;
+
+	sb_ws_transport_init(&(sb_ws_handlers){ 0 }, d, &(sb_ws_settings){
+		.max_message = d->cfg->ws_max_message, .max_queued_bytes = 1 << 20 });
+	sb_http_hooks hooks = { .health = health_cb, .user_data = d };
+	d->http = sb_http_server_new(d->cfg, d->loop, &hooks, err);
+	if (!d->http)
+		return false;
+	g_info("web root %s", sb_http_server_www_root(d->http));
+	return true;
+}
+
+static void stop(sb_daemon *d)
+{
+	/* Reverse order of start; lws before sofia (notes §1). */
+	sb_http_server_free(d->http);
+	sb_sip_stack_free(d->sip);
+	sb_worker_pool_free(d->workers);
+}
+
+int sb_daemon_run(sb_config *cfg)
+{
+	sb_daemon d = { .cfg = sb_config_ref(cfg), .exit_code = 0 };
+	d.started_us = g_get_monotonic_time();
+	d.ctx = g_main_context_new();
+	d.loop = g_main_loop_new(d.ctx, FALSE);
+	g_main_context_push_thread_default(d.ctx);
+	sb_log_set_level(cfg->log_level);
+
+	add_signal(&d, SIGTERM, on_sigterm);
+	add_signal(&d, SIGINT, on_sigint);
+	add_signal(&d, SIGHUP, on_sighup);
+	signal(SIGPIPE, SIG_IGN);
+
+	g_autoptr(GError) err = NULL;
+	if (start(&d, &err)) {
+		g_message("sipbridge %s running (config %s)", PACKAGE_VERSION, cfg->path);
+		g_main_loop_run(d.loop);
+	} else {
+		g_critical("startup failed: %s", err->message);
+		d.exit_code = 1;
+	}
+	stop(&d);
+	g_main_context_pop_thread_default(d.ctx);
+	g_main_loop_unref(d.loop);
+	g_main_context_unref(d.ctx);
+	sb_config_unref(d.cfg);
+	if (!d.exit_code)
+		g_message("stopped");
+	return d.exit_code;
+}
