@@ -1,6 +1,8 @@
 # unit tests for webrtc/ (cmocka)
-check_PROGRAMS += tests/unit/test_demux tests/unit/test_rtp tests/unit/test_rtcp
-TESTS += tests/unit/test_demux tests/unit/test_rtp tests/unit/test_rtcp
+WEBRTC_UNIT = tests/unit/test_demux tests/unit/test_rtp tests/unit/test_rtcp \
+	tests/unit/test_dtls tests/unit/test_srtp
+check_PROGRAMS += $(WEBRTC_UNIT)
+TESTS += $(WEBRTC_UNIT)
 
 tests_unit_test_demux_SOURCES = tests/unit/test_demux.c
 tests_unit_test_demux_CPPFLAGS = $(UNIT_CPPFLAGS)
@@ -13,3 +15,11 @@ tests_unit_test_rtp_LDADD = $(WEBRTC_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_rtcp_SOURCES = tests/unit/test_rtcp.c
 tests_unit_test_rtcp_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_rtcp_LDADD = $(WEBRTC_LIBS) $(CMOCKA_LIBS)
+
+tests_unit_test_dtls_SOURCES = tests/unit/test_dtls.c
+tests_unit_test_dtls_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_dtls_LDADD = $(WEBRTC_LIBS) $(CMOCKA_LIBS)
+
+tests_unit_test_srtp_SOURCES = tests/unit/test_srtp.c
+tests_unit_test_srtp_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_srtp_LDADD = $(WEBRTC_LIBS) $(CMOCKA_LIBS)
