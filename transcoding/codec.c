@@ -10,7 +10,7 @@ void sb_codec_params_init(sb_codec_params *p)
 	*p = (sb_codec_params){
 		.pcm_rate = 0,
 		.complexity = 5,
-		.loss_perc = 0,
+		.loss_perc = 10,
 		.bitrate = 0,
 		.fec = true,
 		.dtx = false,

@@ -22,15 +22,17 @@ typedef struct sb_codec_params sb_codec_params;
 /* Largest PCM frame: 120 ms at 48 kHz, mono. */
 #define SB_CODEC_MAX_SAMPLES 5760
 
-/* Options for creating an encoder or decoder. Zero-initialised means
- * "defaults" for every field (see sb_codec_params_init for the values). */
+/* Options for creating an encoder or decoder; start from
+ * sb_codec_params_init() and change what you need. */
 struct sb_codec_params {
 	uint32_t pcm_rate;   /* internal PCM rate; 0 = codec default. Only
 			      * codecs with pcm_rate_selectable accept other
 			      * rates (Opus: 8000, 12000, 16000, 24000, 48000) */
 	int complexity;      /* Opus 0..10; <0 = default 5 */
 	int loss_perc;       /* Opus expected loss % hint (0..100) */
-	int bitrate;         /* Opus bit/s; 0 = libopus automatic */
+	int bitrate;         /* Opus bit/s; 0 = automatic: libopus's choice,
+			      * or 24000 at <= 16 kHz with FEC and loss > 0
+			      * (FEC needs the room) */
 	bool fec;            /* Opus inband FEC (params_init: true) */
 	bool dtx;            /* Opus DTX (default false) */
 };
@@ -97,8 +99,8 @@ const sb_codec *sb_codec_find(const char *name, uint32_t clock_rate,
 /* Look a codec up by RFC 3551 static payload type; NULL if none. */
 const sb_codec *sb_codec_find_static(int pt);
 
-/* Fill p with the defaults (rate 0 = codec default, complexity 5,
- * loss 0, FEC on, DTX off). */
+/* Fill p with the defaults: rate 0 = codec default, complexity 5, loss
+ * hint 10 %, automatic bitrate, FEC on, DTX off. */
 void sb_codec_params_init(sb_codec_params *p);
 /* True if the codec can send frames of ms milliseconds. */
 bool sb_codec_supports_ptime(const sb_codec *c, unsigned ms);

@@ -1,14 +1,14 @@
 /* G.722 codec descriptor on spandsp: 64 kbit/s, 16 kHz audio, but an RTP
  * clock of 8000 (RFC 3551 §4.5.2 keeps the historical error). spandsp has
- * no G.722 concealer, so its generic PLC fills lost frames; its pitch
- * search is tuned for 8 kHz, which at 16 kHz still covers 133-400 Hz
- * voices. States: one worker thread. */
+ * no G.722 concealer, so sb_plc fills lost frames at 16 kHz.
+ * States: one worker thread. */
 #include <errno.h>
 #include <spandsp.h>
 
 #include <glib.h>
 
 #include "transcoding/codec.h"
+#include "transcoding/plc.h"
 
 #define G722_BITRATE 64000
 
@@ -20,7 +20,7 @@ typedef struct g722_enc {
 typedef struct g722_dec {
 	sb_codec_dec base;
 	g722_decode_state_t *st; /* owned */
-	plc_state_t *plc;        /* owned */
+	sb_plc *plc;             /* owned */
 } g722_dec;
 
 static const uint8_t g722_frame_ms[] = { 10, 20, 30, 40, 50, 60, 0 };
@@ -70,12 +70,9 @@ static int g722_dec_new(const sb_codec *c, const sb_codec_params *p,
 	d->base.codec = c;
 	d->base.pcm_rate = c->pcm_rate;
 	d->st = g722_decode_init(NULL, G722_BITRATE, 0);
-	d->plc = plc_init(NULL);
-	if (d->st == NULL || d->plc == NULL) {
-		if (d->st != NULL)
-			g722_decode_free(d->st);
-		if (d->plc != NULL)
-			plc_free(d->plc);
+	d->plc = sb_plc_new(c->pcm_rate);
+	if (d->st == NULL) {
+		sb_plc_free(d->plc);
 		g_free(d);
 		return -ENOMEM;
 	}
@@ -87,7 +84,7 @@ static void g722_dec_free(sb_codec_dec *dec)
 {
 	g722_dec *d = (g722_dec *)dec;
 	g722_decode_free(d->st);
-	plc_free(d->plc);
+	sb_plc_free(d->plc);
 	g_free(d);
 }
 
@@ -101,7 +98,7 @@ static ssize_t g722_decode_frame(sb_codec_dec *dec, const uint8_t *in,
 	int n = g722_decode(d->st, pcm, in, (int)len);
 	if (n < 0)
 		return -EBADMSG;
-	plc_rx(d->plc, pcm, n);
+	sb_plc_good(d->plc, pcm, (size_t)n);
 	return n;
 }
 
@@ -111,7 +108,7 @@ static ssize_t g722_plc(sb_codec_dec *dec, int16_t *pcm, size_t n)
 
 	if (n > SB_CODEC_MAX_SAMPLES)
 		return -EINVAL;
-	plc_fillin(d->plc, pcm, (int)n);
+	sb_plc_conceal(d->plc, pcm, n);
 	return (ssize_t)n;
 }
 

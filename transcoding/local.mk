@@ -6,7 +6,8 @@ libsb_transcoding_a_SOURCES = \
 	transcoding/codec_registry.c \
 	transcoding/g711.c transcoding/g711.h transcoding/g711_codec.c \
 	transcoding/g722.c \
-	transcoding/opus.c
+	transcoding/opus.c \
+	transcoding/plc.c transcoding/plc.h
 libsb_transcoding_a_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"sb-transcoding\"
 TRANSCODING_LIBS = libsb_transcoding.a $(OPUS_LIBS) $(SPANDSP_LIBS) $(GLIB_LIBS) -lm
 

@@ -10,6 +10,8 @@
 
 #include "transcoding/codec.h"
 
+#define SB_OPUS_FEC_BITRATE 24000
+
 typedef struct opus_enc {
 	sb_codec_enc base;
 	OpusEncoder *st; /* owned */
@@ -41,20 +43,28 @@ static int opus_err(int err)
 	return err == OPUS_ALLOC_FAIL ? -ENOMEM : -EINVAL;
 }
 
-static int opus_enc_configure(OpusEncoder *st, const sb_codec_params *p)
+static int opus_enc_configure(OpusEncoder *st, const sb_codec_params *p,
+			      uint32_t rate)
 {
 	int complexity = p->complexity < 0 ? 5 : p->complexity;
 
 	if (complexity > 10 || p->loss_perc < 0 || p->loss_perc > 100)
 		return -EINVAL;
 	if (opus_encoder_ctl(st, OPUS_SET_COMPLEXITY(complexity)) != OPUS_OK ||
-	    opus_encoder_ctl(st, OPUS_SET_INBAND_FEC(p->fec ? 1 : 0)) != OPUS_OK ||
-	    opus_encoder_ctl(st, OPUS_SET_PACKET_LOSS_PERC(p->loss_perc)) != OPUS_OK ||
+	    opus_encoder_ctl(st, OPUS_SET_INBAND_FEC(p->fec)) != OPUS_OK ||
+	    opus_encoder_ctl(st, OPUS_SET_PACKET_LOSS_PERC(p->loss_perc)) !=
+		    OPUS_OK ||
 	    opus_encoder_ctl(st, OPUS_SET_DTX(p->dtx ? 1 : 0)) != OPUS_OK ||
 	    opus_encoder_ctl(st, OPUS_SET_SIGNAL(OPUS_SIGNAL_VOICE)) != OPUS_OK)
 		return -EINVAL;
-	if (p->bitrate > 0 &&
-	    opus_encoder_ctl(st, OPUS_SET_BITRATE(p->bitrate)) != OPUS_OK)
+	int bitrate = p->bitrate;
+	/* At 8-16 kHz libopus picks ~11-19 kbit/s, too little for SILK to add
+	 * LBRR (measured: no FEC data below ~20 kbit/s at 8 kHz), so FEC
+	 * would silently do nothing. 24 kbit/s leaves room for it. */
+	if (bitrate == 0 && p->fec && p->loss_perc > 0 && rate <= 16000)
+		bitrate = SB_OPUS_FEC_BITRATE;
+	if (bitrate > 0 &&
+	    opus_encoder_ctl(st, OPUS_SET_BITRATE(bitrate)) != OPUS_OK)
 		return -EINVAL;
 	return 0;
 }
@@ -71,7 +81,7 @@ static int opus_enc_new(const sb_codec *c, const sb_codec_params *p,
 					      OPUS_APPLICATION_VOIP, &err);
 	if (st == NULL || err != OPUS_OK)
 		return opus_err(err);
-	err = opus_enc_configure(st, p);
+	err = opus_enc_configure(st, p, rate);
 	if (err < 0) {
 		opus_encoder_destroy(st);
 		return err;

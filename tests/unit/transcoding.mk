@@ -4,3 +4,9 @@ TESTS += tests/unit/test_g711
 tests_unit_test_g711_SOURCES = tests/unit/test_g711.c
 tests_unit_test_g711_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_g711_LDADD = $(TRANSCODING_LIBS) $(CMOCKA_LIBS)
+
+check_PROGRAMS += tests/unit/test_codec
+TESTS += tests/unit/test_codec
+tests_unit_test_codec_SOURCES = tests/unit/test_codec.c
+tests_unit_test_codec_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_codec_LDADD = $(TRANSCODING_LIBS) $(CMOCKA_LIBS)
