@@ -11,3 +11,16 @@ libsb_webrtc_a_SOURCES = \
 	webrtc/srtp.c webrtc/srtp.h
 WEBRTC_LIBS = libsb_webrtc.a $(TRANSCODING_LIBS) $(NICE_LIBS) $(SRTP_LIBS) \
 	$(OPENSSL_LIBS) $(GLIB_LIBS)
+
+if FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz_rtp tests/fuzz/fuzz_rtcp tests/fuzz/fuzz_demux
+tests_fuzz_fuzz_rtp_SOURCES = tests/fuzz/fuzz_rtp.c
+tests_fuzz_fuzz_rtp_LDADD = $(WEBRTC_LIBS)
+tests_fuzz_fuzz_rtp_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_rtcp_SOURCES = tests/fuzz/fuzz_rtcp.c
+tests_fuzz_fuzz_rtcp_LDADD = $(WEBRTC_LIBS)
+tests_fuzz_fuzz_rtcp_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_demux_SOURCES = tests/fuzz/fuzz_demux.c
+tests_fuzz_fuzz_demux_LDADD = $(WEBRTC_LIBS)
+tests_fuzz_fuzz_demux_LDFLAGS = $(FUZZ_LDFLAGS)
+endif
