@@ -1,1 +1,8 @@
 # unit tests for sip/ (cmocka); add: check_PROGRAMS += tests/unit/test_x, TESTS += tests/unit/test_x
+
+# sip/sdp.c: golden SDP files in tests/data/sdp/
+check_PROGRAMS += tests/unit/test_sdp
+TESTS += tests/unit/test_sdp
+tests_unit_test_sdp_SOURCES = tests/unit/test_sdp.c
+tests_unit_test_sdp_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_sdp_LDADD = $(SIP_LIBS) $(CMOCKA_LIBS)
