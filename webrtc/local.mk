@@ -8,7 +8,8 @@ libsb_webrtc_a_SOURCES = \
 	webrtc/rtcp.c webrtc/rtcp.h \
 	webrtc/cert.c webrtc/cert.h \
 	webrtc/dtls.c webrtc/dtls.h \
-	webrtc/srtp.c webrtc/srtp.h
+	webrtc/srtp.c webrtc/srtp.h \
+	webrtc/ice.c webrtc/ice.h
 WEBRTC_LIBS = libsb_webrtc.a $(TRANSCODING_LIBS) $(NICE_LIBS) $(SRTP_LIBS) \
 	$(OPENSSL_LIBS) $(GLIB_LIBS)
 

@@ -1,6 +1,6 @@
 # unit tests for webrtc/ (cmocka)
 WEBRTC_UNIT = tests/unit/test_demux tests/unit/test_rtp tests/unit/test_rtcp \
-	tests/unit/test_dtls tests/unit/test_srtp
+	tests/unit/test_dtls tests/unit/test_srtp tests/unit/test_ice
 check_PROGRAMS += $(WEBRTC_UNIT)
 TESTS += $(WEBRTC_UNIT)
 
@@ -23,3 +23,7 @@ tests_unit_test_dtls_LDADD = $(WEBRTC_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_srtp_SOURCES = tests/unit/test_srtp.c
 tests_unit_test_srtp_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_srtp_LDADD = $(WEBRTC_LIBS) $(CMOCKA_LIBS)
+
+tests_unit_test_ice_SOURCES = tests/unit/test_ice.c
+tests_unit_test_ice_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_ice_LDADD = $(WEBRTC_LIBS) $(CMOCKA_LIBS)

@@ -1,0 +1,219 @@
+/* Two libnice agents on 127.0.0.1 in one private GMainContext: they
+ * connect, a datagram sent before a pair exists is queued and delivered,
+ * port range and public-address rewriting show in the local description,
+ * and TCP / mDNS / CRLF candidate lines are tolerated. Watchdog-bounded. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+#include <glib.h>
+
+#include "webrtc/ice.h"
+
+typedef struct end {
+	sb_ice *ice;
+	sb_ice_state last;
+	bool connected, failed;
+	unsigned n_rx;
+	uint8_t rx[64];
+	size_t rx_len;
+} end;
+
+typedef struct fixture {
+	GMainContext *ctx;
+	end a, b;
+	bool expired;
+} fixture;
+
+static void on_recv(void *ud, const uint8_t *buf, size_t len)
+{
+	end *e = ud;
+	e->n_rx++;
+	e->rx_len = len < sizeof(e->rx) ? len : sizeof(e->rx);
+	memcpy(e->rx, buf, e->rx_len);
+}
+
+static void on_state(void *ud, sb_ice_state st)
+{
+	end *e = ud;
+	e->last = st;
+	if (st == SB_ICE_STATE_CONNECTED || st == SB_ICE_STATE_READY)
+		e->connected = true;
+	if (st == SB_ICE_STATE_FAILED)
+		e->failed = true;
+}
+
+static const sb_ice_ops ops = { .recv = on_recv, .state = on_state };
+
+static gboolean expire(gpointer data)
+{
+	*(bool *)data = true;
+	return G_SOURCE_REMOVE;
+}
+
+static int setup(void **state)
+{
+	fixture *f = g_new0(fixture, 1);
+	f->ctx = g_main_context_new();
+	g_main_context_push_thread_default(f->ctx);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fixture *f = *state;
+	sb_ice_free(f->a.ice);
+	sb_ice_free(f->b.ice);
+	/* let libnice finish its own teardown sources */
+	while (g_main_context_iteration(f->ctx, FALSE))
+		;
+	g_main_context_pop_thread_default(f->ctx);
+	g_main_context_unref(f->ctx);
+	g_free(f);
+	return 0;
+}
+
+static void run_until(fixture *f, bool *flag1, bool *flag2, bool *flag3)
+{
+	GSource *w = g_timeout_source_new(5000);
+	f->expired = false;
+	g_source_set_callback(w, expire, &f->expired, NULL);
+	g_source_attach(w, f->ctx);
+	while (!f->expired && !(*flag1 && *flag2 && *flag3))
+		g_main_context_iteration(f->ctx, TRUE);
+	g_source_destroy(w);
+	g_source_unref(w);
+	assert_false(f->expired);
+}
+
+static void make(fixture *f, end *e, bool controlling, const char *pub,
+		 uint16_t pmin, uint16_t pmax)
+{
+	sb_ice_params p = { .local_addr = "127.0.0.1", .public_addr = pub,
+			    .port_min = pmin, .port_max = pmax,
+			    .controlling = controlling };
+	assert_int_equal(sb_ice_new(f->ctx, &p, &ops, e, &e->ice), 0);
+}
+
+static void test_connect_and_queue(void **state)
+{
+	fixture *f = *state;
+	sb_media_desc da, db;
+	memset(&da, 0, sizeof(da));
+	memset(&db, 0, sizeof(db));
+	make(f, &f->a, true, NULL, 0, 0);
+	make(f, &f->b, false, NULL, 0, 0);
+	assert_int_equal(sb_ice_get_local(f->a.ice, &da), 0);
+	assert_int_equal(sb_ice_get_local(f->b.ice, &db), 0);
+	assert_true(da.end_of_candidates);
+	assert_int_equal(da.n_cands, 1); /* UDP host only: ice-tcp off */
+	assert_non_null(strstr(da.cands[0], "127.0.0.1"));
+	assert_true(g_str_has_prefix(da.cands[0], "candidate:"));
+	assert_string_equal(da.addr, "127.0.0.1");
+	assert_true(da.port > 0);
+	assert_true(strlen(da.ice_ufrag) >= 4);
+	assert_true(strlen(da.ice_pwd) >= 22);
+
+	/* sent before any pair exists: queued, then delivered */
+	const uint8_t hello[] = { 22, 0xfe, 0xfd, 1, 2, 3 };
+	assert_int_equal(sb_ice_send(f->b.ice, hello, sizeof(hello)), 0);
+	assert_false(sb_ice_is_restart(f->a.ice, &db));
+
+	assert_int_equal(sb_ice_set_remote(f->a.ice, &db), 0);
+	assert_int_equal(sb_ice_set_remote(f->b.ice, &da), 0);
+	bool yes = true;
+	run_until(f, &f->a.connected, &f->b.connected, &yes);
+	const uint8_t rtp[] = { 0x80, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 9 };
+	assert_int_equal(sb_ice_send(f->a.ice, rtp, sizeof(rtp)), 0);
+	bool got_a = false, got_b = false;
+	while (!f->expired && (f->a.n_rx < 1 || f->b.n_rx < 1))
+		g_main_context_iteration(f->ctx, TRUE);
+	got_a = f->a.n_rx == 1;
+	got_b = f->b.n_rx == 1;
+	assert_true(got_a && got_b);
+	assert_memory_equal(f->a.rx, hello, sizeof(hello));
+	assert_memory_equal(f->b.rx, rtp, sizeof(rtp));
+
+	/* a different ufrag is a restart */
+	sb_media_desc other = db;
+	g_strlcpy(other.ice_ufrag, "zzzz", sizeof(other.ice_ufrag));
+	assert_true(sb_ice_is_restart(f->a.ice, &other));
+	sb_ice_close(f->a.ice);
+	assert_int_equal(sb_ice_send(f->a.ice, rtp, sizeof(rtp)), -ESHUTDOWN);
+}
+
+static void test_public_address_and_ports(void **state)
+{
+	fixture *f = *state;
+	sb_media_desc d;
+	memset(&d, 0, sizeof(d));
+	make(f, &f->a, false, "203.0.113.7", 41000, 41010);
+	assert_int_equal(sb_ice_get_local(f->a.ice, &d), 0);
+	assert_string_equal(d.addr, "203.0.113.7");
+	assert_true(d.port >= 41000 && d.port <= 41010);
+	assert_null(strstr(d.cands[0], "127.0.0.1"));
+	assert_non_null(strstr(d.cands[0], "203.0.113.7"));
+	char port[8];
+	g_snprintf(port, sizeof(port), " %u ", d.port);
+	assert_non_null(strstr(d.cands[0], port));
+}
+
+static void test_remote_candidate_lines(void **state)
+{
+	fixture *f = *state;
+	sb_media_desc d;
+	memset(&d, 0, sizeof(d));
+	make(f, &f->a, false, NULL, 0, 0);
+	g_strlcpy(d.ice_ufrag, "abcd", sizeof(d.ice_ufrag));
+	g_strlcpy(d.ice_pwd, "0123456789012345678901", sizeof(d.ice_pwd));
+	const char *lines[] = {
+		"candidate:1 1 udp 2113937151 1f0e.local 5000 typ host",
+		"candidate:2 1 tcp 1518280447 127.0.0.1 9 typ host tcptype active",
+		"candidate:3 1 UDP 2015363327 127.0.0.1 5002 typ host\r",
+		"garbage",
+		"candidate:4 1 udp 2113937151 127.0.0.1 5004 typ host generation 0 network-id 1",
+	};
+	for (unsigned i = 0; i < 5; i++)
+		g_strlcpy(d.cands[d.n_cands++], lines[i], SB_MD_CAND_LEN);
+	assert_int_equal(sb_ice_set_remote(f->a.ice, &d), 0);
+	/* two usable candidates: checks start, so the state moved on */
+	assert_int_equal(sb_ice_get_state(f->a.ice), SB_ICE_STATE_CONNECTING);
+
+	sb_media_desc none;
+	memset(&none, 0, sizeof(none));
+	assert_int_equal(sb_ice_set_remote(f->a.ice, &none), -EINVAL);
+}
+
+static void test_bad_params(void **state)
+{
+	fixture *f = *state;
+	sb_ice *ice = NULL;
+	sb_ice_params p = { .local_addr = "not-an-ip" };
+	assert_int_equal(sb_ice_new(f->ctx, &p, &ops, NULL, &ice), -EINVAL);
+	p.local_addr = "127.0.0.1";
+	p.stun_server = "stun.example.org:3478";
+	assert_int_equal(sb_ice_new(f->ctx, &p, &ops, NULL, &ice), -EINVAL);
+	p.stun_server = "127.0.0.1:3478";
+	assert_int_equal(sb_ice_new(f->ctx, &p, &ops, NULL, &ice), 0);
+	sb_ice_free(ice);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_connect_and_queue, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_public_address_and_ports,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_remote_candidate_lines,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_params, setup,
+						teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,361 @@
+/* libnice 0.1.21 wrapper. Recipes and traps from shared/notes/media.md §1:
+ * add the local address explicitly (loopback is skipped otherwise),
+ * controlling-mode defaults to TRUE, ice-tcp/upnp off, parse candidates
+ * one line at a time without CR, queue sends refused in CONNECTING.
+ * Media worker thread only. */
+#include "webrtc/ice.h"
+
+#include <errno.h>
+#include <string.h>
+#include <agent.h>
+
+#define QUEUE_SLOTS 16
+#define DGRAM_MAX 1500
+
+typedef struct queued {
+	uint16_t len;
+	uint8_t buf[DGRAM_MAX];
+} queued;
+
+struct sb_ice {
+	NiceAgent *agent;        /* owned */
+	GMainContext *ctx;       /* ref */
+	guint sid;
+	const sb_ice_ops *ops;   /* borrowed; NULL after close */
+	void *user_data;
+	sb_ice_state state;
+	bool gathered;
+	bool closed;
+	char local_addr[64];
+	char public_addr[64];
+	char remote_ufrag[257];  /* last applied, "" before the first */
+	queued *queue;           /* owned, QUEUE_SLOTS; sends before a pair */
+	unsigned n_queued;
+};
+
+static void emit_state(sb_ice *ice, sb_ice_state st)
+{
+	if (ice->state == st)
+		return;
+	ice->state = st;
+	if (ice->ops && ice->ops->state)
+		ice->ops->state(ice->user_data, st);
+}
+
+/* notes §0.2: the peer's ClientHello can arrive in CONNECTING, and our
+ * reply is refused until a pair exists; send it as soon as one does. */
+static void flush_queue(sb_ice *ice)
+{
+	for (unsigned i = 0; i < ice->n_queued; i++)
+		nice_agent_send(ice->agent, ice->sid, 1, ice->queue[i].len,
+				(const gchar *)ice->queue[i].buf);
+	ice->n_queued = 0;
+}
+
+static void on_state(NiceAgent *agent, guint sid, guint cid, guint state,
+		     gpointer data)
+{
+	sb_ice *ice = data;
+	(void)agent;
+	(void)cid;
+	if (sid != ice->sid || ice->closed)
+		return;
+	switch (state) {
+	case NICE_COMPONENT_STATE_CONNECTING:
+		emit_state(ice, SB_ICE_STATE_CONNECTING);
+		break;
+	case NICE_COMPONENT_STATE_CONNECTED:
+		flush_queue(ice);
+		emit_state(ice, SB_ICE_STATE_CONNECTED);
+		break;
+	case NICE_COMPONENT_STATE_READY:
+		flush_queue(ice);
+		emit_state(ice, SB_ICE_STATE_READY);
+		break;
+	case NICE_COMPONENT_STATE_FAILED:
+		ice->n_queued = 0;
+		emit_state(ice, SB_ICE_STATE_FAILED);
+		break;
+	default:
+		break;
+	}
+}
+
+static void on_gathering_done(NiceAgent *agent, guint sid, gpointer data)
+{
+	sb_ice *ice = data;
+	(void)agent;
+	if (sid == ice->sid)
+		ice->gathered = true;
+}
+
+static void on_recv(NiceAgent *agent, guint sid, guint cid, guint len,
+		    gchar *buf, gpointer data)
+{
+	sb_ice *ice = data;
+	(void)agent;
+	(void)sid;
+	(void)cid;
+	if (ice->ops && ice->ops->recv && len > 0)
+		ice->ops->recv(ice->user_data, (const uint8_t *)buf, len);
+}
+
+static int set_stun(NiceAgent *agent, const char *server)
+{
+	g_autofree char *host = NULL;
+	guint16 port = 3478;
+	const char *colon = strrchr(server, ':');
+	const char *close_br = strrchr(server, ']');
+
+	if (colon && (!close_br || colon > close_br)) {
+		host = g_strndup(server, (gsize)(colon - server));
+		port = (guint16)g_ascii_strtoull(colon + 1, NULL, 10);
+	} else {
+		host = g_strdup(server);
+	}
+	/* strip [] of an IPv6 literal */
+	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+		memmove(host, host + 1, strlen(host));
+		host[strlen(host) - 1] = '\0';
+	}
+	if (!g_hostname_is_ip_address(host) || port == 0)
+		return -EINVAL;
+	g_object_set(agent, "stun-server", host, "stun-server-port",
+		     (guint)port, NULL);
+	return 0;
+}
+
+static int make_agent(sb_ice *ice, const sb_ice_params *p)
+{
+	NiceAddress addr;
+
+	ice->agent = nice_agent_new_full(ice->ctx, NICE_COMPATIBILITY_RFC5245,
+					 NICE_AGENT_OPTION_NONE);
+	if (!ice->agent)
+		return -EIO;
+	g_object_set(ice->agent, "controlling-mode", p->controlling,
+		     "ice-tcp", FALSE, "upnp", FALSE, NULL);
+	if (p->stun_server && *p->stun_server &&
+	    set_stun(ice->agent, p->stun_server) < 0)
+		return -EINVAL;
+	g_signal_connect(ice->agent, "component-state-changed",
+			 G_CALLBACK(on_state), ice);
+	g_signal_connect(ice->agent, "candidate-gathering-done",
+			 G_CALLBACK(on_gathering_done), ice);
+	nice_address_init(&addr);
+	if (!nice_address_set_from_string(&addr, p->local_addr) ||
+	    !nice_agent_add_local_address(ice->agent, &addr))
+		return -EINVAL;
+	ice->sid = nice_agent_add_stream(ice->agent, 1);
+	if (ice->sid == 0)
+		return -EIO;
+	nice_agent_set_stream_name(ice->agent, ice->sid, "audio");
+	if (p->port_min && p->port_max >= p->port_min)
+		nice_agent_set_port_range(ice->agent, ice->sid, 1, p->port_min,
+					  p->port_max);
+	nice_agent_attach_recv(ice->agent, ice->sid, 1, ice->ctx, on_recv,
+			       ice);
+	return nice_agent_gather_candidates(ice->agent, ice->sid) ? 0 : -EIO;
+}
+
+int sb_ice_new(GMainContext *ctx, const sb_ice_params *p,
+	       const sb_ice_ops *ops, void *user_data, sb_ice **out)
+{
+	if (!p->local_addr || !g_hostname_is_ip_address(p->local_addr) ||
+	    (p->public_addr && *p->public_addr &&
+	     !g_hostname_is_ip_address(p->public_addr)))
+		return -EINVAL;
+	sb_ice *ice = g_new0(sb_ice, 1);
+	ice->ctx = g_main_context_ref(ctx);
+	ice->queue = g_new(queued, QUEUE_SLOTS);
+	g_strlcpy(ice->local_addr, p->local_addr, sizeof(ice->local_addr));
+	if (p->public_addr)
+		g_strlcpy(ice->public_addr, p->public_addr,
+			  sizeof(ice->public_addr));
+	/* callbacks fire inside gather_candidates already */
+	ice->ops = ops;
+	ice->user_data = user_data;
+	int err = make_agent(ice, p);
+	if (err < 0) {
+		sb_ice_free(ice);
+		return err;
+	}
+	*out = ice;
+	return 0;
+}
+
+/* 1:1 NAT: advertise the public address on our host candidates. The
+ * peer's checks reach the public address and the NAT maps them to us. */
+static void advertise(sb_ice *ice, NiceCandidate *c)
+{
+	gchar ip[NICE_ADDRESS_STRING_LEN];
+
+	if (!ice->public_addr[0] || c->type != NICE_CANDIDATE_TYPE_HOST)
+		return;
+	nice_address_to_string(&c->addr, ip);
+	if (strcmp(ip, ice->local_addr) != 0)
+		return;
+	guint port = nice_address_get_port(&c->addr);
+	nice_address_set_from_string(&c->addr, ice->public_addr);
+	nice_address_set_port(&c->addr, port);
+	/* libnice writes "raddr <base>" when addr != base: hide the private
+	 * address (this is our copy, not the agent's candidate) */
+	c->base_addr = c->addr;
+}
+
+static void add_cand(sb_ice *ice, sb_media_desc *d, NiceCandidate *c)
+{
+	if (d->n_cands >= SB_MD_MAX_CANDS)
+		return;
+	advertise(ice, c);
+	g_autofree gchar *line =
+		nice_agent_generate_local_candidate_sdp(ice->agent, c);
+	if (!line)
+		return;
+	const char *v = g_str_has_prefix(line, "a=") ? line + 2 : line;
+	g_strlcpy(d->cands[d->n_cands++], v, SB_MD_CAND_LEN);
+}
+
+static void fill_default(sb_ice *ice, sb_media_desc *d)
+{
+	NiceCandidate *def = nice_agent_get_default_local_candidate(
+		ice->agent, ice->sid, 1);
+	if (!def)
+		return;
+	advertise(ice, def);
+	nice_address_to_string(&def->addr, d->addr);
+	d->port = (uint16_t)nice_address_get_port(&def->addr);
+	nice_candidate_free(def);
+}
+
+int sb_ice_get_local(sb_ice *ice, sb_media_desc *d)
+{
+	gchar *ufrag = NULL, *pwd = NULL;
+
+	if (!nice_agent_get_local_credentials(ice->agent, ice->sid, &ufrag,
+					      &pwd))
+		return -EAGAIN;
+	g_strlcpy(d->ice_ufrag, ufrag, sizeof(d->ice_ufrag));
+	g_strlcpy(d->ice_pwd, pwd, sizeof(d->ice_pwd));
+	g_free(ufrag);
+	g_free(pwd);
+
+	GSList *l = nice_agent_get_local_candidates(ice->agent, ice->sid, 1);
+	d->n_cands = 0;
+	for (GSList *i = l; i; i = i->next)
+		add_cand(ice, d, i->data);
+	g_slist_free_full(l, (GDestroyNotify)nice_candidate_free);
+	d->end_of_candidates = ice->gathered;
+	fill_default(ice, d);
+	return d->n_cands ? 0 : -EAGAIN;
+}
+
+/* notes §1 "Parsing the remote side": one line at a time, "a=" prefix,
+ * no CR; skip what libnice cannot use rather than failing the call. */
+static NiceCandidate *parse_cand(sb_ice *ice, const char *value)
+{
+	g_autofree char *line = g_strconcat("a=", value, NULL);
+	g_strchomp(line);
+	char *cr = strpbrk(line, "\r\n");
+	if (cr)
+		*cr = '\0';
+	NiceCandidate *c = nice_agent_parse_remote_candidate_sdp(
+		ice->agent, ice->sid, line);
+	if (c && (c->transport != NICE_CANDIDATE_TRANSPORT_UDP ||
+		  c->component_id != 1)) {
+		nice_candidate_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+bool sb_ice_is_restart(const sb_ice *ice, const sb_media_desc *remote)
+{
+	return ice->remote_ufrag[0] &&
+	       strcmp(ice->remote_ufrag, remote->ice_ufrag) != 0;
+}
+
+int sb_ice_set_remote(sb_ice *ice, const sb_media_desc *remote)
+{
+	if (!remote->ice_ufrag[0] || !remote->ice_pwd[0])
+		return -EINVAL;
+	if (ice->closed)
+		return -ESHUTDOWN;
+	if (sb_ice_is_restart(ice, remote)) {
+		/* RFC 8445 §9: new local credentials, checks start over */
+		nice_agent_restart_stream(ice->agent, ice->sid);
+		ice->state = SB_ICE_STATE_GATHERING;
+	}
+	g_strlcpy(ice->remote_ufrag, remote->ice_ufrag,
+		  sizeof(ice->remote_ufrag));
+	if (!nice_agent_set_remote_credentials(ice->agent, ice->sid,
+					       remote->ice_ufrag,
+					       remote->ice_pwd))
+		return -EINVAL;
+	GSList *l = NULL;
+	for (unsigned i = 0; i < remote->n_cands && i < SB_MD_MAX_CANDS; i++) {
+		NiceCandidate *c = parse_cand(ice, remote->cands[i]);
+		if (c)
+			l = g_slist_prepend(l, c);
+	}
+	if (l)
+		nice_agent_set_remote_candidates(ice->agent, ice->sid, 1, l);
+	g_slist_free_full(l, (GDestroyNotify)nice_candidate_free);
+	return 0;
+}
+
+int sb_ice_send(sb_ice *ice, const uint8_t *buf, size_t len)
+{
+	if (ice->closed || ice->state == SB_ICE_STATE_FAILED)
+		return -ESHUTDOWN;
+	if (len > DGRAM_MAX)
+		return -EMSGSIZE;
+	if (ice->state == SB_ICE_STATE_CONNECTED ||
+	    ice->state == SB_ICE_STATE_READY) {
+		gint r = nice_agent_send(ice->agent, ice->sid, 1, (guint)len,
+					 (const gchar *)buf);
+		if (r >= 0)
+			return 0;
+	}
+	if (ice->n_queued == QUEUE_SLOTS)
+		return -EAGAIN;
+	queued *q = &ice->queue[ice->n_queued++];
+	q->len = (uint16_t)len;
+	memcpy(q->buf, buf, len);
+	return 0;
+}
+
+sb_ice_state sb_ice_get_state(const sb_ice *ice)
+{
+	return ice->state;
+}
+
+void sb_ice_close(sb_ice *ice)
+{
+	if (ice->closed)
+		return;
+	ice->closed = true;
+	ice->ops = NULL;
+	ice->user_data = NULL;
+	ice->n_queued = 0;
+	if (!ice->agent)
+		return;
+	g_signal_handlers_disconnect_by_data(ice->agent, ice);
+	if (ice->sid) {
+		nice_agent_attach_recv(ice->agent, ice->sid, 1, ice->ctx, NULL,
+				       NULL);
+		nice_agent_remove_stream(ice->agent, ice->sid);
+	}
+}
+
+void sb_ice_free(sb_ice *ice)
+{
+	if (!ice)
+		return;
+	sb_ice_close(ice);
+	if (ice->agent)
+		g_object_unref(ice->agent);
+	g_main_context_unref(ice->ctx);
+	g_free(ice->queue);
+	g_free(ice);
+}

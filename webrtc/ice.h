@@ -1,0 +1,87 @@
+/* ICE (RFC 8445) for one WebRTC leg: a libnice agent with one stream and
+ * one component (BUNDLE + rtcp-mux), full ICE, controlling or controlled.
+ * This is the only file that includes <agent.h>. Host candidate on the
+ * configured media address (loopback works), optionally advertised as a
+ * public address instead (1:1 NAT), optional STUN server, remote
+ * candidates parsed line by line. Datagrams sent before a pair is selected
+ * are queued and flushed at CONNECTED (shared/notes/media.md §0.2).
+ *
+ * Thread: the media worker that owns ctx. Every callback runs there,
+ * sometimes synchronously inside sb_ice_new / sb_ice_set_remote (libnice
+ * emits gathering and CONNECTING signals from inside those calls). A
+ * callback may call sb_ice_close but must not free the object. */
+#ifndef SB_WEBRTC_ICE_H
+#define SB_WEBRTC_ICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <glib.h>
+
+#include "webrtc/media_desc.h"
+
+typedef enum {
+	SB_ICE_STATE_GATHERING = 0,
+	SB_ICE_STATE_CONNECTING,
+	SB_ICE_STATE_CONNECTED,   /* a pair is selected: sending works */
+	SB_ICE_STATE_READY,
+	SB_ICE_STATE_FAILED,
+} sb_ice_state;
+
+typedef struct sb_ice_params {
+	const char *local_addr;   /* IP literal to bind; required */
+	const char *public_addr;  /* IP literal advertised instead; NULL/"" */
+	uint16_t port_min;        /* 0,0 = any port */
+	uint16_t port_max;
+	const char *stun_server;  /* "IP:port" or NULL/"" */
+	bool controlling;         /* offerer: true; answerer: false */
+} sb_ice_params;
+
+typedef struct sb_ice_ops {
+	/* One DTLS or SRTP/SRTCP datagram from the selected pair; buf is
+	 * borrowed for the duration of the call. */
+	void (*recv)(void *user_data, const uint8_t *buf, size_t len);
+	void (*state)(void *user_data, sb_ice_state state);
+} sb_ice_ops;
+
+typedef struct sb_ice sb_ice;
+
+/* Create the agent on ctx and gather host candidates (synchronous for
+ * host-only; srflx candidates from a STUN server arrive later and are
+ * returned by later sb_ice_get_local calls). Strings are copied, ops is
+ * borrowed. Returns 0, -EINVAL (bad address) or -EIO (libnice refused,
+ * e.g. no free port in the range). */
+int sb_ice_new(GMainContext *ctx, const sb_ice_params *p,
+	       const sb_ice_ops *ops, void *user_data, sb_ice **out);
+
+/* Fill the ICE part of a local description: ice_ufrag, ice_pwd, cands
+ * ("candidate:..." without "a="), end_of_candidates, and addr/port from
+ * the default candidate (public address substituted when configured).
+ * Other fields are untouched. Returns 0 or -EAGAIN (nothing gathered). */
+int sb_ice_get_local(sb_ice *ice, sb_media_desc *d);
+
+/* Apply remote credentials and candidates. Unparsable, TCP and mDNS
+ * (.local) candidates are skipped; zero usable candidates is fine
+ * (peer-reflexive discovery). A ufrag different from the previous one is
+ * an ICE restart (RFC 8445 §9): local credentials change too. Returns 0,
+ * or -EINVAL when ufrag/pwd are missing. */
+int sb_ice_set_remote(sb_ice *ice, const sb_media_desc *remote);
+
+/* True when the remote ufrag differs from the one applied last (i.e.
+ * sb_ice_set_remote would restart ICE). */
+bool sb_ice_is_restart(const sb_ice *ice, const sb_media_desc *remote);
+
+/* Send one datagram on the selected pair. Before a pair exists the
+ * datagram is queued (up to 16) and sent at CONNECTED. Returns 0,
+ * -EAGAIN (queue full, dropped), -EMSGSIZE or -ESHUTDOWN. */
+int sb_ice_send(sb_ice *ice, const uint8_t *buf, size_t len);
+
+sb_ice_state sb_ice_get_state(const sb_ice *ice);
+
+/* Idempotent; no callback fires after it returns. */
+void sb_ice_close(sb_ice *ice);
+
+/* Close and release; NULL is a no-op. */
+void sb_ice_free(sb_ice *ice);
+
+#endif
