@@ -10,3 +10,15 @@ TESTS += tests/unit/test_codec
 tests_unit_test_codec_SOURCES = tests/unit/test_codec.c
 tests_unit_test_codec_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_codec_LDADD = $(TRANSCODING_LIBS) $(CMOCKA_LIBS)
+
+check_PROGRAMS += tests/unit/test_telephone_event
+TESTS += tests/unit/test_telephone_event
+tests_unit_test_telephone_event_SOURCES = tests/unit/test_telephone_event.c
+tests_unit_test_telephone_event_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_telephone_event_LDADD = $(TRANSCODING_LIBS) $(CMOCKA_LIBS)
+
+check_PROGRAMS += tests/unit/test_dtmf_info
+TESTS += tests/unit/test_dtmf_info
+tests_unit_test_dtmf_info_SOURCES = tests/unit/test_dtmf_info.c
+tests_unit_test_dtmf_info_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_dtmf_info_LDADD = $(TRANSCODING_LIBS) $(CMOCKA_LIBS)
