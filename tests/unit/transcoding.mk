@@ -22,3 +22,9 @@ TESTS += tests/unit/test_dtmf_info
 tests_unit_test_dtmf_info_SOURCES = tests/unit/test_dtmf_info.c
 tests_unit_test_dtmf_info_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_dtmf_info_LDADD = $(TRANSCODING_LIBS) $(CMOCKA_LIBS)
+
+check_PROGRAMS += tests/unit/test_repack
+TESTS += tests/unit/test_repack
+tests_unit_test_repack_SOURCES = tests/unit/test_repack.c
+tests_unit_test_repack_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_repack_LDADD = $(TRANSCODING_LIBS) $(CMOCKA_LIBS)
