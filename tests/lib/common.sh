@@ -410,7 +410,7 @@ sb_bundle() { "$SB_ROOT/tests/e2e/bundle.sh" || sb_die "bundling JsSIP/SIP.js fa
 # console log to $SB_WORK/NAME.log. Returns the driver's exit status.
 sb_browser() {
 	local name=$1 t=$2; shift 2
-	timeout -k 5 "$t" ip netns exec "$SB_NS" env TMPDIR="$SB_WORK" \
+	timeout -k 5 "$t" ip netns exec "$SB_NS" \
 		node "$SB_ROOT/tests/e2e/lib/browser.js" --out "$SB_WORK/$name.json" "$@" \
 		</dev/null >"$SB_WORK/$name.log" 2>&1
 }
@@ -425,4 +425,35 @@ sb_json() {
 		if (v === undefined) process.exit(3);
 		process.stdout.write(typeof v === "string" ? v : JSON.stringify(v));
 	' "$1" "$2"
+}
+
+# sb_browser_bg NAME [browser.js options...]: like sb_browser, in the
+# background (stop or wait for it with sb_wait NAME / sb_stop NAME). Use
+# sb_wait_log NAME REGEX to follow its events ("SBEVENT {...}" lines).
+sb_browser_bg() {
+	local name=$1; shift
+	sb_bg "$name" node "$SB_ROOT/tests/e2e/lib/browser.js" --out "$SB_WORK/$name.json" "$@"
+}
+
+# sb_wait_log NAME REGEX [TIMEOUT]: wait until $SB_WORK/NAME.log has a line
+# matching the extended REGEX (default 20 s). Fails early if NAME exited.
+sb_wait_log() {
+	local name=$1 re=$2 t=${3:-20} i
+	for ((i = 0; i < t * 10; i++)); do
+		grep -Eq -- "$re" "$SB_WORK/$name.log" 2>/dev/null && return 0
+		if [ -n "${SB_PIDS[$name]:-}" ] && ! sb_alive "$name"; then
+			grep -Eq -- "$re" "$SB_WORK/$name.log" 2>/dev/null
+			return
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
+# sb_expect_json DESCRIPTION FILE EXPR: pass when the JS expression EXPR (with
+# `r` bound to the JSON in FILE) is truthy; on failure print EXPR's inputs.
+sb_expect_json() {
+	local desc=$1 f=$2 expr=$3 v
+	v=$(sb_json "$f" "($expr) ? 'yes' : 'no'" 2>/dev/null)
+	if [ "$v" = yes ]; then sb_pass "$desc"; else sb_fail "$desc [$expr] in $(basename "$f")"; fi
 }
