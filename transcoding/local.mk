@@ -10,7 +10,8 @@ libsb_transcoding_a_SOURCES = \
 	transcoding/plc.c transcoding/plc.h \
 	transcoding/telephone_event.c transcoding/telephone_event.h \
 	transcoding/dtmf_info.c transcoding/dtmf_info.h \
-	transcoding/repacketizer.c transcoding/repacketizer.h
+	transcoding/repacketizer.c transcoding/repacketizer.h \
+	transcoding/jitter.c transcoding/jitter.h
 libsb_transcoding_a_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"sb-transcoding\"
 TRANSCODING_LIBS = libsb_transcoding.a $(OPUS_LIBS) $(SPANDSP_LIBS) $(GLIB_LIBS) -lm
 

@@ -28,3 +28,9 @@ TESTS += tests/unit/test_repack
 tests_unit_test_repack_SOURCES = tests/unit/test_repack.c
 tests_unit_test_repack_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_repack_LDADD = $(TRANSCODING_LIBS) $(CMOCKA_LIBS)
+
+check_PROGRAMS += tests/unit/test_jitter
+TESTS += tests/unit/test_jitter
+tests_unit_test_jitter_SOURCES = tests/unit/test_jitter.c
+tests_unit_test_jitter_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_jitter_LDADD = $(TRANSCODING_LIBS) $(CMOCKA_LIBS)
