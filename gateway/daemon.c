@@ -9,6 +9,7 @@
 #include "gateway/http_server.h"
 #include "gateway/log.h"
 #include "gateway/worker.h"
+#include "sip/proxy.h"
 #include "sip/sip_stack.h"
 #include "sip/ws_transport.h"
 
@@ -21,6 +22,7 @@ typedef struct sb_daemon {
 	GMainLoop *loop;           /* owned */
 	sb_worker_pool *workers;   /* owned */
 	sb_sip_stack *sip;         /* owned */
+	sb_proxy *proxy;           /* owned */
 	sb_http_server *http;      /* owned */
 	gint64 started_us;
 	bool stopping;
@@ -36,8 +38,12 @@ static void health_cb(json_t *o, void *user_data)
 			    json_integer(sb_worker_pool_size(d->workers)));
 	json_object_set_new(o, "ws_connections",
 			    json_integer(sb_ws_transport_count()));
-	json_object_set_new(o, "calls", json_integer(0));
-	json_object_set_new(o, "transactions", json_integer(0));
+	sb_proxy_stats st = { 0 };
+	if (d->proxy)
+		sb_proxy_get_stats(d->proxy, &st);
+	json_object_set_new(o, "calls", json_integer(st.dialogs));
+	json_object_set_new(o, "transactions", json_integer(st.transactions));
+	json_object_set_new(o, "flows", json_integer(st.flows));
 	json_object_set_new(o, "draining", json_boolean(d->stopping));
 }
 
@@ -53,7 +59,8 @@ static void begin_stop(sb_daemon *d, const char *why)
 	if (d->stopping)
 		return;
 	d->stopping = true;
-	g_message("%s: stopping (closing WebSockets with 1001)", why);
+	g_message("%s: stopping (ending calls, closing WebSockets with 1001)", why);
+	sb_proxy_end_all(d->proxy, "SIP;cause=503;text=\"gateway shutting down\"");
 	sb_ws_transport_close_all(1001, "server shutting down");
 	GSource *t = g_timeout_source_new(sb_ws_transport_count() ? 300 : 0);
 	g_source_set_callback(t, quit_cb, d, NULL);
@@ -88,6 +95,7 @@ static gboolean on_sighup(gpointer data)
 	sb_config_unref(d->cfg);
 	d->cfg = n;
 	sb_log_set_level(n->log_level);
+	sb_proxy_set_outbound(d->proxy, n->outbound_proxy);
 	g_message("SIGHUP: configuration reloaded from %s", n->path);
 	return G_SOURCE_CONTINUE;
 }
@@ -115,11 +123,25 @@ static bool start(sb_daemon *d, GError **err)
 		ls[i] = (sb_sip_listen_spec){ transport_name(d->cfg->sip[i].transport),
 			d->cfg->sip[i].addr.host, d->cfg->sip[i].addr.port };
 	d->sip = sb_sip_stack_new(d->ctx, ls, d->cfg->n_sip, NULL, NULL, NULL, err);
-	g_free(ls);
-	if (!d->sip)
+	if (!d->sip) {
+		g_free(ls);
 		return false;
+	}
+	g_autofree char *ws_host = g_strdup_printf("%s:%u",
+		d->cfg->has_http ? d->cfg->http.host : "sipbridge.invalid",
+		d->cfg->has_http ? d->cfg->http.port : 0);
+	sb_proxy_config pc = {
+		.outbound_proxy = d->cfg->outbound_proxy,
+		.sip = ls, .n_sip = d->cfg->n_sip,
+		.ws_host = ws_host,
+	};
+	d->proxy = sb_proxy_new(sb_sip_stack_agent(d->sip), &pc);
+	g_free(ls);
+	sb_sip_stack_set_handler(d->sip, sb_proxy_sip_message, d->proxy);
 
-	sb_ws_transport_init(&(sb_ws_handlers){ 0 }, d, &(sb_ws_settings){
+	sb_ws_handlers wh = { .on_open = sb_proxy_ws_open,
+		.on_message = sb_proxy_ws_message, .on_close = sb_proxy_ws_close };
+	sb_ws_transport_init(&wh, d->proxy, &(sb_ws_settings){
 		.max_message = d->cfg->ws_max_message, .max_queued_bytes = 1 << 20 });
 	sb_http_hooks hooks = { .health = health_cb, .user_data = d };
 	d->http = sb_http_server_new(d->cfg, d->loop, &hooks, err);
@@ -133,6 +155,7 @@ static void stop(sb_daemon *d)
 {
 	/* Reverse order of start; lws before sofia (notes §1). */
 	sb_http_server_free(d->http);
+	sb_proxy_free(d->proxy);
 	sb_sip_stack_free(d->sip);
 	sb_worker_pool_free(d->workers);
 }

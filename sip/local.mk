@@ -5,6 +5,12 @@ noinst_LIBRARIES += libsb_sip.a
 libsb_sip_a_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"sb-sip\"
 libsb_sip_a_SOURCES = \
 	common/log.h \
+	sip/dialog.c sip/dialog.h \
+	sip/flow.c sip/flow.h \
+	sip/proxy.c sip/proxy.h sip/proxy_internal.h \
+	sip/proxy_msg.c sip/proxy_msg.h \
+	sip/proxy_sdp.c sip/proxy_sip.c \
+	sip/sdp_hook.h \
 	sip/sip_stack.c sip/sip_stack.h \
 	sip/ws_transport.c sip/ws_transport.h \
 	sip/sdp.c sip/sdp.h

@@ -1,0 +1,673 @@
+/* The proxy, WebSocket side: requests from browsers are checked, routed
+ * (RFC 3261 §16.4-16.6) and forwarded through NTA client transactions;
+ * their responses come back over the same WebSocket. Also the common
+ * parts: dialogs, flows, local replies. Signalling thread only. */
+#include "sip/proxy.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include <sofia-sip/msg_header.h>
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/sip_status.h>
+
+#include "common/log.h"
+#include "sip/proxy_internal.h"
+
+#define SB_ALLOW "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDATE, " \
+		 "PRACK, MESSAGE, REFER, SUBSCRIBE, NOTIFY"
+
+/* ---- common helpers ---------------------------------------------------- */
+
+void sb_proxy_ws_send_msg(sb_flow *f, msg_t *msg)
+{
+	size_t len = 0;
+	g_autofree char *s = sb_pmsg_to_string(msg, &len);
+	if (!s || sb_ws_conn_send(f->conn, s, len) < 0)
+		g_info("ws %" G_GUINT64_FORMAT ": message not sent (connection gone)",
+		       sb_ws_conn_id(f->conn));
+}
+
+void sb_proxy_ws_reply(sb_flow *f, const sip_t *req, int status,
+		       const char *phrase, const char *extra)
+{
+	g_autofree char *s = sb_pmsg_response_text(req, status, phrase, f->token, extra);
+	sb_ws_conn_send(f->conn, s, strlen(s));
+}
+
+sb_dialog *sb_proxy_dialog(sb_proxy *p, const char *call_id)
+{
+	return call_id ? g_hash_table_lookup(p->dialogs, call_id) : NULL;
+}
+
+void sb_proxy_dialog_end(sb_proxy *p, sb_dialog *d)
+{
+	if (!d)
+		return;
+	SB_INFO(d->tag, "call ended (%s)", d->state == SB_DLG_CONFIRMED ? "after answer"
+		: "before answer");
+	if (p->hook.call_end)
+		p->hook.call_end(p->hook.hook_data, d->call_id);
+	g_hash_table_remove(d->flow->dialogs, d);
+	g_hash_table_remove(p->dialogs, d->call_id);
+}
+
+const sb_proxy_listen *sb_proxy_listener_for(const sb_proxy *p, const url_t *next)
+{
+	char tp[8] = "udp";
+	if (next && next->url_type == url_sips)
+		g_strlcpy(tp, "tls", sizeof(tp));
+	if (next && next->url_params)
+		url_param(next->url_params, "transport", tp, sizeof(tp));
+	for (unsigned i = 0; i < p->n_sip; i++)
+		if (!g_ascii_strcasecmp(p->sip[i].transport, tp))
+			return &p->sip[i];
+	return p->n_sip ? &p->sip[0] : NULL;
+}
+
+static char *sip_face_uri(const sb_proxy_listen *l, const char *user,
+			  const char *params, const char *token)
+{
+	bool v6 = strchr(l->host, ':') != NULL;
+	return g_strdup_printf("sip:%s%s%s%s%s:%u;transport=%s%s;" SB_FLOW_PARAM "=%s",
+			       user ? user : "", user ? "@" : "", v6 ? "[" : "",
+			       l->host, v6 ? "]" : "", l->port, l->transport,
+			       params ? params : "", token);
+}
+
+/* RFC 5658 double Record-Route: one entry facing each side, both carrying
+ * the flow token so in-dialog requests find the WebSocket again. The top
+ * entry faces the next hop. */
+int sb_proxy_add_record_routes(sb_proxy *p, msg_t *msg, sip_t *sip, sb_flow *f,
+			     const url_t *next, bool toward_sip)
+{
+	const sb_proxy_listen *l = sb_proxy_listener_for(p, next);
+	if (!l)
+		return -ENOENT;
+	g_autofree char *sipside = sip_face_uri(l, NULL, ";lr;r2=on", f->token);
+	g_autofree char *wsside = g_strdup_printf(
+		"sip:%s;transport=ws;lr;r2=on;" SB_FLOW_PARAM "=%s", p->ws_host, f->token);
+	g_autofree char *first = g_strdup_printf("<%s>", toward_sip ? wsside : sipside);
+	g_autofree char *top = g_strdup_printf("<%s>", toward_sip ? sipside : wsside);
+	int r = sb_pmsg_push_record_route(msg, sip, first);
+	return r < 0 ? r : sb_pmsg_push_record_route(msg, sip, top);
+}
+
+static void ctxn_free(sb_ctxn *t)
+{
+	if (t->orq)
+		nta_outgoing_destroy(t->orq);
+	sb_flow_unref(t->flow);
+	g_free(t->call_id);
+	g_free(t->branch);
+	g_free(t);
+}
+
+void sb_proxy_stxn_free(sb_stxn *t)
+{
+	if (t->timer) {
+		g_source_destroy(t->timer);
+		g_source_unref(t->timer);
+	}
+	if (t->irq)
+		nta_incoming_destroy(t->irq);
+	if (t->fwd)
+		msg_destroy(t->fwd);
+	sb_flow_unref(t->flow);
+	g_free(t->call_id);
+	g_free(t->branch);
+	g_free(t);
+}
+
+static gboolean nack_expire(gpointer data)
+{
+	sb_proxy *p = ((gpointer *)data)[0];
+	g_hash_table_remove(p->nack, ((gpointer *)data)[1]);
+	return G_SOURCE_REMOVE;
+}
+
+static void nack_free(gpointer data)
+{
+	g_free(((gpointer *)data)[1]);
+	g_free(data);
+}
+
+/* Remember an INVITE branch answered with a failure for 32 s (Timer D
+ * on UDP), so that the browser's hop-by-hop ACK is absorbed: NTA has
+ * already acknowledged the failure toward the SIP side. */
+static void nack_remember(sb_proxy *p, const char *branch)
+{
+	g_hash_table_add(p->nack, g_strdup(branch));
+	gpointer *d = g_new(gpointer, 2);
+	d[0] = p;
+	d[1] = g_strdup(branch);
+	GSource *s = g_timeout_source_new_seconds(32);
+	g_source_set_callback(s, nack_expire, d, nack_free);
+	g_source_attach(s, g_main_context_get_thread_default());
+	g_source_unref(s);
+}
+
+/* ---- REGISTER: Path and Contact alias (RFC 3327) ------------------------ */
+
+static int register_rewrite(sb_proxy *p, msg_t *msg, sip_t *sip, sb_flow *f,
+			    const url_t *next)
+{
+	const sb_proxy_listen *l = sb_proxy_listener_for(p, next);
+	if (!l)
+		return -ENOENT;
+	su_home_t *home = msg_home(msg);
+	g_autofree char *path = sip_face_uri(l, NULL, ";lr;ob", f->token);
+	g_autofree char *path_hdr = g_strdup_printf("<%s>", path);
+	sip_path_t *ph = sip_path_make(home, path_hdr);
+	if (!ph || msg_header_insert(msg, (msg_pub_t *)sip, (msg_header_t *)ph) < 0)
+		return -ENOMEM;
+
+	/* Registrars that ignore Path would send to the browser's .invalid
+	 * Contact; give them an alias on the gateway instead, remembered per
+	 * flow and restored on the way back. */
+	GPtrArray *fresh = g_ptr_array_new_with_free_func(g_free);
+	for (sip_contact_t *m = sip->sip_contact; m; m = m->m_next) {
+		if (!m->m_url->url_host) {
+			g_ptr_array_add(fresh, g_strdup("*"));
+			continue;
+		}
+		const char *user = m->m_url->url_user ? m->m_url->url_user : "";
+		char *orig = url_as_string(home, m->m_url);
+		sb_flow_set_contact(f, user, orig);
+		g_autofree char *alias = sip_face_uri(l, user, NULL, f->token);
+		GString *c = g_string_new(NULL);
+		g_string_append_printf(c, "%s<%s>", m->m_display ? m->m_display : "", alias);
+		for (int i = 0; m->m_params && m->m_params[i]; i++)
+			g_string_append_printf(c, ";%s", m->m_params[i]);
+		g_ptr_array_add(fresh, g_string_free(c, FALSE));
+	}
+	while (sip->sip_contact)
+		sip_header_remove(msg, sip, (sip_header_t *)sip->sip_contact);
+	for (guint i = 0; i < fresh->len; i++)
+		sip_add_make(msg, sip, sip_contact_class, fresh->pdata[i]);
+	g_ptr_array_unref(fresh);
+	return 0;
+}
+
+/* In the registrar's answer, put the browser's own Contact back where the
+ * alias of this flow stands, so JsSIP/SIP.js recognise their binding. */
+static void register_restore(msg_t *msg, sip_t *sip, sb_flow *f)
+{
+	su_home_t *home = msg_home(msg);
+	char tok[64];
+	GPtrArray *fresh = g_ptr_array_new_with_free_func(g_free);
+	bool changed = false;
+	for (sip_contact_t *m = sip->sip_contact; m; m = m->m_next) {
+		const char *orig = NULL;
+		if (sb_pmsg_url_token(m->m_url, tok, sizeof(tok)) &&
+		    !strcmp(tok, f->token))
+			orig = sb_flow_get_contact(f, m->m_url->url_user ? m->m_url->url_user : "");
+		if (!orig) {
+			g_ptr_array_add(fresh, g_strdup(sip_header_as_string(home, (sip_header_t *)m)));
+			continue;
+		}
+		changed = true;
+		GString *c = g_string_new(NULL);
+		g_string_append_printf(c, "<%s>", orig);
+		for (int i = 0; m->m_params && m->m_params[i]; i++)
+			g_string_append_printf(c, ";%s", m->m_params[i]);
+		g_ptr_array_add(fresh, g_string_free(c, FALSE));
+	}
+	if (changed) {
+		while (sip->sip_contact)
+			sip_header_remove(msg, sip, (sip_header_t *)sip->sip_contact);
+		for (guint i = 0; i < fresh->len; i++)
+			sip_add_make(msg, sip, sip_contact_class, fresh->pdata[i]);
+	}
+	g_ptr_array_unref(fresh);
+}
+
+/* ---- responses from SIP to the browser ----------------------------------- */
+
+typedef struct resp_ctx {
+	sb_flow *flow;
+} resp_ctx;
+
+static void resp_ctx_free(gpointer d)
+{
+	resp_ctx *c = d;
+	sb_flow_unref(c->flow);
+	g_free(c);
+}
+
+static void send_response_to_ws(sb_proxy *p, msg_t *msg, int status, void *ctx)
+{
+	resp_ctx *c = ctx;
+	if (status < 0) {
+		sip_t *sip = sip_object(msg);
+		const char *phrase;
+		int code = sb_proxy_sdp_status(status, &phrase);
+		g_warning("media refused the SDP of a %d response: relaying %d",
+			  sip->sip_status->st_status, code);
+		sip_status_t *st = sip_status_create(msg_home(msg), code, phrase, NULL);
+		msg_header_replace(msg, (msg_pub_t *)sip, (msg_header_t *)sip->sip_status,
+				   (msg_header_t *)st);
+		sb_pmsg_set_body(msg, sip, NULL, 0);
+	}
+	sb_proxy_ws_send_msg(c->flow, msg);
+	msg_destroy(msg);
+}
+
+static void ctxn_track_dialog(sb_proxy *p, sb_ctxn *t, sip_t *sip, int status)
+{
+	sb_dialog *d = sb_proxy_dialog(p, t->call_id);
+	if (!d || t->method != sip_method_invite)
+		return;
+	sb_dialog_learn(d, sip, false);
+	if (status >= 200)
+		d->invite_orq = NULL;
+	if (status >= 200 && status < 300)
+		d->state = SB_DLG_CONFIRMED;
+	else if (status >= 300 && d->state == SB_DLG_EARLY)
+		d->state = SB_DLG_TERMINATED;
+}
+
+static int ctxn_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq,
+			 sip_t const *sip_in)
+{
+	sb_ctxn *t = (sb_ctxn *)magic;
+	sb_proxy *p = t->proxy;
+	int status = nta_outgoing_status(orq);
+	msg_t *msg = nta_outgoing_getresponse(orq);
+	if (!msg)
+		return 0;
+	sip_t *sip = sip_object(msg);
+	/* RFC 3261 §16.7: 100 is hop-by-hop; we sent our own. */
+	if (status == 100) {
+		msg_destroy(msg);
+		return 0;
+	}
+	sb_pmsg_pop_via(msg, sip);
+	if (t->method == sip_method_register && status < 300)
+		register_restore(msg, sip, t->flow);
+	ctxn_track_dialog(p, t, sip, status);
+	sb_dialog *d = sb_proxy_dialog(p, t->call_id);
+
+	resp_ctx *rc = g_new0(resp_ctx, 1);
+	rc->flow = sb_flow_ref(t->flow);
+	sb_proxy_sdp(p, t->method == sip_method_invite ? d : NULL, msg, SB_SIDE_SIP,
+		     send_response_to_ws, rc, resp_ctx_free);
+
+	if (status >= 200) {
+		if (t->method == sip_method_invite && status >= 300) {
+			nack_remember(p, t->branch);
+			if (d && d->state == SB_DLG_TERMINATED)
+				sb_proxy_dialog_end(p, d);
+		}
+		if (t->method == sip_method_bye && d)
+			sb_proxy_dialog_end(p, d);
+		/* Frees t, which destroys the orq: NTA allows that from
+		 * inside its own callback. */
+		g_hash_table_remove(p->ctxns, t->branch);
+	}
+	return 0;
+}
+
+/* ---- requests from the browser ---------------------------------------- */
+
+typedef struct fwd_ctx {
+	sb_flow *flow;
+	char *next_hop;
+	char *branch;
+	char *call_id;
+	sip_method_t method;
+} fwd_ctx;
+
+static void fwd_ctx_free(gpointer data)
+{
+	fwd_ctx *c = data;
+	sb_flow_unref(c->flow);
+	g_free(c->next_hop);
+	g_free(c->branch);
+	g_free(c->call_id);
+	g_free(c);
+}
+
+static void forward_to_sip(sb_proxy *p, msg_t *msg, int status, void *ctx)
+{
+	fwd_ctx *c = ctx;
+	sip_t *sip = sip_object(msg);
+	if (status < 0) {
+		const char *phrase;
+		int code = sb_proxy_sdp_status(status, &phrase);
+		sb_proxy_ws_reply(c->flow, sip, code, phrase, NULL);
+		msg_destroy(msg);
+		sb_dialog *d = sb_proxy_dialog(p, c->call_id);
+		if (d && d->state == SB_DLG_EARLY && c->method == sip_method_invite)
+			sb_proxy_dialog_end(p, d);
+		return;
+	}
+	if (c->method == sip_method_ack) {
+		/* End-to-end ACK for a 2xx: no transaction (RFC 3261 §16.11). */
+		nta_outgoing_t *o = nta_outgoing_mcreate(p->agent, NULL, NULL,
+			URL_STRING_MAKE(c->next_hop), msg, TAG_END());
+		if (!o)
+			msg_destroy(msg);
+		else if (o != (nta_outgoing_t *)-1)
+			nta_outgoing_destroy(o);
+		return;
+	}
+	sb_ctxn *t = g_new0(sb_ctxn, 1);
+	t->proxy = p;
+	t->branch = g_strdup(c->branch);
+	t->flow = sb_flow_ref(c->flow);
+	t->method = c->method;
+	t->call_id = g_strdup(c->call_id);
+	g_autofree char *keep = sb_pmsg_response_text(sip, 503, "Service Unavailable",
+						      NULL, "Reason: SIP;cause=503;text=\"next hop unreachable\"\r\n");
+	t->orq = nta_outgoing_mcreate(p->agent, ctxn_response, (nta_outgoing_magic_t *)t,
+				      URL_STRING_MAKE(c->next_hop), msg, TAG_END());
+	if (!t->orq) {
+		g_warning("nta_outgoing_mcreate() failed toward %s", c->next_hop);
+		msg_destroy(msg);
+		sb_ws_conn_send(c->flow->conn, keep, strlen(keep));
+		ctxn_free(t);
+		sb_dialog *d = sb_proxy_dialog(p, c->call_id);
+		if (d && d->state == SB_DLG_EARLY && c->method == sip_method_invite)
+			sb_proxy_dialog_end(p, d);
+		return;
+	}
+	g_hash_table_replace(p->ctxns, t->branch, t);
+	sb_dialog *d = sb_proxy_dialog(p, c->call_id);
+	if (d && c->method == sip_method_invite && d->state == SB_DLG_EARLY)
+		d->invite_orq = t->orq;
+}
+
+/* RFC 3261 §9.2 at a proxy: answer the browser's CANCEL ourselves and
+ * cancel our own client transaction downstream. */
+static void ws_cancel(sb_proxy *p, sb_flow *f, msg_t *msg, sip_t *sip)
+{
+	sb_ctxn *t = g_hash_table_lookup(p->ctxns, sip->sip_via->v_branch ? sip->sip_via->v_branch : "");
+	if (!t || t->method != sip_method_invite) {
+		sb_proxy_ws_reply(f, sip, 481, "Call/Transaction Does Not Exist", NULL);
+	} else {
+		sb_proxy_ws_reply(f, sip, 200, "OK", NULL);
+		if (t->orq)
+			nta_outgoing_tcancel(t->orq, NULL, NULL, TAG_END());
+	}
+	msg_destroy(msg);
+}
+
+static bool is_dialog_creating(sip_method_t m)
+{
+	return m == sip_method_invite || m == sip_method_subscribe ||
+	       m == sip_method_refer || m == sip_method_notify;
+}
+
+/* Where an in-dialog request from the browser goes: after our own Route
+ * entries (which must carry this flow's token), the next Route, else the
+ * Request-URI (RFC 3261 §16.12 loose routing). */
+static char *in_dialog_next_hop(msg_t *msg, sip_t *sip, sb_flow *f, bool *ok)
+{
+	char tok[64] = "";
+	bool ours = sb_pmsg_pop_own_routes(msg, sip, tok, sizeof(tok));
+	*ok = !ours || !strcmp(tok, f->token);
+	su_home_t *home = msg_home(msg);
+	const url_t *u = sip->sip_route ? sip->sip_route->r_url : sip->sip_request->rq_url;
+	char *s = url_as_string(home, u);
+	char *r = g_strdup(s);
+	su_free(home, s);
+	return r;
+}
+
+static void ws_request(sb_proxy *p, sb_flow *f, msg_t *msg, sip_t *sip)
+{
+	sip_method_t m = sip->sip_request->rq_method;
+	bool in_dialog = sip->sip_to->a_tag != NULL;
+	p->stats.requests_ws++;
+
+	if (m == sip_method_cancel) {
+		ws_cancel(p, f, msg, sip);
+		return;
+	}
+	if (m == sip_method_ack && g_hash_table_contains(p->nack, sip->sip_via->v_branch ? sip->sip_via->v_branch : "")) {
+		msg_destroy(msg);   /* hop-by-hop ACK of a failure: NTA sent its own */
+		return;
+	}
+	if (sb_pmsg_max_forwards(msg, sip) == -ELOOP) {
+		if (m != sip_method_ack)
+			sb_proxy_ws_reply(f, sip, 483, "Too Many Hops", NULL);
+		msg_destroy(msg);
+		return;
+	}
+	g_autofree char *next_hop = NULL;
+	if (in_dialog) {
+		bool ok;
+		next_hop = in_dialog_next_hop(msg, sip, f, &ok);
+		if (!ok) {
+			if (m != sip_method_ack)
+				sb_proxy_ws_reply(f, sip, 403, "Forbidden (route of another flow)", NULL);
+			msg_destroy(msg);
+			return;
+		}
+	} else if (m == sip_method_ack) {
+		msg_destroy(msg);  /* an ACK outside any dialog: nothing to do */
+		return;
+	} else if (m == sip_method_options && !sip->sip_request->rq_url->url_user) {
+		sb_proxy_ws_reply(f, sip, 200, "OK", "Allow: " SB_ALLOW "\r\n"
+				  "Accept: application/sdp\r\n");
+		msg_destroy(msg);
+		return;
+	} else if (!*p->outbound_proxy) {
+		sb_proxy_ws_reply(f, sip, 404, "Not Found (no route.outbound_proxy)", NULL);
+		msg_destroy(msg);
+		return;
+	} else {
+		next_hop = g_strdup(p->outbound_proxy);
+	}
+
+	url_t *next_url = url_hdup(msg_home(msg), URL_STRING_MAKE(next_hop)->us_url);
+	if (!in_dialog && is_dialog_creating(m))
+		sb_proxy_add_record_routes(p, msg, sip, f, next_url, true);
+	if (m == sip_method_register)
+		register_rewrite(p, msg, sip, f, next_url);
+
+	const char *call_id = sip->sip_call_id->i_id;
+	sb_dialog *d = sb_proxy_dialog(p, call_id);
+	if (m == sip_method_invite && !in_dialog) {
+		if (d) {
+			sb_proxy_ws_reply(f, sip, 482, "Loop Detected", NULL);
+			msg_destroy(msg);
+			return;
+		}
+		sb_proxy_ws_reply(f, sip, 100, "Trying", NULL);
+		d = sb_dialog_new(call_id, f, true);
+		g_hash_table_insert(p->dialogs, d->call_id, d);
+		g_hash_table_add(f->dialogs, d);
+		SB_INFO(d->tag, "INVITE from browser %s to %s via %s",
+			sb_ws_conn_peer(f->conn), sip->sip_request->rq_url->url_user ?
+			sip->sip_request->rq_url->url_user : "", next_hop);
+	}
+	if (d && d->flow == f)
+		sb_dialog_learn(d, sip, true);
+	if (d && m == sip_method_bye)
+		d->state = SB_DLG_TERMINATED;
+
+	fwd_ctx *c = g_new0(fwd_ctx, 1);
+	c->flow = sb_flow_ref(f);
+	c->next_hop = g_steal_pointer(&next_hop);
+	c->branch = g_strdup(sip->sip_via->v_branch ? sip->sip_via->v_branch : "");
+	c->call_id = g_strdup(call_id);
+	c->method = m;
+	sb_proxy_sdp(p, d && d->flow == f ? d : NULL, msg, SB_SIDE_WS, forward_to_sip, c,
+		     fwd_ctx_free);
+}
+
+void sb_proxy_ws_message(sb_ws_conn *c, const char *buf, size_t len, void *proxy)
+{
+	sb_proxy *p = proxy;
+	sb_flow *f = sb_ws_conn_get_data(c);
+	if (!f)
+		return;
+	/* RFC 5626 §3.5.1 keep-alive: a bare CRLF CRLF gets CRLF back. */
+	if (len <= 4 && strspn(buf, "\r\n") == len) {
+		if (len == 4)
+			sb_ws_conn_send(c, "\r\n", 2);
+		return;
+	}
+	const char *why;
+	msg_t *msg = sb_pmsg_parse(buf, len, &why);
+	if (!msg) {
+		p->stats.bad_messages++;
+		msg_t *raw = msg_make(sip_default_mclass(), 0, buf, len);
+		sip_t *rs = raw ? sip_object(raw) : NULL;
+		if (rs && rs->sip_request && rs->sip_via && rs->sip_from && rs->sip_to &&
+		    rs->sip_call_id && rs->sip_cseq &&
+		    rs->sip_request->rq_method != sip_method_ack) {
+			g_autofree char *phrase = g_strdup_printf("Bad Request (%s)", why);
+			sb_proxy_ws_reply(f, rs, 400, phrase, NULL);
+		}
+		g_message("ws %" G_GUINT64_FORMAT " %s: dropped bad message: %s",
+			  sb_ws_conn_id(c), sb_ws_conn_peer(c), why);
+		if (raw)
+			msg_destroy(raw);
+		return;
+	}
+	sip_t *sip = sip_object(msg);
+	if (sip->sip_request)
+		ws_request(p, f, msg, sip);
+	else
+		sb_proxy_ws_response(p, f, msg, sip);
+}
+
+void sb_proxy_ws_open(sb_ws_conn *c, void *proxy)
+{
+	sb_flow *f = sb_flow_new(c);
+	sb_ws_conn_set_data(c, f);
+}
+
+static void end_dialog_of_closed_flow(sb_proxy *p, sb_dialog *d, const char *reason)
+{
+	if (d->state == SB_DLG_EARLY && d->ws_is_caller && d->invite_orq) {
+		SB_INFO(d->tag, "browser gone before answer: CANCEL toward SIP");
+		nta_outgoing_tcancel(d->invite_orq, NULL, NULL,
+				     SIPTAG_REASON_STR(reason), TAG_END());
+		d->state = SB_DLG_TERMINATED;
+		return;  /* the 487 ends the dialog */
+	}
+	if (d->state == SB_DLG_CONFIRMED) {
+		g_autofree char *next = NULL;
+		g_autofree char *bye = sb_dialog_bye_text(d, reason, &next);
+		msg_t *m = bye ? msg_make(sip_default_mclass(), 0, bye, strlen(bye)) : NULL;
+		if (m) {
+			SB_INFO(d->tag, "browser gone: BYE toward SIP (%s)", next);
+			nta_outgoing_t *o = nta_outgoing_mcreate(p->agent, NULL, NULL,
+				URL_STRING_MAKE(next), m, TAG_END());
+			if (!o)
+				msg_destroy(m);
+			else if (o != (nta_outgoing_t *)-1)
+				nta_outgoing_destroy(o);
+		} else {
+			SB_WARN(d->tag, "browser gone but the dialog is not known well enough for a BYE");
+		}
+	}
+	sb_proxy_dialog_end(p, d);
+}
+
+void sb_proxy_ws_close(sb_ws_conn *c, void *proxy)
+{
+	sb_proxy *p = proxy;
+	sb_flow *f = sb_ws_conn_get_data(c);
+	if (!f)
+		return;
+	sb_ws_conn_set_data(c, NULL);
+	sb_flow_close(f);
+	const char *reason = "SIP;cause=480;text=\"WebSocket closed\"";
+	/* Dialogs first: ending one removes it from f->dialogs. */
+	GList *ds = g_hash_table_get_keys(f->dialogs);
+	for (GList *l = ds; l; l = l->next)
+		end_dialog_of_closed_flow(p, l->data, reason);
+	g_list_free(ds);
+	/* Requests from SIP still waiting for this browser get 480. */
+	GHashTableIter it;
+	gpointer v;
+	g_hash_table_iter_init(&it, p->stxns);
+	while (g_hash_table_iter_next(&it, NULL, &v)) {
+		sb_stxn *t = v;
+		if (t->flow != f)
+			continue;
+		if (t->irq && !t->final)
+			nta_incoming_treply(t->irq, 480, "Temporarily Unavailable (WebSocket closed)",
+					    SIPTAG_REASON_STR(reason), TAG_END());
+		g_hash_table_iter_remove(&it);
+	}
+	sb_flow_unref(f);
+}
+
+/* ---- lifecycle ---------------------------------------------------------- */
+
+sb_proxy *sb_proxy_new(nta_agent_t *agent, const sb_proxy_config *cfg)
+{
+	sb_proxy *p = g_new0(sb_proxy, 1);
+	p->agent = agent;
+	p->outbound_proxy = g_strdup(cfg->outbound_proxy ? cfg->outbound_proxy : "");
+	p->n_sip = cfg->n_sip;
+	p->sip = g_new0(sb_proxy_listen, cfg->n_sip ? cfg->n_sip : 1);
+	for (unsigned i = 0; i < cfg->n_sip; i++) {
+		p->sip[i].transport = g_strdup(cfg->sip[i].transport);
+		p->sip[i].host = g_strdup(cfg->sip[i].host);
+		p->sip[i].port = cfg->sip[i].port;
+	}
+	p->ws_host = g_strdup(cfg->ws_host ? cfg->ws_host : "sipbridge.invalid");
+	p->ctxns = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
+					 (GDestroyNotify)ctxn_free);
+	p->stxns = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
+					 (GDestroyNotify)sb_proxy_stxn_free);
+	p->dialogs = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
+					   (GDestroyNotify)sb_dialog_free);
+	p->nack = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	return p;
+}
+
+void sb_proxy_free(sb_proxy *p)
+{
+	if (!p)
+		return;
+	g_hash_table_destroy(p->ctxns);
+	g_hash_table_destroy(p->stxns);
+	g_hash_table_destroy(p->dialogs);
+	g_hash_table_destroy(p->nack);
+	for (unsigned i = 0; i < p->n_sip; i++) {
+		g_free((char *)p->sip[i].transport);
+		g_free((char *)p->sip[i].host);
+	}
+	g_free(p->sip);
+	g_free(p->outbound_proxy);
+	g_free(p->ws_host);
+	g_free(p);
+}
+
+void sb_proxy_set_outbound(sb_proxy *p, const char *outbound_proxy)
+{
+	g_free(p->outbound_proxy);
+	p->outbound_proxy = g_strdup(outbound_proxy ? outbound_proxy : "");
+}
+
+void sb_proxy_set_sdp_hook(sb_proxy *p, const sb_sdp_hook *hook)
+{
+	p->hook = *hook;
+}
+
+void sb_proxy_end_all(sb_proxy *p, const char *reason)
+{
+	GList *ds = g_hash_table_get_values(p->dialogs);
+	for (GList *l = ds; l; l = l->next) {
+		sb_dialog *d = l->data;
+		if (d->ws_is_caller || d->state == SB_DLG_CONFIRMED)
+			end_dialog_of_closed_flow(p, d, reason);
+	}
+	g_list_free(ds);
+}
+
+void sb_proxy_get_stats(const sb_proxy *p, sb_proxy_stats *out)
+{
+	*out = p->stats;
+	out->transactions = g_hash_table_size(p->ctxns) + g_hash_table_size(p->stxns);
+	out->dialogs = g_hash_table_size(p->dialogs);
+	out->flows = sb_flow_count();
+}

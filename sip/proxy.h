@@ -1,0 +1,59 @@
+/* The transaction-stateful proxy between SIP over WebSocket (browsers)
+ * and SIP over UDP/TCP/TLS through sofia-sip NTA (RFC 3261 §16, RFC 7118,
+ * RFC 3327 Path, RFC 5658 double Record-Route). It is a proxy, not a
+ * B2BUA: Request-URIs, authentication headers and non-SDP bodies pass
+ * unchanged; SDP bodies cross the SDP hook. Signalling thread only. */
+#ifndef SB_SIP_PROXY_H
+#define SB_SIP_PROXY_H
+
+#include <sofia-sip/nta.h>
+
+#include "sip/sdp_hook.h"
+#include "sip/sip_stack.h"
+#include "sip/ws_transport.h"
+
+typedef struct sb_proxy sb_proxy;
+
+/* The gateway's own SIP listeners, as the stack was bound to them. */
+typedef sb_sip_listen_spec sb_proxy_listen;
+
+typedef struct sb_proxy_config {
+	const char *outbound_proxy;      /* SIP URI or "" */
+	const sb_proxy_listen *sip;      /* the gateway's SIP listeners */
+	unsigned n_sip;
+	const char *ws_host;             /* host for WS-side Via/Record-Route */
+} sb_proxy_config;
+
+typedef struct sb_proxy_stats {
+	unsigned transactions;     /* client + server transactions in flight */
+	unsigned dialogs;          /* INVITE dialogs (calls) alive */
+	unsigned flows;            /* WebSocket flows */
+	unsigned long long requests_ws;
+	unsigned long long requests_sip;
+	unsigned long long bad_messages;
+} sb_proxy_stats;
+
+/* The proxy takes over the agent's message callback. Copies cfg. */
+sb_proxy *sb_proxy_new(nta_agent_t *agent, const sb_proxy_config *cfg);
+void sb_proxy_free(sb_proxy *p);
+
+/* Routing settings that a reload may change. */
+void sb_proxy_set_outbound(sb_proxy *p, const char *outbound_proxy);
+
+/* Install the media hook (copied). Without one, SDP passes unchanged. */
+void sb_proxy_set_sdp_hook(sb_proxy *p, const sb_sdp_hook *hook);
+
+/* WebSocket transport events (plug into sb_ws_handlers). */
+void sb_proxy_ws_open(sb_ws_conn *c, void *proxy);
+void sb_proxy_ws_message(sb_ws_conn *c, const char *buf, size_t len, void *proxy);
+void sb_proxy_ws_close(sb_ws_conn *c, void *proxy);
+
+/* NTA agent message callback (see sip/sip_stack.h). */
+int sb_proxy_sip_message(void *proxy, nta_agent_t *agent, msg_t *msg, sip_t *sip);
+
+/* End every call: CANCEL/BYE toward SIP (shutdown). */
+void sb_proxy_end_all(sb_proxy *p, const char *reason);
+
+void sb_proxy_get_stats(const sb_proxy *p, sb_proxy_stats *out);
+
+#endif

@@ -1,0 +1,80 @@
+/* State shared by the proxy's files (proxy.c: WebSocket side and common
+ * parts; proxy_sip.c: requests and responses from the SIP side;
+ * proxy_sdp.c: the SDP hook plumbing). Signalling thread only. */
+#ifndef SB_SIP_PROXY_INTERNAL_H
+#define SB_SIP_PROXY_INTERNAL_H
+
+#include <glib.h>
+#include <sofia-sip/nta.h>
+#include <sofia-sip/nta_stateless.h>
+#include <sofia-sip/sip.h>
+
+#include "sip/dialog.h"
+#include "sip/flow.h"
+#include "sip/proxy.h"
+#include "sip/proxy_msg.h"
+
+struct sb_proxy {
+	nta_agent_t *agent;              /* borrowed: the stack owns it */
+	char *outbound_proxy;            /* owned, "" = none */
+	sb_proxy_listen *sip;            /* owned array (strings owned) */
+	unsigned n_sip;
+	char *ws_host;                   /* owned */
+	sb_sdp_hook hook;
+	GHashTable *ctxns;   /* browser's Via branch -> sb_ctxn (owned) */
+	GHashTable *stxns;   /* our WS Via branch -> sb_stxn (owned) */
+	GHashTable *dialogs; /* Call-ID -> sb_dialog (owned) */
+	GHashTable *nack;    /* INVITE branches answered non-2xx (owned
+				strings), to absorb the browser's ACK */
+	sb_proxy_stats stats;
+};
+
+/* A request from a browser, forwarded to SIP through NTA. */
+typedef struct sb_ctxn {
+	sb_proxy *proxy;
+	char *branch;              /* owned: the browser's Via branch (key) */
+	sb_flow *flow;             /* owned ref */
+	nta_outgoing_t *orq;       /* owned until the final response */
+	sip_method_t method;
+	char *call_id;             /* owned */
+	bool final;
+} sb_ctxn;
+
+/* A request from the SIP side, forwarded to a browser. */
+typedef struct sb_stxn {
+	sb_proxy *proxy;
+	char *branch;              /* owned: our WS Via branch (key) */
+	sb_flow *flow;             /* owned ref */
+	nta_incoming_t *irq;       /* owned until the final response */
+	sip_method_t method;
+	char *call_id;             /* owned */
+	msg_t *fwd;                /* owned: the request as sent to the browser
+				      (CANCEL is built from it) */
+	GSource *timer;            /* owned: no-answer guard */
+	bool final;
+} sb_stxn;
+
+/* proxy.c */
+void sb_proxy_ws_send_msg(sb_flow *f, msg_t *msg);
+void sb_proxy_ws_reply(sb_flow *f, const sip_t *req, int status,
+		       const char *phrase, const char *extra);
+sb_dialog *sb_proxy_dialog(sb_proxy *p, const char *call_id);
+void sb_proxy_dialog_end(sb_proxy *p, sb_dialog *d);
+const sb_proxy_listen *sb_proxy_listener_for(const sb_proxy *p, const url_t *next);
+void sb_proxy_stxn_free(sb_stxn *t);
+int sb_proxy_add_record_routes(sb_proxy *p, msg_t *msg, sip_t *sip, sb_flow *f,
+			       const url_t *next, bool toward_sip);
+
+/* proxy_sip.c */
+int sb_proxy_sip_request(sb_proxy *p, msg_t *msg, sip_t *sip);
+void sb_proxy_ws_response(sb_proxy *p, sb_flow *f, msg_t *msg, sip_t *sip);
+
+/* proxy_sdp.c: run the hook on msg's SDP (if any), then call then(). The
+ * continuation owns msg from then on; status < 0 means the hook refused
+ * the SDP (reply with sb_proxy_sdp_status()). */
+typedef void (*sb_proxy_then)(sb_proxy *p, msg_t *msg, int status, void *ctx);
+void sb_proxy_sdp(sb_proxy *p, sb_dialog *d, msg_t *msg, sb_side from,
+		  sb_proxy_then then, void *ctx, GDestroyNotify ctx_free);
+int sb_proxy_sdp_status(int err, const char **phrase);
+
+#endif

@@ -1,0 +1,49 @@
+/* The one interface every SDP body crosses on its way through the proxy,
+ * in both directions, so that media anchoring can rewrite it. The proxy
+ * holds the SIP message until the hook answers (the answer may come
+ * later: media sessions live on worker threads). With no hook installed
+ * bodies pass unchanged. Signalling thread only. */
+#ifndef SB_SIP_SDP_HOOK_H
+#define SB_SIP_SDP_HOOK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef enum {
+	SB_SIDE_WS = 0,   /* the browser, over WebSocket */
+	SB_SIDE_SIP = 1,  /* the SIP trunk / PBX / phone */
+} sb_side;
+
+typedef enum {
+	SB_SDP_OFFER,
+	SB_SDP_ANSWER,
+} sb_sdp_kind;
+
+typedef struct sb_sdp_event {
+	const char *call_id;      /* identifies the call (one media session) */
+	const char *tag;          /* log tag of the call */
+	sb_side from;             /* side that sent this SDP */
+	sb_sdp_kind kind;         /* offer or answer (RFC 3264) */
+	bool early;               /* in a provisional response (183) */
+	bool initial;             /* first offer of the call */
+	const char *method;       /* request method, or of the CSeq for responses */
+	int status;               /* 0 for requests, else the response status */
+	const char *body;         /* the SDP, not NUL-terminated */
+	size_t len;
+} sb_sdp_event;
+
+/* Completion: status 0 and new_body (owned, g_free; NULL = unchanged), or
+ * a negative errno (-ENOTSUP no common codec → 488, -EBUSY → 503,
+ * -EPROTO bad SDP → 488/400). Call exactly once. */
+typedef void (*sb_sdp_done_cb)(int status, char *new_body, void *done_data);
+
+typedef struct sb_sdp_hook {
+	/* Rewrite one SDP. May call done synchronously. */
+	void (*process)(void *hook_data, const sb_sdp_event *ev,
+			sb_sdp_done_cb done, void *done_data);
+	/* The call is over (any reason): release its media. */
+	void (*call_end)(void *hook_data, const char *call_id);
+	void *hook_data;
+} sb_sdp_hook;
+
+#endif
