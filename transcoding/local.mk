@@ -11,7 +11,8 @@ libsb_transcoding_a_SOURCES = \
 	transcoding/telephone_event.c transcoding/telephone_event.h \
 	transcoding/dtmf_info.c transcoding/dtmf_info.h \
 	transcoding/repacketizer.c transcoding/repacketizer.h \
-	transcoding/jitter.c transcoding/jitter.h
+	transcoding/jitter.c transcoding/jitter.h \
+	transcoding/mixer.c transcoding/mixer.h
 libsb_transcoding_a_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"sb-transcoding\"
 TRANSCODING_LIBS = libsb_transcoding.a $(OPUS_LIBS) $(SPANDSP_LIBS) $(GLIB_LIBS) -lm
 

@@ -34,3 +34,9 @@ TESTS += tests/unit/test_jitter
 tests_unit_test_jitter_SOURCES = tests/unit/test_jitter.c
 tests_unit_test_jitter_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_jitter_LDADD = $(TRANSCODING_LIBS) $(CMOCKA_LIBS)
+
+check_PROGRAMS += tests/unit/test_mixer
+TESTS += tests/unit/test_mixer
+tests_unit_test_mixer_SOURCES = tests/unit/test_mixer.c
+tests_unit_test_mixer_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_mixer_LDADD = $(TRANSCODING_LIBS) $(CMOCKA_LIBS)
