@@ -457,3 +457,9 @@ sb_expect_json() {
 	v=$(sb_json "$f" "($expr) ? 'yes' : 'no'" 2>/dev/null)
 	if [ "$v" = yes ]; then sb_pass "$desc"; else sb_fail "$desc [$expr] in $(basename "$f")"; fi
 }
+
+# sb_ws_probe URL [ws_probe.js options...]: open a WebSocket from inside the
+# namespace (node + ws), print the JSON report; status 0 when it opened.
+sb_ws_probe() {
+	NODE_PATH=$SB_ROOT/node_modules timeout 10 ip netns exec "$SB_NS" node "$SB_ROOT/tests/lib/ws_probe.js" "$@"
+}
