@@ -9,7 +9,10 @@ libsb_webrtc_a_SOURCES = \
 	webrtc/cert.c webrtc/cert.h \
 	webrtc/dtls.c webrtc/dtls.h \
 	webrtc/srtp.c webrtc/srtp.h \
-	webrtc/ice.c webrtc/ice.h
+	webrtc/ice.c webrtc/ice.h \
+	webrtc/leg.c webrtc/leg.h \
+	webrtc/webrtc_leg.c webrtc/rtp_leg.c \
+	webrtc/media_session.c webrtc/media_session.h
 WEBRTC_LIBS = libsb_webrtc.a $(TRANSCODING_LIBS) $(NICE_LIBS) $(SRTP_LIBS) \
 	$(OPENSSL_LIBS) $(GLIB_LIBS)
 

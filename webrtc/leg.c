@@ -1,0 +1,189 @@
+/* Common part of every leg: dispatch through the ops struct, counters,
+ * RTCP receiver statistics and the periodic SR/RR (RFC 3550 §6.4).
+ * Media worker thread only. */
+#include "webrtc/leg.h"
+
+#include <errno.h>
+#include <string.h>
+
+void sb_leg_set_callbacks(sb_leg *leg, sb_leg_recv_cb recv_cb,
+			  sb_leg_event_cb event_cb, void *user_data)
+{
+	leg->recv_cb = recv_cb;
+	leg->event_cb = event_cb;
+	leg->user_data = user_data;
+}
+
+int sb_leg_get_local(sb_leg *leg, bool offer, sb_media_desc *d)
+{
+	return leg->ops->get_local(leg, offer, d);
+}
+
+int sb_leg_set_remote(sb_leg *leg, bool offer, const sb_media_desc *d)
+{
+	return leg->ops->set_remote(leg, offer, d);
+}
+
+int sb_leg_send_rtp(sb_leg *leg, uint8_t *buf, size_t len, size_t cap)
+{
+	return leg->ops->send_rtp(leg, buf, len, cap);
+}
+
+void sb_leg_close(sb_leg *leg)
+{
+	leg->ops->close(leg);
+}
+
+void sb_leg_free(sb_leg *leg)
+{
+	if (!leg)
+		return;
+	leg->ops->close(leg);
+	leg->ops->free(leg);
+}
+
+const sb_leg_stats *sb_leg_get_stats(const sb_leg *leg)
+{
+	return &leg->stats;
+}
+
+void sb_leg_base_init(sb_leg *leg, const sb_leg_ops *ops,
+		      const sb_leg_params *p)
+{
+	leg->ops = ops;
+	leg->ctx = g_main_context_ref(p->ctx);
+	leg->ssrc = p->ssrc;
+	while (leg->ssrc == 0)
+		leg->ssrc = g_random_int();
+	if (p->cname && *p->cname)
+		g_strlcpy(leg->cname, p->cname, sizeof(leg->cname));
+	else
+		g_snprintf(leg->cname, sizeof(leg->cname), "sb-%08x%08x",
+			   g_random_int(), g_random_int());
+	leg->clock = 8000;
+	sb_rtcp_rx_init(&leg->rx);
+}
+
+void sb_leg_base_close(sb_leg *leg)
+{
+	leg->closed = true;
+	if (leg->rtcp_timer) {
+		g_source_destroy(leg->rtcp_timer);
+		g_clear_pointer(&leg->rtcp_timer, g_source_unref);
+	}
+	leg->recv_cb = NULL;
+	leg->event_cb = NULL;
+	leg->user_data = NULL;
+}
+
+void sb_leg_base_clear(sb_leg *leg)
+{
+	sb_leg_base_close(leg);
+	g_clear_pointer(&leg->ctx, g_main_context_unref);
+}
+
+void sb_leg_emit(sb_leg *leg, sb_leg_event ev, const char *reason)
+{
+	if (!leg->closed && leg->event_cb)
+		leg->event_cb(leg, ev, reason, leg->user_data);
+}
+
+/* Arrival time in RTP clock units for the A.8 jitter estimate. */
+static uint32_t arrival_units(const sb_leg *leg)
+{
+	return (uint32_t)((uint64_t)g_get_monotonic_time() * leg->clock /
+			  1000000);
+}
+
+void sb_leg_deliver_rtp(sb_leg *leg, uint8_t *buf, size_t len, size_t cap)
+{
+	sb_rtp_hdr h;
+
+	if (sb_rtp_parse(buf, len, &h) < 0) {
+		leg->stats.rx_dropped++;
+		return;
+	}
+	leg->stats.rx_packets++;
+	leg->stats.rx_octets += h.payload_len;
+	sb_rtcp_rx_packet(&leg->rx, h.ssrc, h.seq, h.ts, arrival_units(leg));
+	if (!leg->media_started) {
+		leg->media_started = true;
+		sb_leg_emit(leg, SB_LEG_EV_MEDIA_STARTED, NULL);
+	}
+	if (!leg->closed && leg->recv_cb)
+		leg->recv_cb(leg, buf, len, cap, &h, leg->user_data);
+}
+
+void sb_leg_account_tx(sb_leg *leg, const uint8_t *buf, size_t len)
+{
+	sb_rtp_hdr h;
+
+	if (sb_rtp_parse(buf, len, &h) < 0)
+		return;
+	leg->stats.tx_packets++;
+	leg->stats.tx_octets += h.payload_len;
+	leg->last_tx_ts = h.ts;
+	leg->last_tx_time = g_get_monotonic_time();
+}
+
+void sb_leg_handle_rtcp(sb_leg *leg, const uint8_t *buf, size_t len)
+{
+	sb_rtcp_info in;
+
+	if (sb_rtcp_parse(buf, len, &in) < 0) {
+		leg->stats.rx_dropped++;
+		return;
+	}
+	leg->stats.rtcp_rx++;
+	if (in.has_sr)
+		sb_rtcp_rx_sr(&leg->rx, in.sr.ntp,
+			      (uint64_t)g_get_monotonic_time());
+}
+
+/* RFC 3550 §6.4: an SR when we sent since the last report, else an RR;
+ * the SR's RTP timestamp is extrapolated from the last packet sent. */
+ssize_t sb_leg_build_rtcp(sb_leg *leg, uint8_t *buf, size_t cap)
+{
+	gint64 now = g_get_monotonic_time();
+	sb_rtcp_block blk;
+	unsigned n = sb_rtcp_rx_block(&leg->rx, (uint64_t)now, &blk) ? 1 : 0;
+	sb_rtcp_sender_info si;
+	bool sender = leg->stats.tx_packets > leg->tx_packets_at_report;
+
+	leg->tx_packets_at_report = leg->stats.tx_packets;
+	if (sender) {
+		si.ntp = sb_rtcp_ntp_from_unix_us((uint64_t)g_get_real_time());
+		si.rtp_ts = leg->last_tx_ts +
+			    (uint32_t)((uint64_t)(now - leg->last_tx_time) *
+				       leg->clock / 1000000);
+		si.packets = (uint32_t)leg->stats.tx_packets;
+		si.octets = (uint32_t)leg->stats.tx_octets;
+	}
+	return sb_rtcp_build_report(buf, cap, leg->ssrc, sender ? &si : NULL,
+				    &blk, n, leg->cname);
+}
+
+typedef struct rtcp_timer_data {
+	sb_leg *leg;
+	void (*send)(sb_leg *leg);
+} rtcp_timer_data;
+
+static gboolean rtcp_tick(gpointer data)
+{
+	rtcp_timer_data *t = data;
+	if (!t->leg->closed)
+		t->send(t->leg);
+	return G_SOURCE_CONTINUE;
+}
+
+void sb_leg_start_rtcp(sb_leg *leg, void (*send)(sb_leg *leg))
+{
+	if (leg->rtcp_timer || leg->closed)
+		return;
+	rtcp_timer_data *t = g_new(rtcp_timer_data, 1);
+	t->leg = leg;
+	t->send = send;
+	leg->rtcp_timer = g_timeout_source_new(SB_LEG_RTCP_INTERVAL_MS);
+	g_source_set_callback(leg->rtcp_timer, rtcp_tick, t, g_free);
+	g_source_attach(leg->rtcp_timer, leg->ctx);
+}

@@ -1,0 +1,146 @@
+/* A media leg: one side of a media session (a browser over ICE/DTLS-SRTP,
+ * a SIP phone over plain RTP, later an echo or a conference). Every kind
+ * sits behind sb_leg_ops so the session and the relay never special-case
+ * one. The common part (callbacks, SSRC, RTCP counters) lives in struct
+ * sb_leg, embedded first in each implementation.
+ *
+ * Thread: a leg and everything it owns live on one media worker
+ * (GMainContext); every function and callback runs there. Callbacks
+ * may call sb_leg_close but must not free the leg (do that from an idle
+ * source, see STYLE.md §2.6). */
+#ifndef SB_WEBRTC_LEG_H
+#define SB_WEBRTC_LEG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <glib.h>
+
+#include "webrtc/cert.h"
+#include "webrtc/media_desc.h"
+#include "webrtc/rtcp.h"
+#include "webrtc/rtp.h"
+
+/* Receive buffers: the largest UDP payload we accept plus room for an
+ * SRTP trailer, so a packet can be relayed and protected in place. */
+#define SB_LEG_MTU 1500
+#define SB_LEG_BUF (SB_LEG_MTU + 144)
+#define SB_LEG_RTCP_INTERVAL_MS 5000
+
+typedef struct sb_leg sb_leg;
+
+typedef enum {
+	SB_LEG_EV_CONNECTED = 0,   /* transport ready to carry media */
+	SB_LEG_EV_MEDIA_STARTED,   /* first valid RTP packet received */
+	SB_LEG_EV_ICE_FAILED,
+	SB_LEG_EV_DTLS_FAILED,     /* reason: e.g. "fingerprint mismatch" */
+	SB_LEG_EV_RTP_TIMEOUT,     /* no RTP for the configured time */
+	SB_LEG_EV_PEER_CLOSED,     /* DTLS close_notify from the peer */
+} sb_leg_event;
+
+/* One plain RTP packet received: buf holds len bytes, has cap bytes of
+ * room (cap - len >= SRTP trailer) and may be rewritten in place and
+ * handed to another leg's send_rtp. h is the parsed view. */
+typedef void (*sb_leg_recv_cb)(sb_leg *leg, uint8_t *buf, size_t len,
+			       size_t cap, const sb_rtp_hdr *h,
+			       void *user_data);
+typedef void (*sb_leg_event_cb)(sb_leg *leg, sb_leg_event ev,
+				const char *reason, void *user_data);
+
+typedef struct sb_leg_ops {
+	const char *name;       /* "webrtc", "rtp", ... */
+	/* Fill the transport part of our description (proto, addr, port,
+	 * rtcp, ICE, DTLS, ssrc, cname). offer: we are the offerer. Codecs,
+	 * direction and mid are the session's business. 0 or -errno. */
+	int (*get_local)(sb_leg *leg, bool offer, sb_media_desc *d);
+	/* Apply the peer's description; offer: it is an offer we will
+	 * answer (else the answer to our offer). 0, -EINVAL, -EPROTO. */
+	int (*set_remote)(sb_leg *leg, bool offer, const sb_media_desc *d);
+	/* Send one plain RTP packet (cap - len >= SRTP trailer; buf may be
+	 * modified). 0, or -EAGAIN when the transport is not ready (the
+	 * packet is dropped: no media before keys). */
+	int (*send_rtp)(sb_leg *leg, uint8_t *buf, size_t len, size_t cap);
+	void (*close)(sb_leg *leg);   /* idempotent; silent afterwards */
+	void (*free)(sb_leg *leg);    /* after close */
+} sb_leg_ops;
+
+/* Counters reported to the admin API and used for RTCP (RFC 3550 §6.4). */
+typedef struct sb_leg_stats {
+	uint64_t rx_packets, rx_octets;   /* valid RTP received (payload) */
+	uint64_t tx_packets, tx_octets;   /* RTP sent (payload) */
+	uint64_t rx_dropped;              /* failed auth, malformed, strangers */
+	uint64_t tx_dropped;              /* not sent: transport not ready */
+	uint64_t rtcp_rx, rtcp_tx;
+} sb_leg_stats;
+
+struct sb_leg {
+	const sb_leg_ops *ops;
+	sb_leg_recv_cb recv_cb;       /* set by the owner (session) */
+	sb_leg_event_cb event_cb;
+	void *user_data;
+	GMainContext *ctx;            /* ref */
+	uint32_t ssrc;                /* what we send = what we announce */
+	char cname[64];
+	uint32_t clock;               /* RTP clock of the negotiated codec */
+	bool media_started;
+	bool closed;
+	sb_leg_stats stats;
+	sb_rtcp_rx rx;                /* the remote source we receive */
+	uint32_t last_tx_ts;          /* RTP ts of the last packet sent */
+	gint64 last_tx_time;          /* monotonic µs of that packet */
+	uint64_t tx_packets_at_report;
+	GSource *rtcp_timer;          /* owned */
+};
+
+/* Parameters every leg kind takes; strings are copied. */
+typedef struct sb_leg_params {
+	GMainContext *ctx;            /* the worker's context (required) */
+	const char *media_addr;       /* bind address, IP literal */
+	const char *public_addr;      /* advertised instead; NULL/"" */
+	uint16_t port_min, port_max;  /* 0,0 = any */
+	const char *stun_server;      /* webrtc: "IP:port" or NULL */
+	unsigned rtp_timeout_ms;      /* rtp: 0 = no inactivity timeout */
+	sb_cert *cert;                /* webrtc: required, referenced */
+	uint32_t ssrc;                /* 0 = random */
+	const char *cname;            /* NULL = random */
+	/* webrtc: a=setup when we offer (ACTPASS unless set); an offerer
+	 * that must be DTLS client (a load generator) offers ACTIVE. */
+	sb_md_setup offer_setup;
+	const char *srtp_profiles;    /* webrtc: NULL = GCM then CM_80 */
+} sb_leg_params;
+
+/* Constructors for the two kinds in this folder. 0 or -errno. */
+int sb_webrtc_leg_new(const sb_leg_params *p, sb_leg **out);
+int sb_rtp_leg_new(const sb_leg_params *p, sb_leg **out);
+
+/* Dispatch helpers. */
+void sb_leg_set_callbacks(sb_leg *leg, sb_leg_recv_cb recv_cb,
+			  sb_leg_event_cb event_cb, void *user_data);
+int sb_leg_get_local(sb_leg *leg, bool offer, sb_media_desc *d);
+int sb_leg_set_remote(sb_leg *leg, bool offer, const sb_media_desc *d);
+int sb_leg_send_rtp(sb_leg *leg, uint8_t *buf, size_t len, size_t cap);
+void sb_leg_close(sb_leg *leg);
+void sb_leg_free(sb_leg *leg);          /* closes first; NULL ok */
+const sb_leg_stats *sb_leg_get_stats(const sb_leg *leg);
+
+/* --- for leg implementations --- */
+
+/* Initialise the common part (ssrc/cname random when not given). */
+void sb_leg_base_init(sb_leg *leg, const sb_leg_ops *ops,
+		      const sb_leg_params *p);
+void sb_leg_base_close(sb_leg *leg);    /* stops the RTCP timer, callbacks */
+void sb_leg_base_clear(sb_leg *leg);    /* releases what base_init took */
+void sb_leg_emit(sb_leg *leg, sb_leg_event ev, const char *reason);
+/* Account and deliver one received, already-decrypted RTP packet. */
+void sb_leg_deliver_rtp(sb_leg *leg, uint8_t *buf, size_t len, size_t cap);
+/* Account one RTP packet about to be sent. */
+void sb_leg_account_tx(sb_leg *leg, const uint8_t *buf, size_t len);
+/* Take in a received, already-decrypted RTCP compound. */
+void sb_leg_handle_rtcp(sb_leg *leg, const uint8_t *buf, size_t len);
+/* Build our next SR/RR + SDES into buf. Returns length or -errno. */
+ssize_t sb_leg_build_rtcp(sb_leg *leg, uint8_t *buf, size_t cap);
+/* Start calling send every SB_LEG_RTCP_INTERVAL_MS on leg->ctx. */
+void sb_leg_start_rtcp(sb_leg *leg, void (*send)(sb_leg *leg));
+
+#endif

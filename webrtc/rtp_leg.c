@@ -1,0 +1,418 @@
+/* The SIP-side leg: plain RTP/AVP on a UDP port pair (RTP even, RTCP odd)
+ * from the configured range, or one port with rtcp-mux (RFC 5761).
+ * Symmetric RTP (RFC 4961): send to the SDP address until the first valid
+ * RTP packet arrives, then latch to its source and drop and count packets
+ * from anyone else (no RTP bleed). An inactivity timer reports
+ * SB_LEG_EV_RTP_TIMEOUT. Media worker thread only. */
+#include "webrtc/leg.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <glib-unix.h>
+
+#include "webrtc/demux.h"
+
+#define BIND_ATTEMPTS 64
+#define TIMEOUT_CHECK_MS 500
+
+typedef struct peer_addr {
+	struct sockaddr_storage ss;
+	socklen_t len;              /* 0 = unknown / on hold */
+} peer_addr;
+
+typedef struct rtp_leg {
+	sb_leg base;                /* first: sb_leg * casts to this */
+	int fd[2];                  /* owned: RTP, RTCP; -1 if none */
+	GSource *src[2];            /* owned, read watches on base.ctx */
+	GSource *timeout_src;       /* owned, inactivity check */
+	uint16_t port;              /* our RTP port; RTCP is port + 1 */
+	char media_addr[64];
+	char public_addr[64];
+	bool mux;                   /* rtcp-mux negotiated */
+	bool remote_mux_offered;
+	peer_addr sdp_rtp, sdp_rtcp;  /* from the SDP */
+	peer_addr latched_rtp, latched_rtcp;
+	bool latched;
+	bool timed_out;
+	bool expect_rx;             /* the peer says it sends (not on hold) */
+	unsigned timeout_ms;
+	gint64 last_rx;             /* monotonic µs of the last valid RTP */
+	uint64_t strangers;         /* dropped: not from the latched source */
+	uint8_t rxbuf[SB_LEG_BUF];
+	uint8_t rtcpbuf[SB_LEG_BUF];
+} rtp_leg;
+
+static rtp_leg *R(sb_leg *leg)
+{
+	return (rtp_leg *)leg;
+}
+
+static int parse_addr(const char *ip, uint16_t port, peer_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	struct sockaddr_in *v4 = (struct sockaddr_in *)&a->ss;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&a->ss;
+	if (inet_pton(AF_INET, ip, &v4->sin_addr) == 1) {
+		v4->sin_family = AF_INET;
+		v4->sin_port = htons(port);
+		a->len = sizeof(*v4);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, ip, &v6->sin6_addr) == 1) {
+		v6->sin6_family = AF_INET6;
+		v6->sin6_port = htons(port);
+		a->len = sizeof(*v6);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static bool same_addr(const struct sockaddr_storage *a, socklen_t alen,
+		      const peer_addr *b)
+{
+	return b->len == alen && memcmp(a, &b->ss, alen) == 0;
+}
+
+static int open_bound(const char *ip, uint16_t port)
+{
+	peer_addr a;
+	if (parse_addr(ip, port, &a) < 0)
+		return -EINVAL;
+	int fd = socket(a.ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK |
+			SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&a.ss, a.len) < 0) {
+		int err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static uint16_t bound_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		return 0;
+	if (ss.ss_family == AF_INET)
+		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+}
+
+static int try_pair(rtp_leg *r, uint16_t p)
+{
+	int fd0 = open_bound(r->media_addr, p);
+	if (fd0 < 0)
+		return fd0;
+	uint16_t got = bound_port(fd0);
+	int fd1 = (got & 1) ? -EADDRINUSE : open_bound(r->media_addr, got + 1);
+	if (fd1 < 0) {
+		close(fd0);
+		return fd1;
+	}
+	r->fd[0] = fd0;
+	r->fd[1] = fd1;
+	r->port = got;
+	return 0;
+}
+
+/* RFC 3550 §11: RTP on an even port, RTCP on the next odd one. Start at
+ * a random even port of the range so concurrent calls rarely collide. */
+static int bind_pair(rtp_leg *r, uint16_t pmin, uint16_t pmax)
+{
+	if (pmin == 0 || pmax <= pmin) {
+		for (unsigned i = 0; i < BIND_ATTEMPTS; i++)
+			if (try_pair(r, 0) == 0)
+				return 0;
+		return -EADDRINUSE;
+	}
+	unsigned first = ((unsigned)pmin + 1) & ~1u;
+	if (first + 1 > pmax)
+		return -EADDRINUSE;
+	unsigned n = (pmax - first - 1) / 2 + 1;
+	unsigned start = (unsigned)g_random_int_range(0, (gint32)n);
+	for (unsigned i = 0; i < n && i < 4 * BIND_ATTEMPTS; i++) {
+		unsigned p = first + 2 * ((start + i) % n);
+		if (try_pair(r, (uint16_t)p) == 0)
+			return 0;
+	}
+	return -EADDRINUSE;
+}
+
+static const peer_addr *rtp_dest(const rtp_leg *r)
+{
+	return r->latched ? &r->latched_rtp : &r->sdp_rtp;
+}
+
+static void send_to(rtp_leg *r, int which, const uint8_t *buf, size_t len,
+		    const peer_addr *to)
+{
+	if (to->len == 0)
+		return;
+	sendto(r->fd[which], buf, len, 0, (const struct sockaddr *)&to->ss,
+	       to->len);
+}
+
+static void send_rtcp(sb_leg *leg)
+{
+	rtp_leg *r = R(leg);
+	ssize_t n = sb_leg_build_rtcp(leg, r->rtcpbuf, SB_LEG_MTU);
+	if (n < 0)
+		return;
+	if (r->mux) {
+		send_to(r, 0, r->rtcpbuf, (size_t)n, rtp_dest(r));
+	} else {
+		const peer_addr *to = r->latched_rtcp.len ? &r->latched_rtcp :
+							    &r->sdp_rtcp;
+		send_to(r, 1, r->rtcpbuf, (size_t)n, to);
+	}
+	leg->stats.rtcp_tx++;
+}
+
+static void on_rtcp(rtp_leg *r, size_t len,
+		    const struct sockaddr_storage *from, socklen_t flen)
+{
+	/* RTCP from the latched host only; its port may differ */
+	if (r->latched && r->latched_rtcp.len == 0) {
+		memcpy(&r->latched_rtcp.ss, from, flen);
+		r->latched_rtcp.len = flen;
+	}
+	sb_leg_handle_rtcp(&r->base, r->rtcpbuf, len);
+}
+
+static bool accept_source(rtp_leg *r, const struct sockaddr_storage *from,
+			  socklen_t flen)
+{
+	if (!r->latched) {
+		memcpy(&r->latched_rtp.ss, from, flen);
+		r->latched_rtp.len = flen;
+		r->latched = true;
+		return true;
+	}
+	if (same_addr(from, flen, &r->latched_rtp))
+		return true;
+	r->strangers++;
+	r->base.stats.rx_dropped++;
+	return false;
+}
+
+static void on_rtp(rtp_leg *r, size_t len,
+		   const struct sockaddr_storage *from, socklen_t flen)
+{
+	sb_rtp_hdr h;
+
+	if (sb_rtp_parse(r->rxbuf, len, &h) < 0) {
+		r->base.stats.rx_dropped++;
+		return;
+	}
+	if (!accept_source(r, from, flen))
+		return;
+	r->last_rx = g_get_monotonic_time();
+	sb_leg_deliver_rtp(&r->base, r->rxbuf, len, sizeof(r->rxbuf));
+}
+
+static void read_one(rtp_leg *r, int which, uint8_t *buf, ssize_t n,
+		     const struct sockaddr_storage *from, socklen_t flen)
+{
+	sb_demux_kind k = sb_demux_classify(buf, (size_t)n);
+	if (k == SB_DEMUX_RTCP || which == 1) {
+		if (buf != r->rtcpbuf)
+			memcpy(r->rtcpbuf, buf, (size_t)n);
+		on_rtcp(r, (size_t)n, from, flen);
+	} else if (k == SB_DEMUX_RTP) {
+		on_rtp(r, (size_t)n, from, flen);
+	} else {
+		r->base.stats.rx_dropped++;
+	}
+}
+
+static gboolean on_readable(gint fd, GIOCondition cond, gpointer data)
+{
+	rtp_leg *r = data;
+	int which = fd == r->fd[0] ? 0 : 1;
+	uint8_t *buf = which == 0 ? r->rxbuf : r->rtcpbuf;
+	(void)cond;
+
+	/* drain, but bounded so one busy socket cannot starve the worker */
+	for (int i = 0; i < 32 && !r->base.closed; i++) {
+		struct sockaddr_storage from;
+		socklen_t flen = sizeof(from);
+		ssize_t n = recvfrom(fd, buf, SB_LEG_MTU, 0,
+				     (struct sockaddr *)&from, &flen);
+		if (n <= 0)
+			break;
+		read_one(r, which, buf, n, &from, flen);
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+static gboolean check_timeout(gpointer data)
+{
+	rtp_leg *r = data;
+	gint64 idle = g_get_monotonic_time() - r->last_rx;
+
+	if (!r->timed_out && r->expect_rx &&
+	    idle > (gint64)r->timeout_ms * 1000) {
+		r->timed_out = true;
+		sb_leg_emit(&r->base, SB_LEG_EV_RTP_TIMEOUT, "no RTP received");
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+static void watch(rtp_leg *r)
+{
+	for (int i = 0; i < 2; i++) {
+		if (r->fd[i] < 0 || r->src[i])
+			continue;
+		r->src[i] = g_unix_fd_source_new(r->fd[i], G_IO_IN);
+		g_source_set_callback(r->src[i], G_SOURCE_FUNC(on_readable), r,
+				      NULL);
+		g_source_attach(r->src[i], r->base.ctx);
+	}
+}
+
+static int rl_get_local(sb_leg *leg, bool offer, sb_media_desc *d)
+{
+	rtp_leg *r = R(leg);
+
+	d->proto = SB_MD_PROTO_RTP_AVP;
+	g_strlcpy(d->addr, r->public_addr[0] ? r->public_addr : r->media_addr,
+		  sizeof(d->addr));
+	d->port = r->port;
+	d->rtcp_port = 0; /* RFC 3605: port + 1 is the default */
+	/* offer mux (the peer may refuse); answer it only if offered */
+	d->rtcp_mux = offer ? true : r->mux;
+	d->ssrc = leg->ssrc;
+	g_strlcpy(d->cname, leg->cname, sizeof(d->cname));
+	return 0;
+}
+
+/* c=0.0.0.0 (RFC 3264 §8.4 old-style hold) or port 0: send nothing. */
+static int rl_set_remote(sb_leg *leg, bool offer, const sb_media_desc *d)
+{
+	rtp_leg *r = R(leg);
+	bool hold = !d->addr[0] || !strcmp(d->addr, "0.0.0.0") ||
+		    !strcmp(d->addr, "::") || d->port == 0;
+
+	if (d->proto != SB_MD_PROTO_RTP_AVP && d->proto != SB_MD_PROTO_RTP_AVPF)
+		return -EPROTO;
+	/* offerer's mux is what we answer; answerer's mux confirms ours */
+	r->mux = d->rtcp_mux;
+	memset(&r->sdp_rtp, 0, sizeof(r->sdp_rtp));
+	memset(&r->sdp_rtcp, 0, sizeof(r->sdp_rtcp));
+	if (!hold) {
+		uint16_t rp = d->rtcp_port ? d->rtcp_port :
+			      (uint16_t)(d->port + 1);
+		if (parse_addr(d->addr, d->port, &r->sdp_rtp) < 0 ||
+		    parse_addr(d->addr, rp, &r->sdp_rtcp) < 0)
+			return -EINVAL;
+	}
+	(void)offer;
+	r->expect_rx = !hold && (d->dir == SB_MD_DIR_SENDRECV ||
+				 d->dir == SB_MD_DIR_SENDONLY);
+	/* a new remote description may move the peer: latch again, and
+	 * give it a full timeout period before complaining */
+	r->latched = false;
+	memset(&r->latched_rtp, 0, sizeof(r->latched_rtp));
+	memset(&r->latched_rtcp, 0, sizeof(r->latched_rtcp));
+	r->last_rx = g_get_monotonic_time();
+	r->timed_out = false;
+	watch(r);
+	sb_leg_start_rtcp(leg, send_rtcp);
+	if (r->timeout_ms && !r->timeout_src) {
+		r->timeout_src = g_timeout_source_new(TIMEOUT_CHECK_MS);
+		g_source_set_callback(r->timeout_src, check_timeout, r, NULL);
+		g_source_attach(r->timeout_src, leg->ctx);
+	}
+	if (!leg->closed)
+		sb_leg_emit(leg, SB_LEG_EV_CONNECTED, NULL);
+	return 0;
+}
+
+static int rl_send_rtp(sb_leg *leg, uint8_t *buf, size_t len, size_t cap)
+{
+	rtp_leg *r = R(leg);
+	const peer_addr *to = rtp_dest(r);
+	(void)cap;
+
+	if (leg->closed || to->len == 0) {
+		leg->stats.tx_dropped++;
+		return -EAGAIN;
+	}
+	sb_leg_account_tx(leg, buf, len);
+	if (sendto(r->fd[0], buf, len, 0, (const struct sockaddr *)&to->ss,
+		   to->len) < 0) {
+		leg->stats.tx_dropped++;
+		return -errno;
+	}
+	return 0;
+}
+
+static void destroy_source(GSource **s)
+{
+	if (*s) {
+		g_source_destroy(*s);
+		g_clear_pointer(s, g_source_unref);
+	}
+}
+
+static void rl_close(sb_leg *leg)
+{
+	rtp_leg *r = R(leg);
+	if (leg->closed)
+		return;
+	sb_leg_base_close(leg);
+	destroy_source(&r->src[0]);
+	destroy_source(&r->src[1]);
+	destroy_source(&r->timeout_src);
+}
+
+static void rl_free(sb_leg *leg)
+{
+	rtp_leg *r = R(leg);
+	for (int i = 0; i < 2; i++)
+		if (r->fd[i] >= 0)
+			close(r->fd[i]);
+	sb_leg_base_clear(leg);
+	g_free(r);
+}
+
+static const sb_leg_ops rtp_ops = {
+	.name = "rtp",
+	.get_local = rl_get_local,
+	.set_remote = rl_set_remote,
+	.send_rtp = rl_send_rtp,
+	.close = rl_close,
+	.free = rl_free,
+};
+
+int sb_rtp_leg_new(const sb_leg_params *p, sb_leg **out)
+{
+	peer_addr probe;
+
+	if (!p->ctx || !p->media_addr || parse_addr(p->media_addr, 0,
+						    &probe) < 0)
+		return -EINVAL;
+	rtp_leg *r = g_new0(rtp_leg, 1);
+	sb_leg_base_init(&r->base, &rtp_ops, p);
+	r->fd[0] = r->fd[1] = -1;
+	g_strlcpy(r->media_addr, p->media_addr, sizeof(r->media_addr));
+	if (p->public_addr)
+		g_strlcpy(r->public_addr, p->public_addr,
+			  sizeof(r->public_addr));
+	r->timeout_ms = p->rtp_timeout_ms;
+	int err = bind_pair(r, p->port_min, p->port_max);
+	if (err < 0) {
+		rl_free(&r->base);
+		return err;
+	}
+	*out = &r->base;
+	return 0;
+}

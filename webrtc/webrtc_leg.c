@@ -1,0 +1,360 @@
+/* The browser leg: ICE -> RFC 7983 demux -> DTLS -> SRTP -> RTP, one
+ * component (BUNDLE + rtcp-mux). No media leaves before the SRTP keys
+ * exist; what we send carries the SSRC we announce. Roles follow
+ * RFC 8842 §5 (setup) and RFC 8445 §6.1.1 (offerer controls).
+ * Media worker thread only. */
+#include "webrtc/leg.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "webrtc/demux.h"
+#include "webrtc/dtls.h"
+#include "webrtc/ice.h"
+#include "webrtc/srtp.h"
+
+typedef struct webrtc_leg {
+	sb_leg base;                 /* first: sb_leg * casts to this */
+	sb_ice *ice;                 /* owned, created at first offer/answer */
+	sb_dtls *dtls;               /* owned, created once roles are known */
+	sb_srtp *srtp;               /* owned, created at DTLS connected */
+	sb_cert *cert;               /* ref */
+	char media_addr[64];
+	char public_addr[64];
+	char stun_server[128];
+	char srtp_profiles[128];
+	uint16_t port_min, port_max;
+	sb_md_setup offer_setup;
+	sb_dtls_role role;
+	char remote_fp[SB_CERT_FP_LEN];
+	bool ice_connected;
+	uint8_t rxbuf[SB_LEG_BUF];   /* decrypt area; no per-packet malloc */
+	uint8_t rtcpbuf[SB_LEG_BUF];
+} webrtc_leg;
+
+static webrtc_leg *W(sb_leg *leg)
+{
+	return (webrtc_leg *)leg;
+}
+
+static void on_dtls_send(void *ud, const uint8_t *buf, size_t len)
+{
+	webrtc_leg *w = ud;
+	if (w->ice)
+		sb_ice_send(w->ice, buf, len);
+}
+
+static void send_rtcp(sb_leg *leg)
+{
+	webrtc_leg *w = W(leg);
+	if (!w->srtp)
+		return;
+	ssize_t n = sb_leg_build_rtcp(leg, w->rtcpbuf, SB_LEG_MTU);
+	if (n < 0)
+		return;
+	n = sb_srtp_protect_rtcp(w->srtp, w->rtcpbuf, (size_t)n,
+				 sizeof(w->rtcpbuf));
+	if (n > 0 && sb_ice_send(w->ice, w->rtcpbuf, (size_t)n) == 0)
+		leg->stats.rtcp_tx++;
+}
+
+static void on_dtls_connected(void *ud, const sb_dtls_keys *k)
+{
+	webrtc_leg *w = ud;
+	sb_srtp_free(w->srtp);
+	w->srtp = NULL;
+	int err = sb_srtp_new(k->profile, k->local, k->remote, k->len,
+			      &w->srtp);
+	if (err < 0) {
+		sb_leg_emit(&w->base, SB_LEG_EV_DTLS_FAILED,
+			    "SRTP context creation failed");
+		return;
+	}
+	sb_leg_start_rtcp(&w->base, send_rtcp);
+	sb_leg_emit(&w->base, SB_LEG_EV_CONNECTED, NULL);
+}
+
+static void on_dtls_failed(void *ud, int err, const char *reason)
+{
+	webrtc_leg *w = ud;
+	(void)err;
+	sb_leg_emit(&w->base, SB_LEG_EV_DTLS_FAILED, reason);
+}
+
+static void on_dtls_closed(void *ud)
+{
+	webrtc_leg *w = ud;
+	sb_leg_emit(&w->base, SB_LEG_EV_PEER_CLOSED, "close_notify");
+}
+
+static const sb_dtls_ops dtls_ops = {
+	.send = on_dtls_send,
+	.connected = on_dtls_connected,
+	.failed = on_dtls_failed,
+	.closed = on_dtls_closed,
+};
+
+static void recv_srtp(webrtc_leg *w, const uint8_t *buf, size_t len)
+{
+	if (!w->srtp || len > SB_LEG_MTU) {
+		w->base.stats.rx_dropped++;
+		return;
+	}
+	memcpy(w->rxbuf, buf, len);
+	ssize_t n = sb_srtp_unprotect_rtp(w->srtp, w->rxbuf, len);
+	if (n < 0) {
+		w->base.stats.rx_dropped++;
+		return;
+	}
+	sb_leg_deliver_rtp(&w->base, w->rxbuf, (size_t)n, sizeof(w->rxbuf));
+}
+
+static void recv_srtcp(webrtc_leg *w, const uint8_t *buf, size_t len)
+{
+	if (!w->srtp || len > SB_LEG_MTU) {
+		w->base.stats.rx_dropped++;
+		return;
+	}
+	memcpy(w->rtcpbuf, buf, len);
+	ssize_t n = sb_srtp_unprotect_rtcp(w->srtp, w->rtcpbuf, len);
+	if (n < 0) {
+		w->base.stats.rx_dropped++;
+		return;
+	}
+	sb_leg_handle_rtcp(&w->base, w->rtcpbuf, (size_t)n);
+}
+
+static void on_ice_recv(void *ud, const uint8_t *buf, size_t len)
+{
+	webrtc_leg *w = ud;
+
+	switch (sb_demux_classify(buf, len)) {
+	case SB_DEMUX_DTLS:
+		if (w->dtls)
+			sb_dtls_handle_datagram(w->dtls, buf, len);
+		break;
+	case SB_DEMUX_RTP:
+		recv_srtp(w, buf, len);
+		break;
+	case SB_DEMUX_RTCP:
+		recv_srtcp(w, buf, len);
+		break;
+	default:
+		w->base.stats.rx_dropped++;
+		break;
+	}
+}
+
+/* notes §2 "Role and start": a client starts its handshake at CONNECTED
+ * (not READY); earlier, nice_agent_send would refuse the ClientHello. */
+static void start_client(webrtc_leg *w)
+{
+	if (w->dtls && w->ice_connected && w->role == SB_DTLS_CLIENT &&
+	    sb_dtls_get_state(w->dtls) == SB_DTLS_STATE_NEW)
+		sb_dtls_start(w->dtls);
+}
+
+static void on_ice_state(void *ud, sb_ice_state st)
+{
+	webrtc_leg *w = ud;
+
+	if (st == SB_ICE_STATE_CONNECTED || st == SB_ICE_STATE_READY) {
+		w->ice_connected = true;
+		start_client(w);
+	} else if (st == SB_ICE_STATE_FAILED) {
+		sb_leg_emit(&w->base, SB_LEG_EV_ICE_FAILED, "ICE failed");
+	}
+}
+
+static const sb_ice_ops ice_ops = {
+	.recv = on_ice_recv,
+	.state = on_ice_state,
+};
+
+static int ensure_ice(webrtc_leg *w, bool controlling)
+{
+	if (w->ice)
+		return 0;
+	sb_ice_params p = {
+		.local_addr = w->media_addr,
+		.public_addr = w->public_addr,
+		.port_min = w->port_min,
+		.port_max = w->port_max,
+		.stun_server = w->stun_server,
+		.controlling = controlling,
+	};
+	return sb_ice_new(w->base.ctx, &p, &ice_ops, w, &w->ice);
+}
+
+static sb_md_setup our_setup(const webrtc_leg *w, bool offer)
+{
+	if (offer)
+		return w->offer_setup;
+	return w->role == SB_DTLS_CLIENT ? SB_MD_SETUP_ACTIVE :
+					   SB_MD_SETUP_PASSIVE;
+}
+
+static int wl_get_local(sb_leg *leg, bool offer, sb_media_desc *d)
+{
+	webrtc_leg *w = W(leg);
+	int err = ensure_ice(w, offer);
+	if (err < 0)
+		return err;
+	d->proto = SB_MD_PROTO_DTLS_SAVPF;
+	d->rtcp_mux = true;
+	d->rtcp_port = 0;
+	err = sb_ice_get_local(w->ice, d);
+	if (err < 0)
+		return err;
+	g_strlcpy(d->fp_hash, "sha-256", sizeof(d->fp_hash));
+	g_strlcpy(d->fingerprint, sb_cert_fingerprint(w->cert),
+		  sizeof(d->fingerprint));
+	d->setup = our_setup(w, offer);
+	d->ssrc = leg->ssrc;
+	g_strlcpy(d->cname, leg->cname, sizeof(d->cname));
+	return 0;
+}
+
+/* RFC 8842 §5.3 / RFC 4145 §4: derive our DTLS role from the peer's
+ * a=setup. An absent attribute means active in an offer and in an
+ * answer alike (RFC 4145 §4 default). */
+static sb_dtls_role role_from(const webrtc_leg *w, bool offer,
+			      sb_md_setup remote)
+{
+	switch (remote) {
+	case SB_MD_SETUP_ACTPASS:
+		/* RFC 5763 §5: the answerer should take active */
+		return offer ? SB_DTLS_CLIENT : SB_DTLS_SERVER;
+	case SB_MD_SETUP_PASSIVE:
+		return SB_DTLS_CLIENT;
+	case SB_MD_SETUP_ACTIVE:
+	default:
+		(void)w;
+		return SB_DTLS_SERVER;
+	}
+}
+
+static int make_dtls(webrtc_leg *w)
+{
+	sb_dtls_params p = {
+		.role = w->role,
+		.remote_fp = w->remote_fp,
+		.srtp_profiles = w->srtp_profiles[0] ? w->srtp_profiles : NULL,
+	};
+	sb_dtls_free(w->dtls);
+	w->dtls = NULL;
+	sb_srtp_free(w->srtp);
+	w->srtp = NULL;
+	int err = sb_dtls_new(w->cert, &p, w->base.ctx, &dtls_ops, w,
+			      &w->dtls);
+	if (err < 0)
+		return err;
+	if (w->role == SB_DTLS_SERVER)
+		return sb_dtls_start(w->dtls);
+	start_client(w);
+	return 0;
+}
+
+static int wl_set_remote(sb_leg *leg, bool offer, const sb_media_desc *d)
+{
+	webrtc_leg *w = W(leg);
+
+	if (d->proto != SB_MD_PROTO_DTLS_SAVPF &&
+	    d->proto != SB_MD_PROTO_DTLS_SAVP)
+		return -EPROTO;
+	if (!d->fingerprint[0] || g_ascii_strcasecmp(d->fp_hash, "sha-256"))
+		return -EPROTO; /* we verify sha-256 only */
+	int err = ensure_ice(w, !offer);
+	if (err < 0)
+		return err;
+	if (sb_ice_is_restart(w->ice, d))
+		w->ice_connected = false;
+	err = sb_ice_set_remote(w->ice, d);
+	if (err < 0)
+		return err;
+	/* a re-offer keeps the DTLS association unless the peer's
+	 * certificate changed (RFC 8842 §5.5) */
+	if (w->dtls && !g_ascii_strcasecmp(w->remote_fp, d->fingerprint))
+		return 0;
+	g_strlcpy(w->remote_fp, d->fingerprint, sizeof(w->remote_fp));
+	w->role = role_from(w, offer, d->setup);
+	return make_dtls(w);
+}
+
+static int wl_send_rtp(sb_leg *leg, uint8_t *buf, size_t len, size_t cap)
+{
+	webrtc_leg *w = W(leg);
+
+	if (!w->srtp || leg->closed) {
+		leg->stats.tx_dropped++;
+		return -EAGAIN;
+	}
+	sb_leg_account_tx(leg, buf, len);
+	ssize_t n = sb_srtp_protect_rtp(w->srtp, buf, len, cap);
+	if (n < 0 || sb_ice_send(w->ice, buf, (size_t)n) < 0) {
+		leg->stats.tx_dropped++;
+		return n < 0 ? (int)n : -EAGAIN;
+	}
+	return 0;
+}
+
+static void wl_close(sb_leg *leg)
+{
+	webrtc_leg *w = W(leg);
+	if (leg->closed)
+		return;
+	sb_leg_base_close(leg);
+	/* close_notify goes out through ICE before ICE closes */
+	if (w->dtls)
+		sb_dtls_close(w->dtls);
+	if (w->ice)
+		sb_ice_close(w->ice);
+}
+
+static void wl_free(sb_leg *leg)
+{
+	webrtc_leg *w = W(leg);
+	sb_dtls_free(w->dtls);
+	sb_srtp_free(w->srtp);
+	sb_ice_free(w->ice);
+	sb_cert_unref(w->cert);
+	sb_leg_base_clear(leg);
+	g_free(w);
+}
+
+static const sb_leg_ops webrtc_ops = {
+	.name = "webrtc",
+	.get_local = wl_get_local,
+	.set_remote = wl_set_remote,
+	.send_rtp = wl_send_rtp,
+	.close = wl_close,
+	.free = wl_free,
+};
+
+int sb_webrtc_leg_new(const sb_leg_params *p, sb_leg **out)
+{
+	if (!p->ctx || !p->cert || !p->media_addr)
+		return -EINVAL;
+	int err = sb_srtp_global_init();
+	if (err < 0)
+		return err;
+	webrtc_leg *w = g_new0(webrtc_leg, 1);
+	sb_leg_base_init(&w->base, &webrtc_ops, p);
+	w->cert = sb_cert_ref(p->cert);
+	g_strlcpy(w->media_addr, p->media_addr, sizeof(w->media_addr));
+	if (p->public_addr)
+		g_strlcpy(w->public_addr, p->public_addr,
+			  sizeof(w->public_addr));
+	if (p->stun_server)
+		g_strlcpy(w->stun_server, p->stun_server,
+			  sizeof(w->stun_server));
+	if (p->srtp_profiles)
+		g_strlcpy(w->srtp_profiles, p->srtp_profiles,
+			  sizeof(w->srtp_profiles));
+	w->port_min = p->port_min;
+	w->port_max = p->port_max;
+	w->offer_setup = p->offer_setup == SB_MD_SETUP_NONE ?
+		SB_MD_SETUP_ACTPASS : p->offer_setup;
+	*out = &w->base;
+	return 0;
+}
