@@ -584,6 +584,90 @@ static int from_session(sb_sdp *out, const sdp_session_t *s)
 	return audio_from(&out->audio, s, audio);
 }
 
+static bool is_token_char(char c)
+{
+	return g_ascii_isalnum(c) || (c && strchr("-!#$%&'*+.^_`{|}~", c));
+}
+
+/* Length of the run of chars at s[0..n) accepted by pred (or '/'). */
+static size_t run_len(const char *s, size_t n, bool slash,
+		      bool (*pred)(char))
+{
+	size_t k = 0;
+
+	while (k < n && (pred(s[k]) || (slash && s[k] == '/')))
+		k++;
+	return k;
+}
+
+static bool is_digit_char(char c)
+{
+	return g_ascii_isdigit(c);
+}
+
+static size_t blanks(const char *s, size_t n)
+{
+	size_t k = 0;
+
+	while (k < n && (s[k] == ' ' || s[k] == '\t'))
+		k++;
+	return k;
+}
+
+/* RFC 8866 §5.14: media SP port ["/" integer] SP proto 1*(SP fmt). */
+static bool mline_grammar_ok(const char *s, size_t n)
+{
+	size_t k = run_len(s, n, false, is_token_char), b, t;
+
+	if (k == 0 || (b = blanks(s + k, n - k)) == 0)
+		return false;
+	k += b;
+	if ((t = run_len(s + k, n - k, true, is_digit_char)) == 0)
+		return false;
+	k += t;
+	if ((b = blanks(s + k, n - k)) == 0)
+		return false;
+	k += b;
+	if ((t = run_len(s + k, n - k, true, is_token_char)) == 0)
+		return false;
+	k += t;
+	while (k < n) {
+		if ((b = blanks(s + k, n - k)) == 0)
+			return false;
+		k += b;
+		k += run_len(s + k, n - k, false, is_token_char);
+	}
+	return true;
+}
+
+/* Debian's sofia-sip (1.12.11+20110422) loops forever, allocating, when
+ * an m= format is not a token (parse_media() ignores token() returning
+ * NULL): "RTP/AVP 0 \xc2", or a port glued to the proto. Check m= lines
+ * against the grammar before sofia sees them, and count them. Lines are
+ * split and leading blanks skipped as sofia's next() does. */
+static int precheck_mlines(const char *buf, size_t len)
+{
+	unsigned n = 0;
+	size_t i = 0;
+
+	while (i < len) {
+		size_t end = i;
+
+		/* buf is not NUL-terminated: scan by hand, not strcspn() */
+		while (end < len && buf[end] != '\r' && buf[end] != '\n')
+			end++;
+		i += blanks(buf + i, end - i);
+		if (i + 1 < end && buf[i] == 'm' && buf[i + 1] == '=') {
+			if (++n > SB_SDP_MAX_MLINES)
+				return -EMSGSIZE;
+			if (!mline_grammar_ok(buf + i + 2, end - i - 2))
+				return -EPROTO;
+		}
+		i = end + 1;
+	}
+	return 0;
+}
+
 int sb_sdp_parse(const char *buf, size_t len, size_t max_len, sb_sdp **out)
 {
 	su_home_t home[1] = { SU_HOME_INIT(home) };
@@ -600,6 +684,8 @@ int sb_sdp_parse(const char *buf, size_t len, size_t max_len, sb_sdp **out)
 	 * silently parsing a prefix. */
 	if (len == 0 || memchr(buf, '\0', len))
 		return -EPROTO;
+	if ((rc = precheck_mlines(buf, len)) < 0)
+		return rc;
 	p = sdp_parse(home, buf, (issize_t)len, SB_SDP_PARSE_FLAGS);
 	s = sdp_session(p);
 	sdp = g_new0(sb_sdp, 1);

@@ -544,6 +544,16 @@ static void test_errors(void **state)
 			 -EPROTO);
 	assert_int_equal(parse_str(HDR "m=audio 4000 RTP/AVP 0\r\n", 4096),
 			 -EPROTO);
+	/* sofia 1.12.11 loops forever on a non-token format (fuzz find) */
+	assert_int_equal(parse_str(HDR "c=IN IP4 127.0.0.1\r\n"
+				   "m=audio 4000 UDP/TLS/R\xc2\xa0 0\r\n", 4096),
+			 -EPROTO);
+	assert_int_equal(parse_str(HDR "c=IN IP4 127.0.0.1\r\n"
+				   "  m=audio 4000 RTP/AVP 0 \x01\r\n", 4096),
+			 -EPROTO);
+	assert_int_equal(parse_str(HDR "c=IN IP4 127.0.0.1\r\n"
+				   "m=audio 4649UPD9 /TLS/RTP/SAVPF 0\r\n",
+				   4096), -EPROTO);
 	assert_int_equal(sb_sdp_parse(ok, strlen(ok) + 1, 4096, &sdp),
 			 -EPROTO);
 	assert_int_equal(sb_sdp_parse(NULL, 3, 4096, &sdp), -EINVAL);
