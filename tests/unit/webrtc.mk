@@ -1,7 +1,7 @@
 # unit tests for webrtc/ (cmocka)
 WEBRTC_UNIT = tests/unit/test_demux tests/unit/test_rtp tests/unit/test_rtcp \
 	tests/unit/test_dtls tests/unit/test_srtp tests/unit/test_ice \
-	tests/unit/test_media_loop
+	tests/unit/test_media tests/unit/test_media_loop
 check_PROGRAMS += $(WEBRTC_UNIT)
 TESTS += $(WEBRTC_UNIT)
 
@@ -32,3 +32,7 @@ tests_unit_test_ice_LDADD = $(WEBRTC_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_media_loop_SOURCES = tests/unit/test_media_loop.c
 tests_unit_test_media_loop_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_media_loop_LDADD = $(WEBRTC_LIBS) $(CMOCKA_LIBS)
+
+tests_unit_test_media_SOURCES = tests/unit/test_media.c
+tests_unit_test_media_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_media_LDADD = $(WEBRTC_LIBS) $(CMOCKA_LIBS)

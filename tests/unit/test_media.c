@@ -1,0 +1,439 @@
+/* Plain RTP leg and media session negotiation without browsers:
+ * symmetric latching and strangers, RTP inactivity timeout, SR/RR built
+ * from the leg's own counters, offer/answer errors (no shared codec,
+ * wrong transport, answer without offer, double offer), hold and resume
+ * with seq/ts continuity, and a late offer. RTP<->RTP sessions on
+ * 127.0.0.1 with a private GMainContext and watchdogs. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <glib.h>
+
+#include "webrtc/media_session.h"
+
+typedef struct fixture {
+	GMainContext *ctx;
+	sb_cert *cert;
+	int sock[3];              /* phones */
+	uint16_t port[3];
+	sb_leg *leg;
+	sb_media_session *s;
+	unsigned leg_rx, timeouts, started;
+	sb_rtp_hdr last;
+	bool expired;
+} fixture;
+
+static gboolean expire(gpointer data)
+{
+	*(bool *)data = true;
+	return G_SOURCE_REMOVE;
+}
+
+static void spin(fixture *f, unsigned ms)
+{
+	GSource *w = g_timeout_source_new(ms);
+	f->expired = false;
+	g_source_set_callback(w, expire, &f->expired, NULL);
+	g_source_attach(w, f->ctx);
+	while (!f->expired)
+		g_main_context_iteration(f->ctx, TRUE);
+	g_source_destroy(w);
+	g_source_unref(w);
+}
+
+static int setup(void **state)
+{
+	fixture *f = g_new0(fixture, 1);
+	f->ctx = g_main_context_new();
+	g_main_context_push_thread_default(f->ctx);
+	assert_int_equal(sb_cert_new(NULL, &f->cert), 0);
+	for (int i = 0; i < 3; i++) {
+		struct sockaddr_in a = { .sin_family = AF_INET };
+		socklen_t len = sizeof(a);
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		f->sock[i] = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+		assert_int_equal(bind(f->sock[i], (struct sockaddr *)&a,
+				      sizeof(a)), 0);
+		getsockname(f->sock[i], (struct sockaddr *)&a, &len);
+		f->port[i] = ntohs(a.sin_port);
+	}
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fixture *f = *state;
+	sb_leg_free(f->leg);
+	sb_media_session_free(f->s);
+	for (int i = 0; i < 3; i++)
+		close(f->sock[i]);
+	while (g_main_context_iteration(f->ctx, FALSE))
+		;
+	sb_cert_unref(f->cert);
+	g_main_context_pop_thread_default(f->ctx);
+	g_main_context_unref(f->ctx);
+	g_free(f);
+	return 0;
+}
+
+static void send_rtp(fixture *f, int from, uint16_t to_port, uint8_t pt,
+		     uint16_t seq, uint32_t ssrc)
+{
+	uint8_t buf[200], pl[20] = { 0 };
+	sb_rtp_hdr h = { .pt = pt, .seq = seq, .ts = seq * 160u,
+			 .ssrc = ssrc };
+	ssize_t n = sb_rtp_build(buf, sizeof(buf), &h, pl, sizeof(pl));
+	struct sockaddr_in to = { .sin_family = AF_INET,
+				  .sin_port = htons(to_port) };
+	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sendto(f->sock[from], buf, (size_t)n, 0, (struct sockaddr *)&to,
+	       sizeof(to));
+}
+
+/* Read everything pending on a phone socket; return the RTP count and
+ * the last RTP header seen. */
+static unsigned drain(fixture *f, int i, sb_rtp_hdr *last)
+{
+	uint8_t buf[1500];
+	unsigned n_rtp = 0;
+	ssize_t n;
+	while ((n = recv(f->sock[i], buf, sizeof(buf), 0)) > 0) {
+		sb_rtp_hdr h;
+		if (buf[1] >= 192 && buf[1] <= 223)
+			continue; /* RTCP */
+		if (sb_rtp_parse(buf, (size_t)n, &h) == 0) {
+			n_rtp++;
+			if (last)
+				*last = h;
+		}
+	}
+	return n_rtp;
+}
+
+static void on_recv(sb_leg *leg, uint8_t *buf, size_t len, size_t cap,
+		    const sb_rtp_hdr *h, void *ud)
+{
+	fixture *f = ud;
+	(void)leg;
+	(void)buf;
+	(void)len;
+	(void)cap;
+	f->leg_rx++;
+	f->last = *h;
+}
+
+static void on_event(sb_leg *leg, sb_leg_event ev, const char *r, void *ud)
+{
+	fixture *f = ud;
+	(void)leg;
+	(void)r;
+	if (ev == SB_LEG_EV_RTP_TIMEOUT)
+		f->timeouts++;
+	if (ev == SB_LEG_EV_MEDIA_STARTED)
+		f->started++;
+}
+
+static void make_leg(fixture *f, unsigned timeout_ms)
+{
+	sb_leg_params p = { .ctx = f->ctx, .media_addr = "127.0.0.1",
+			    .port_min = 43000, .port_max = 43999,
+			    .rtp_timeout_ms = timeout_ms, .ssrc = 0x1111 };
+	assert_int_equal(sb_rtp_leg_new(&p, &f->leg), 0);
+	sb_leg_set_callbacks(f->leg, on_recv, on_event, f);
+}
+
+static void avp(sb_media_desc *d, uint16_t port)
+{
+	memset(d, 0, sizeof(*d));
+	d->proto = SB_MD_PROTO_RTP_AVP;
+	g_strlcpy(d->addr, "127.0.0.1", sizeof(d->addr));
+	d->port = port;
+}
+
+static void add(sb_media_desc *d, uint8_t pt, const char *name,
+		uint32_t clock)
+{
+	sb_md_codec *c = &d->codecs[d->n_codecs++];
+	c->pt = pt;
+	g_strlcpy(c->name, name, sizeof(c->name));
+	c->clock = clock;
+	c->channels = 1;
+}
+
+static void test_latching(void **state)
+{
+	fixture *f = *state;
+	sb_media_desc local, remote;
+	make_leg(f, 0);
+	memset(&local, 0, sizeof(local));
+	assert_int_equal(sb_leg_get_local(f->leg, true, &local), 0);
+	assert_int_equal(local.port % 2, 0);
+	assert_true(local.port >= 43000 && local.port < 43999);
+	assert_int_equal(local.ssrc, 0x1111);
+	/* the SDP names phone 0, but phone 1 sends first: latch to 1 */
+	avp(&remote, f->port[0]);
+	assert_int_equal(sb_leg_set_remote(f->leg, false, &remote), 0);
+	send_rtp(f, 1, local.port, 0, 1, 0xaaaa);
+	spin(f, 100);
+	assert_int_equal(f->leg_rx, 1);
+	assert_int_equal(f->started, 1);
+	send_rtp(f, 0, local.port, 0, 2, 0xbbbb); /* stranger */
+	send_rtp(f, 2, local.port, 0, 3, 0xcccc); /* stranger */
+	send_rtp(f, 1, local.port, 0, 2, 0xaaaa);
+	spin(f, 100);
+	assert_int_equal(f->leg_rx, 2);
+	assert_int_equal(f->last.ssrc, 0xaaaa);
+	assert_int_equal(sb_leg_get_stats(f->leg)->rx_dropped, 2);
+
+	/* symmetric: we answer to where the media came from */
+	uint8_t buf[SB_LEG_BUF];
+	sb_rtp_hdr h = { .pt = 8, .seq = 7, .ssrc = 0x1111 };
+	ssize_t n = sb_rtp_build(buf, sizeof(buf), &h, NULL, 0);
+	assert_int_equal(sb_leg_send_rtp(f->leg, buf, (size_t)n, sizeof(buf)),
+			 0);
+	spin(f, 50);
+	assert_int_equal(drain(f, 0, NULL), 0);
+	sb_rtp_hdr got;
+	assert_int_equal(drain(f, 1, &got), 1);
+	assert_int_equal(got.pt, 8);
+
+	/* SR/RR from the leg's own counters */
+	uint8_t rtcp[512];
+	ssize_t rn = sb_leg_build_rtcp(f->leg, rtcp, sizeof(rtcp));
+	assert_true(rn > 0);
+	sb_rtcp_info in;
+	assert_int_equal(sb_rtcp_parse(rtcp, (size_t)rn, &in), 0);
+	assert_true(in.has_sr);
+	assert_int_equal(in.sr_ssrc, 0x1111);
+	assert_int_equal(in.sr.packets, 1);
+	assert_int_equal(in.n_blocks, 1);
+	assert_int_equal(in.blocks[0].ssrc, 0xaaaa);
+	assert_int_equal(in.blocks[0].ext_max_seq, 2);
+	assert_int_equal(in.blocks[0].cum_lost, 0);
+	assert_true(in.has_cname);
+	/* nothing sent since: an RR next time */
+	rn = sb_leg_build_rtcp(f->leg, rtcp, sizeof(rtcp));
+	assert_int_equal(sb_rtcp_parse(rtcp, (size_t)rn, &in), 0);
+	assert_false(in.has_sr);
+	assert_true(in.has_rr);
+}
+
+static void test_hold_sends_nothing(void **state)
+{
+	fixture *f = *state;
+	sb_media_desc remote;
+	make_leg(f, 0);
+	avp(&remote, f->port[0]);
+	g_strlcpy(remote.addr, "0.0.0.0", sizeof(remote.addr));
+	assert_int_equal(sb_leg_set_remote(f->leg, true, &remote), 0);
+	uint8_t buf[SB_LEG_BUF];
+	sb_rtp_hdr h = { .pt = 0, .seq = 1, .ssrc = 0x1111 };
+	ssize_t n = sb_rtp_build(buf, sizeof(buf), &h, NULL, 0);
+	assert_int_equal(sb_leg_send_rtp(f->leg, buf, (size_t)n, sizeof(buf)),
+			 -EAGAIN);
+	remote.proto = SB_MD_PROTO_DTLS_SAVPF;
+	assert_int_equal(sb_leg_set_remote(f->leg, true, &remote), -EPROTO);
+}
+
+static void test_rtp_timeout(void **state)
+{
+	fixture *f = *state;
+	sb_media_desc local, remote;
+	make_leg(f, 300);
+	memset(&local, 0, sizeof(local));
+	sb_leg_get_local(f->leg, false, &local);
+	avp(&remote, f->port[0]);
+	assert_int_equal(sb_leg_set_remote(f->leg, false, &remote), 0);
+	/* media keeps it alive */
+	for (int i = 0; i < 6; i++) {
+		send_rtp(f, 0, local.port, 0, (uint16_t)i, 5);
+		spin(f, 100);
+	}
+	assert_int_equal(f->timeouts, 0);
+	spin(f, 1200);
+	assert_int_equal(f->timeouts, 1); /* once */
+}
+
+/* --- sessions ------------------------------------------------------ */
+
+static void make_session(fixture *f, sb_leg_kind k0, sb_leg_kind k1)
+{
+	sb_media_params p = { .media_addr = "127.0.0.1", .cert = f->cert,
+			      .port_min = 44000, .port_max = 44999,
+			      .kind = { k0, k1 } };
+	int err = 0;
+	f->s = sb_media_session_new(&p, f->ctx, NULL, NULL, &err);
+	assert_non_null(f->s);
+}
+
+static void test_negotiation_errors(void **state)
+{
+	fixture *f = *state;
+	sb_media_desc offer, out, ans;
+	make_session(f, SB_LEG_KIND_WEBRTC, SB_LEG_KIND_RTP);
+
+	/* nothing pending */
+	avp(&ans, f->port[0]);
+	add(&ans, 0, "PCMU", 8000);
+	assert_int_equal(sb_media_session_remote_answer(f->s, 1, &ans, &out),
+			 -ENOENT);
+	/* plain RTP offered on the WebRTC side */
+	avp(&offer, 5000);
+	add(&offer, 0, "PCMU", 8000);
+	assert_int_equal(sb_media_session_remote_offer(f->s, 0, &offer, &out),
+			 -EPROTO);
+	/* no codec we relay */
+	avp(&offer, 5000);
+	add(&offer, 18, "G729", 8000);
+	add(&offer, 101, "telephone-event", 8000);
+	assert_int_equal(sb_media_session_remote_offer(f->s, 1, &offer, &out),
+			 -ENOTSUP);
+	/* a good offer from the SIP side toward the browser */
+	avp(&offer, f->port[0]);
+	add(&offer, 18, "G729", 8000);
+	add(&offer, 8, "PCMA", 8000);
+	add(&offer, 101, "telephone-event", 8000);
+	assert_int_equal(sb_media_session_remote_offer(f->s, 1, &offer, &out),
+			 0);
+	assert_int_equal(out.proto, SB_MD_PROTO_DTLS_SAVPF);
+	assert_int_equal(out.setup, SB_MD_SETUP_ACTPASS);
+	assert_string_equal(out.mid, "0");
+	assert_int_equal(out.n_codecs, 2);
+	assert_int_equal(out.codecs[0].pt, 8);
+	assert_int_equal(sb_media_session_remote_offer(f->s, 1, &offer, &out),
+			 -EBUSY);
+	/* the browser answers with a codec we never offered */
+	sb_media_desc bans;
+	memset(&bans, 0, sizeof(bans));
+	bans.proto = SB_MD_PROTO_DTLS_SAVPF;
+	g_strlcpy(bans.ice_ufrag, "abcd", sizeof(bans.ice_ufrag));
+	g_strlcpy(bans.ice_pwd, "0123456789012345678901",
+		  sizeof(bans.ice_pwd));
+	g_strlcpy(bans.fp_hash, "sha-256", sizeof(bans.fp_hash));
+	g_strlcpy(bans.fingerprint, sb_cert_fingerprint(f->cert),
+		  sizeof(bans.fingerprint));
+	bans.setup = SB_MD_SETUP_ACTIVE;
+	add(&bans, 0, "PCMU", 8000);
+	assert_int_equal(sb_media_session_remote_answer(f->s, 0, &bans, &out),
+			 -ENOTSUP);
+	/* the exchange is over: a new offer is accepted */
+	assert_int_equal(sb_media_session_remote_offer(f->s, 1, &offer, &out),
+			 0);
+	bans.n_codecs = 0;
+	add(&bans, 8, "PCMA", 8000);
+	add(&bans, 101, "telephone-event", 8000);
+	assert_int_equal(sb_media_session_remote_answer(f->s, 0, &bans, &out),
+			 0);
+	assert_int_equal(out.proto, SB_MD_PROTO_RTP_AVP);
+	assert_int_equal(out.n_codecs, 2);
+	assert_int_equal(out.codecs[0].pt, 8);
+	assert_int_equal(out.codecs[1].pt, 101);
+}
+
+static void rtp_offer_answer(fixture *f, sb_md_dir dir0, const char *addr0,
+			     sb_media_desc *to1, sb_media_desc *to0)
+{
+	sb_media_desc offer, ans;
+	avp(&offer, f->port[0]);
+	g_strlcpy(offer.addr, addr0, sizeof(offer.addr));
+	offer.dir = dir0;
+	add(&offer, 96, "opus", 48000);
+	offer.codecs[0].channels = 2;
+	add(&offer, 0, "PCMU", 8000);
+	assert_int_equal(sb_media_session_remote_offer(f->s, 0, &offer, to1),
+			 0);
+	avp(&ans, f->port[1]);
+	add(&ans, 0, "PCMU", 8000);
+	assert_int_equal(sb_media_session_remote_answer(f->s, 1, &ans, to0),
+			 0);
+}
+
+static void test_relay_hold_resume_continuity(void **state)
+{
+	fixture *f = *state;
+	sb_media_desc to1, to0;
+	sb_rtp_hdr h;
+	make_session(f, SB_LEG_KIND_RTP, SB_LEG_KIND_RTP);
+	rtp_offer_answer(f, SB_MD_DIR_SENDRECV, "127.0.0.1", &to1, &to0);
+	assert_int_equal(to1.n_codecs, 2);
+	assert_int_equal(to0.n_codecs, 1);
+	assert_int_equal(to0.codecs[0].pt, 0);
+
+	/* phone 0 -> gateway(to0.port) -> phone 1 */
+	for (uint16_t i = 0; i < 5; i++)
+		send_rtp(f, 0, to0.port, 0, (uint16_t)(100 + i), 0x77);
+	spin(f, 100);
+	assert_int_equal(drain(f, 1, &h), 5);
+	assert_int_equal(h.ssrc, to1.ssrc);
+	uint16_t last_seq = h.seq;
+	uint32_t last_ts = h.ts;
+
+	/* phone 0 puts the call on hold: nothing reaches it any more */
+	rtp_offer_answer(f, SB_MD_DIR_SENDONLY, "0.0.0.0", &to1, &to0);
+	assert_int_equal(to1.dir, SB_MD_DIR_SENDONLY);
+	send_rtp(f, 1, to1.port, 0, 1, 0x99);
+	spin(f, 100);
+	assert_int_equal(drain(f, 0, NULL), 0);
+
+	/* resume with a new SSRC and unrelated seq/ts: continuous output */
+	rtp_offer_answer(f, SB_MD_DIR_SENDRECV, "127.0.0.1", &to1, &to0);
+	send_rtp(f, 0, to0.port, 0, 5000, 0x78);
+	spin(f, 100);
+	assert_int_equal(drain(f, 1, &h), 1);
+	assert_int_equal(h.ssrc, to1.ssrc);
+	assert_int_equal(h.seq, (uint16_t)(last_seq + 1));
+	assert_int_equal(h.ts, last_ts + 160);
+	/* unnegotiated PT is not forwarded */
+	send_rtp(f, 0, to0.port, 96, 5001, 0x78);
+	spin(f, 100);
+	assert_int_equal(drain(f, 1, NULL), 0);
+}
+
+static void test_late_offer(void **state)
+{
+	fixture *f = *state;
+	sb_media_desc offer, ans;
+	make_session(f, SB_LEG_KIND_WEBRTC, SB_LEG_KIND_RTP);
+	assert_int_equal(sb_media_session_local_offer(f->s, 1, &offer), 0);
+	assert_int_equal(offer.proto, SB_MD_PROTO_RTP_AVP);
+	assert_true(offer.n_codecs >= 4);
+	assert_string_equal(offer.codecs[0].name, "PCMU");
+	assert_int_equal(sb_media_session_local_offer(f->s, 1, &offer),
+			 -EBUSY);
+	avp(&ans, f->port[0]);
+	add(&ans, 8, "PCMA", 8000);
+	assert_int_equal(sb_media_session_remote_answer(f->s, 1, &ans, NULL),
+			 0);
+	/* a refresh offer now carries only the negotiated codec */
+	assert_int_equal(sb_media_session_local_offer(f->s, 1, &offer), 0);
+	assert_int_equal(offer.n_codecs, 1);
+	assert_string_equal(offer.codecs[0].name, "PCMA");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_latching, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hold_sends_nothing, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_rtp_timeout, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_negotiation_errors, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_relay_hold_resume_continuity, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_late_offer, setup,
+						teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
