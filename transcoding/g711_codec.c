@@ -34,8 +34,8 @@ static void g711_enc_free(sb_codec_enc *enc)
 	g_free(enc);
 }
 
-static ssize_t g711_encode_frame(sb_codec_enc *enc, const int16_t *pcm, size_t n,
-			   uint8_t *out, size_t cap)
+static ssize_t g711_encode_frame(sb_codec_enc *enc, const int16_t *pcm,
+				 size_t n, uint8_t *out, size_t cap)
 {
 	if (n > cap)
 		return -ENOSPC;
@@ -66,8 +66,8 @@ static void g711_dec_free(sb_codec_dec *dec)
 	g_free(d);
 }
 
-static ssize_t g711_decode_frame(sb_codec_dec *dec, const uint8_t *in, size_t len,
-			   int16_t *pcm, size_t cap)
+static ssize_t g711_decode_frame(sb_codec_dec *dec, const uint8_t *in,
+				 size_t len, int16_t *pcm, size_t cap)
 {
 	g711_dec *d = (g711_dec *)dec;
 

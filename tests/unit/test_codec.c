@@ -201,12 +201,36 @@ static void tone_through(const sb_codec *c, uint32_t rate)
 	pipe_close(&p);
 }
 
-static void test_tone_pcmu(void **s) { (void)s; tone_through(&sb_codec_pcmu, 0); }
-static void test_tone_pcma(void **s) { (void)s; tone_through(&sb_codec_pcma, 0); }
-static void test_tone_g722(void **s) { (void)s; tone_through(&sb_codec_g722, 0); }
-static void test_tone_opus8(void **s) { (void)s; tone_through(&sb_codec_opus, 8000); }
-static void test_tone_opus16(void **s) { (void)s; tone_through(&sb_codec_opus, 16000); }
-static void test_tone_opus48(void **s) { (void)s; tone_through(&sb_codec_opus, 48000); }
+static void test_tone_pcmu(void **s)
+{
+	(void)s;
+	tone_through(&sb_codec_pcmu, 0);
+}
+static void test_tone_pcma(void **s)
+{
+	(void)s;
+	tone_through(&sb_codec_pcma, 0);
+}
+static void test_tone_g722(void **s)
+{
+	(void)s;
+	tone_through(&sb_codec_g722, 0);
+}
+static void test_tone_opus8(void **s)
+{
+	(void)s;
+	tone_through(&sb_codec_opus, 8000);
+}
+static void test_tone_opus16(void **s)
+{
+	(void)s;
+	tone_through(&sb_codec_opus, 16000);
+}
+static void test_tone_opus48(void **s)
+{
+	(void)s;
+	tone_through(&sb_codec_opus, 48000);
+}
 
 /* SIP phone -> gateway -> browser -> gateway -> SIP phone. */
 static void test_chain_pcmu_opus_pcmu(void **state)
@@ -395,8 +419,16 @@ static void plc_continues(const sb_codec *c)
 	sb_codec_dec_free(dec);
 }
 
-static void test_plc_g711(void **s) { (void)s; plc_continues(&sb_codec_pcmu); }
-static void test_plc_g722(void **s) { (void)s; plc_continues(&sb_codec_g722); }
+static void test_plc_g711(void **s)
+{
+	(void)s;
+	plc_continues(&sb_codec_pcmu);
+}
+static void test_plc_g722(void **s)
+{
+	(void)s;
+	plc_continues(&sb_codec_g722);
+}
 
 static void test_opus_garbage(void **state)
 {
