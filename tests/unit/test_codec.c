@@ -415,6 +415,10 @@ static void plc_continues(const sb_codec *c)
 	assert_true(rms_db(out + 9 * n, n) > ref - 6);
 	assert_true(fabs(measure_freq(out + 9 * n, n, dec->pcm_rate) -
 			 TONE_HZ) < 20);
+	/* a long burst fades out: silence after 60 ms of loss */
+	for (size_t i = 10; i < 13; i++)
+		assert_int_equal(sb_codec_plc(dec, out + i * n, n), (ssize_t)n);
+	assert_true(rms_db(out + 12 * n, n) < 1);
 	sb_codec_enc_free(enc);
 	sb_codec_dec_free(dec);
 }
