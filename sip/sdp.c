@@ -333,9 +333,10 @@ static int add_codec(sb_media_desc *d, unsigned pt, const char *enc,
 		return 0;
 	if (d->n_codecs >= SB_MD_MAX_CODECS)
 		return 0;
+	/* A bad channel count makes the codec unusable, not the SDP. */
 	if (params && params[0] &&
 	    !parse_uint(params, strlen(params), 255, &ch))
-		return -EPROTO;
+		return 0;
 	k = &d->codecs[d->n_codecs];
 	k->pt = (uint8_t)pt;
 	k->clock = (uint32_t)rate;
@@ -403,7 +404,7 @@ static int codecs_from_attrs(sb_media_desc *d, const sdp_media_t *m)
 {
 	for (const sdp_list_t *l = m->m_format; l; l = l->l_next) {
 		const char *map, *fmtp;
-		char enc[sizeof(d->codecs[0].name)], ch[8];
+		char enc[sizeof(d->codecs[0].name)], ch[8] = "";
 		unsigned long pt, rate = 0;
 		int rc;
 
@@ -460,7 +461,8 @@ static int mline_from(sb_sdp_mline *ml, const sdp_media_t *m)
 	if (copy_str(ml->media, sizeof(ml->media), m->m_type_name) < 0 ||
 	    copy_str(ml->proto, sizeof(ml->proto), m->m_proto_name) < 0)
 		return -EMSGSIZE;
-	for (const sdp_rtpmap_t *rm = m->m_rtpmaps; rm && !rc; rm = rm->rm_next) {
+	for (const sdp_rtpmap_t *rm = m->m_rtpmaps; rm && !rc;
+	     rm = rm->rm_next) {
 		char pt[4];
 
 		snprintf(pt, sizeof(pt), "%u", (unsigned)rm->rm_pt);
@@ -483,7 +485,8 @@ static bool in_bundle(const sdp_attribute_t *a, const char *mid)
 		gchar **tok;
 		bool found = false;
 
-		if (!a->a_name || strcmp(a->a_name, "group") != 0 || !a->a_value)
+		if (!a->a_name || !a->a_value ||
+		    strcmp(a->a_name, "group") != 0)
 			continue;
 		tok = g_strsplit_set(a->a_value, " \t", -1);
 		if (tok[0] && strcmp(tok[0], "BUNDLE") == 0)
@@ -748,24 +751,32 @@ static bool line_safe(const char *s, size_t size)
 	return n < size && strcspn(s, "\r\n") == n;
 }
 
+/* One non-empty SDP token: no blank, no line end. */
+static bool word_safe(const char *s, size_t size)
+{
+	size_t n = strnlen(s, size);
+
+	return n > 0 && n < size && strcspn(s, " \t\r\n") == n;
+}
+
 static bool desc_valid(const sb_media_desc *d)
 {
-	if (!sb_sdp_proto_name(d->proto) || !d->addr[0] ||
+	if (!sb_sdp_proto_name(d->proto) ||
+	    !word_safe(d->addr, sizeof(d->addr)) ||
 	    (unsigned)d->dir >= G_N_ELEMENTS(dir_names) ||
 	    (unsigned)d->setup >= G_N_ELEMENTS(setup_names) ||
 	    d->n_codecs > SB_MD_MAX_CODECS || d->n_cands > SB_MD_MAX_CANDS ||
 	    (d->port != 0 && d->n_codecs == 0))
 		return false;
 	for (unsigned i = 0; i < d->n_codecs; i++)
-		if (!d->codecs[i].name[0] || d->codecs[i].pt > 127 ||
-		    !line_safe(d->codecs[i].name, sizeof(d->codecs[i].name)) ||
+		if (d->codecs[i].pt > 127 ||
+		    !word_safe(d->codecs[i].name, sizeof(d->codecs[i].name)) ||
 		    !line_safe(d->codecs[i].fmtp, sizeof(d->codecs[i].fmtp)))
 			return false;
 	for (unsigned i = 0; i < d->n_cands; i++)
 		if (!line_safe(d->cands[i], SB_MD_CAND_LEN))
 			return false;
-	return line_safe(d->addr, sizeof(d->addr)) &&
-	       line_safe(d->ice_ufrag, sizeof(d->ice_ufrag)) &&
+	return line_safe(d->ice_ufrag, sizeof(d->ice_ufrag)) &&
 	       line_safe(d->ice_pwd, sizeof(d->ice_pwd)) &&
 	       line_safe(d->fp_hash, sizeof(d->fp_hash)) &&
 	       line_safe(d->fingerprint, sizeof(d->fingerprint)) &&
@@ -776,9 +787,8 @@ static bool desc_valid(const sb_media_desc *d)
 
 static bool origin_valid(const sb_sdp_origin *o)
 {
-	return o->username[0] && o->addr[0] && !strchr(o->username, ' ') &&
-	       line_safe(o->username, sizeof(o->username)) &&
-	       line_safe(o->addr, sizeof(o->addr));
+	return word_safe(o->username, sizeof(o->username)) &&
+	       word_safe(o->addr, sizeof(o->addr));
 }
 
 static const char *addr_type(const char *addr)
@@ -916,9 +926,8 @@ static bool offer_valid(const sb_sdp *offer)
 	for (unsigned i = 0; i < offer->n_mlines; i++) {
 		const sb_sdp_mline *ml = &offer->mlines[i];
 
-		if (!ml->media[0] || !ml->proto[0] ||
-		    strcspn(ml->media, " \r\n") != strnlen(ml->media, sizeof(ml->media)) ||
-		    strcspn(ml->proto, " \r\n") != strnlen(ml->proto, sizeof(ml->proto)) ||
+		if (!word_safe(ml->media, sizeof(ml->media)) ||
+		    !word_safe(ml->proto, sizeof(ml->proto)) ||
 		    !line_safe(ml->first_fmt, sizeof(ml->first_fmt)) ||
 		    !line_safe(ml->mid, sizeof(ml->mid)))
 			return false;
