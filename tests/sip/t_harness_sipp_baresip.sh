@@ -29,8 +29,8 @@ sb_wait_port udp "$P1" 5 || sb_die "registrar did not listen"
 sb_run 15 ureg2 sipp -sf "$S/uac_register.xml" -i 127.0.0.1 -p "$P2" -m 1 -nostdin \
 	-s alice -au alice -ap wrong -timeout 5 "127.0.0.1:$P1"
 sb_expect_eq "uac REGISTER with wrong password fails" 1 $?
-sb_wait reg2 10
-sb_expect_eq "registrar rejects wrong digest (403, exit 1)" 1 $?
+sb_wait reg2 10; rc=$?
+sb_check "registrar rejects wrong digest (exit $rc: non-zero, not a timeout)" test "$rc" -ne 0 -a "$rc" -ne 124
 sb_check "registrar answered 403" grep -q '^SIP/2.0 403' "$SB_WORK/reg2.msg"
 
 echo "2. sipp UAC -> sipp UAS (caller hangs up)"
