@@ -95,23 +95,19 @@ static uint32_t arrival_units(const sb_leg *leg)
 			  1000000);
 }
 
-void sb_leg_deliver_rtp(sb_leg *leg, uint8_t *buf, size_t len, size_t cap)
+void sb_leg_deliver_rtp(sb_leg *leg, uint8_t *buf, size_t len, size_t cap,
+			const sb_rtp_hdr *h)
 {
-	sb_rtp_hdr h;
-
-	if (sb_rtp_parse(buf, len, &h) < 0) {
-		leg->stats.rx_dropped++;
-		return;
-	}
 	leg->stats.rx_packets++;
-	leg->stats.rx_octets += h.payload_len;
-	sb_rtcp_rx_packet(&leg->rx, h.ssrc, h.seq, h.ts, arrival_units(leg));
+	leg->stats.rx_octets += h->payload_len;
+	sb_rtcp_rx_packet(&leg->rx, h->ssrc, h->seq, h->ts,
+			  arrival_units(leg));
 	if (!leg->media_started) {
 		leg->media_started = true;
 		sb_leg_emit(leg, SB_LEG_EV_MEDIA_STARTED, NULL);
 	}
 	if (!leg->closed && leg->recv_cb)
-		leg->recv_cb(leg, buf, len, cap, &h, leg->user_data);
+		leg->recv_cb(leg, buf, len, cap, h, leg->user_data);
 }
 
 void sb_leg_account_tx(sb_leg *leg, const uint8_t *buf, size_t len)

@@ -132,8 +132,10 @@ void sb_leg_base_init(sb_leg *leg, const sb_leg_ops *ops,
 void sb_leg_base_close(sb_leg *leg);    /* stops the RTCP timer, callbacks */
 void sb_leg_base_clear(sb_leg *leg);    /* releases what base_init took */
 void sb_leg_emit(sb_leg *leg, sb_leg_event ev, const char *reason);
-/* Account and deliver one received, already-decrypted RTP packet. */
-void sb_leg_deliver_rtp(sb_leg *leg, uint8_t *buf, size_t len, size_t cap);
+/* Account and deliver one received, decrypted RTP packet that the
+ * caller parsed into h (each packet is parsed once). */
+void sb_leg_deliver_rtp(sb_leg *leg, uint8_t *buf, size_t len, size_t cap,
+			const sb_rtp_hdr *h);
 /* Account one RTP packet about to be sent. */
 void sb_leg_account_tx(sb_leg *leg, const uint8_t *buf, size_t len);
 /* Take in a received, already-decrypted RTCP compound. */

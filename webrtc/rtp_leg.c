@@ -40,6 +40,7 @@ typedef struct rtp_leg {
 	bool latched;
 	bool timed_out;
 	bool expect_rx;             /* the peer says it sends (not on hold) */
+	bool announced;             /* SB_LEG_EV_CONNECTED emitted */
 	unsigned timeout_ms;
 	gint64 last_rx;             /* monotonic µs of the last valid RTP */
 	uint64_t strangers;         /* dropped: not from the latched source */
@@ -179,7 +180,9 @@ static void send_rtcp(sb_leg *leg)
 static void on_rtcp(rtp_leg *r, size_t len,
 		    const struct sockaddr_storage *from, socklen_t flen)
 {
-	/* RTCP from the latched host only; its port may differ */
+	/* Symmetric RTCP: once RTP has latched, reports go back to where the
+	 * first RTCP came from (a NAT may map its port apart from RTP's).
+	 * RTCP only feeds statistics here, so it is not source-filtered. */
 	if (r->latched && r->latched_rtcp.len == 0) {
 		memcpy(&r->latched_rtcp.ss, from, flen);
 		r->latched_rtcp.len = flen;
@@ -215,7 +218,7 @@ static void on_rtp(rtp_leg *r, size_t len,
 	if (!accept_source(r, from, flen))
 		return;
 	r->last_rx = g_get_monotonic_time();
-	sb_leg_deliver_rtp(&r->base, r->rxbuf, len, sizeof(r->rxbuf));
+	sb_leg_deliver_rtp(&r->base, r->rxbuf, len, sizeof(r->rxbuf), &h);
 }
 
 static void read_one(rtp_leg *r, int which, uint8_t *buf, ssize_t n,
@@ -331,8 +334,10 @@ static int rl_set_remote(sb_leg *leg, bool offer, const sb_media_desc *d)
 		g_source_set_callback(r->timeout_src, check_timeout, r, NULL);
 		g_source_attach(r->timeout_src, leg->ctx);
 	}
-	if (!leg->closed)
+	if (!r->announced) {
+		r->announced = true;
 		sb_leg_emit(leg, SB_LEG_EV_CONNECTED, NULL);
+	}
 	return 0;
 }
 

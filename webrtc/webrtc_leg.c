@@ -102,11 +102,13 @@ static void recv_srtp(webrtc_leg *w, const uint8_t *buf, size_t len)
 	}
 	memcpy(w->rxbuf, buf, len);
 	ssize_t n = sb_srtp_unprotect_rtp(w->srtp, w->rxbuf, len);
-	if (n < 0) {
+	sb_rtp_hdr h;
+	if (n < 0 || sb_rtp_parse(w->rxbuf, (size_t)n, &h) < 0) {
 		w->base.stats.rx_dropped++;
 		return;
 	}
-	sb_leg_deliver_rtp(&w->base, w->rxbuf, (size_t)n, sizeof(w->rxbuf));
+	sb_leg_deliver_rtp(&w->base, w->rxbuf, (size_t)n, sizeof(w->rxbuf),
+			   &h);
 }
 
 static void recv_srtcp(webrtc_leg *w, const uint8_t *buf, size_t len)
@@ -218,8 +220,7 @@ static int wl_get_local(sb_leg *leg, bool offer, sb_media_desc *d)
 /* RFC 8842 §5.3 / RFC 4145 §4: derive our DTLS role from the peer's
  * a=setup. An absent attribute means active in an offer and in an
  * answer alike (RFC 4145 §4 default). */
-static sb_dtls_role role_from(const webrtc_leg *w, bool offer,
-			      sb_md_setup remote)
+static sb_dtls_role role_from(bool offer, sb_md_setup remote)
 {
 	switch (remote) {
 	case SB_MD_SETUP_ACTPASS:
@@ -229,7 +230,6 @@ static sb_dtls_role role_from(const webrtc_leg *w, bool offer,
 		return SB_DTLS_CLIENT;
 	case SB_MD_SETUP_ACTIVE:
 	default:
-		(void)w;
 		return SB_DTLS_SERVER;
 	}
 }
@@ -277,7 +277,7 @@ static int wl_set_remote(sb_leg *leg, bool offer, const sb_media_desc *d)
 	if (w->dtls && !g_ascii_strcasecmp(w->remote_fp, d->fingerprint))
 		return 0;
 	g_strlcpy(w->remote_fp, d->fingerprint, sizeof(w->remote_fp));
-	w->role = role_from(w, offer, d->setup);
+	w->role = role_from(offer, d->setup);
 	return make_dtls(w);
 }
 
