@@ -99,42 +99,47 @@ static ssize_t map_err(srtp_err_status_t r)
 	}
 }
 
-ssize_t sb_srtp_protect_rtp(sb_srtp *s, uint8_t *buf, size_t len,
-			    size_t cap)
+typedef srtp_err_status_t (*srtp_fn)(srtp_t ctx, void *buf, int *len);
+
+static ssize_t protect(srtp_t ctx, srtp_fn fn, uint8_t *buf, size_t len,
+		       size_t cap)
 {
 	if (cap < len || cap - len < SB_SRTP_TRAILER || len > INT_MAX / 2)
 		return -ENOSPC;
 	int n = (int)len;
-	srtp_err_status_t r = srtp_protect(s->tx, buf, &n);
-	return r == srtp_err_status_ok ? n : -EIO;
+	return fn(ctx, buf, &n) == srtp_err_status_ok ? n : -EIO;
+}
+
+static ssize_t unprotect(srtp_t ctx, srtp_fn fn, uint8_t *buf, size_t len,
+			 size_t min)
+{
+	if (len < min || len > INT_MAX / 2)
+		return -EBADMSG;
+	int n = (int)len;
+	srtp_err_status_t r = fn(ctx, buf, &n);
+	return r == srtp_err_status_ok ? n : map_err(r);
+}
+
+ssize_t sb_srtp_protect_rtp(sb_srtp *s, uint8_t *buf, size_t len,
+			    size_t cap)
+{
+	return protect(s->tx, srtp_protect, buf, len, cap);
 }
 
 ssize_t sb_srtp_protect_rtcp(sb_srtp *s, uint8_t *buf, size_t len,
 			     size_t cap)
 {
-	if (cap < len || cap - len < SB_SRTP_TRAILER || len > INT_MAX / 2)
-		return -ENOSPC;
-	int n = (int)len;
-	srtp_err_status_t r = srtp_protect_rtcp(s->tx, buf, &n);
-	return r == srtp_err_status_ok ? n : -EIO;
+	return protect(s->tx, srtp_protect_rtcp, buf, len, cap);
 }
 
 ssize_t sb_srtp_unprotect_rtp(sb_srtp *s, uint8_t *buf, size_t len)
 {
-	if (len < 12 || len > INT_MAX / 2)
-		return -EBADMSG;
-	int n = (int)len;
-	srtp_err_status_t r = srtp_unprotect(s->rx, buf, &n);
-	return r == srtp_err_status_ok ? n : map_err(r);
+	return unprotect(s->rx, srtp_unprotect, buf, len, 12);
 }
 
 ssize_t sb_srtp_unprotect_rtcp(sb_srtp *s, uint8_t *buf, size_t len)
 {
-	if (len < 8 || len > INT_MAX / 2)
-		return -EBADMSG;
-	int n = (int)len;
-	srtp_err_status_t r = srtp_unprotect_rtcp(s->rx, buf, &n);
-	return r == srtp_err_status_ok ? n : map_err(r);
+	return unprotect(s->rx, srtp_unprotect_rtcp, buf, len, 8);
 }
 
 void sb_srtp_free(sb_srtp *s)
