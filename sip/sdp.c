@@ -608,11 +608,13 @@ static bool is_digit_char(char c)
 	return g_ascii_isdigit(c);
 }
 
+/* RFC 8866 allows only SP between m= fields. sofia also loops forever
+ * on a proto followed by tabs only ("RTP/SAVPF\t\t"), so tabs are out. */
 static size_t blanks(const char *s, size_t n)
 {
 	size_t k = 0;
 
-	while (k < n && (s[k] == ' ' || s[k] == '\t'))
+	while (k < n && s[k] == ' ')
 		k++;
 	return k;
 }
@@ -659,7 +661,8 @@ static int precheck_mlines(const char *buf, size_t len)
 		/* buf is not NUL-terminated: scan by hand, not strcspn() */
 		while (end < len && buf[end] != '\r' && buf[end] != '\n')
 			end++;
-		i += blanks(buf + i, end - i);
+		while (i < end && (buf[i] == ' ' || buf[i] == '\t'))
+			i++;
 		if (i + 1 < end && buf[i] == 'm' && buf[i + 1] == '=') {
 			if (++n > SB_SDP_MAX_MLINES)
 				return -EMSGSIZE;

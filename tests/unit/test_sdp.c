@@ -554,6 +554,9 @@ static void test_errors(void **state)
 	assert_int_equal(parse_str(HDR "c=IN IP4 127.0.0.1\r\n"
 				   "m=audio 4649UPD9 /TLS/RTP/SAVPF 0\r\n",
 				   4096), -EPROTO);
+	assert_int_equal(parse_str(HDR "c=IN IP4 127.0.0.1\r\n"
+				   "m=audio 4000 UDP/TLS/RTP/SAVPF\t\t\r\n",
+				   4096), -EPROTO);
 	assert_int_equal(sb_sdp_parse(ok, strlen(ok) + 1, 4096, &sdp),
 			 -EPROTO);
 	assert_int_equal(sb_sdp_parse(NULL, 3, 4096, &sdp), -EINVAL);
