@@ -1,0 +1,85 @@
+/* Configuration: libconfig file -> immutable sb_config. Loaded and
+ * validated on the signalling thread; a reload builds a new object and the
+ * old one lives on while anything still holds a reference. Shared
+ * read-only by all threads (refcount is atomic). */
+#ifndef SB_GATEWAY_CONFIG_H
+#define SB_GATEWAY_CONFIG_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define SB_CONFIG_DEFAULT_PATH "conf/sipbridge.conf"
+
+/* "host:port" split; host is an IP literal or "*" for any. */
+typedef struct sb_hostport {
+	char host[64];
+	uint16_t port;
+} sb_hostport;
+
+typedef enum {
+	SB_SIP_TRANSPORT_UDP,
+	SB_SIP_TRANSPORT_TCP,
+	SB_SIP_TRANSPORT_TLS,
+} sb_sip_transport;
+
+typedef struct sb_sip_listen {
+	sb_sip_transport transport;
+	sb_hostport addr;
+} sb_sip_listen;
+
+typedef struct sb_config {
+	gatomicrefcount ref;
+	char *path;                 /* file it came from */
+
+	/* listen */
+	bool has_http;
+	sb_hostport http;
+	bool has_https;
+	sb_hostport https;
+	sb_sip_listen *sip;         /* owned array */
+	unsigned n_sip;
+	bool has_admin;
+	sb_hostport admin;
+
+	/* tls */
+	char *tls_cert;             /* "" = none */
+	char *tls_key;
+
+	/* route */
+	char *outbound_proxy;       /* "" = local services only */
+
+	/* media */
+	char *media_address;
+	char *media_public_address; /* "" = same as media_address */
+	uint16_t rtp_port_min, rtp_port_max;
+	char *stun_server;          /* "" = none */
+	unsigned rtp_timeout_s;
+	unsigned workers;           /* 0 = one per core (resolved at load) */
+
+	/* services */
+	char *svc_echo;
+	char *svc_conference_prefix;
+	unsigned conference_max_participants;
+	unsigned echo_delay_ms;
+
+	/* http */
+	char *www_root;             /* "" = built-in default */
+	unsigned ws_max_message;    /* bytes */
+
+	/* log */
+	GLogLevelFlags log_level;   /* most verbose level shown */
+} sb_config;
+
+/* Load and validate FILE. On error returns NULL and sets *err to
+ * "FILE:LINE: message". Caller owns the result (unref). */
+sb_config *sb_config_load(const char *path, GError **err);
+
+sb_config *sb_config_ref(sb_config *c);
+void sb_config_unref(sb_config *c);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(sb_config, sb_config_unref)
+
+/* Parse "host:port" / "[v6]:port". Returns 0 or -EINVAL. */
+int sb_config_parse_hostport(const char *s, sb_hostport *out);
+
+#endif
