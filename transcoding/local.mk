@@ -12,7 +12,9 @@ libsb_transcoding_a_SOURCES = \
 	transcoding/dtmf_info.c transcoding/dtmf_info.h \
 	transcoding/repacketizer.c transcoding/repacketizer.h \
 	transcoding/jitter.c transcoding/jitter.h \
-	transcoding/mixer.c transcoding/mixer.h
+	transcoding/mixer.c transcoding/mixer.h \
+	transcoding/xcode.c transcoding/xcode.h \
+	transcoding/xcode_event.c transcoding/xcode_event.h
 libsb_transcoding_a_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"sb-transcoding\"
 TRANSCODING_LIBS = libsb_transcoding.a $(OPUS_LIBS) $(SPANDSP_LIBS) $(GLIB_LIBS) -lm
 

@@ -40,3 +40,9 @@ TESTS += tests/unit/test_mixer
 tests_unit_test_mixer_SOURCES = tests/unit/test_mixer.c
 tests_unit_test_mixer_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_mixer_LDADD = $(TRANSCODING_LIBS) $(CMOCKA_LIBS)
+
+check_PROGRAMS += tests/unit/test_xcode
+TESTS += tests/unit/test_xcode
+tests_unit_test_xcode_SOURCES = tests/unit/test_xcode.c
+tests_unit_test_xcode_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_xcode_LDADD = $(TRANSCODING_LIBS) $(CMOCKA_LIBS)

@@ -1,0 +1,444 @@
+/* One transcoding direction end to end: a source encoder makes RTP
+ * packets with realistic arrival times, sb_xcode transcodes them, and a
+ * sink checks sequence numbers, timestamps and markers and decodes the
+ * audio, which must still be the 1 kHz tone (frequency within 2 Hz,
+ * level within 3 dB). Loss (FEC vs PLC), reordering, duplicates,
+ * repacketisation, RFC 4733 DTMF across clock rates, and the memory
+ * footprint. Time is simulated in 1 ms steps; nothing sleeps. */
+#include <errno.h>
+#include <malloc.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "transcoding/codec.h"
+#include "transcoding/telephone_event.h"
+#include "transcoding/xcode.h"
+
+
+#define TONE_HZ 1000.0
+#define TONE_AMP 10000.0
+#define MAX_PKTS 400
+#define PULL_OFFSET_MS 5
+#define PT_AUDIO_IN 111
+#define PT_AUDIO_OUT 0
+#define PT_TE 101
+
+/* ---- signals --------------------------------------------------------- */
+
+static void make_tone(int16_t *pcm, size_t n, uint32_t rate, size_t off)
+{
+	for (size_t i = 0; i < n; i++)
+		pcm[i] = (int16_t)lrint(TONE_AMP * sin(2 * M_PI * TONE_HZ *
+						       (double)(off + i) / rate));
+}
+
+/* Voice-like: gliding glottal pulses through two resonators (the same
+ * shape as test_codec's), deterministic; FEC matters on it. */
+static void make_voice(int16_t *pcm, size_t n, uint32_t rate, size_t off)
+{
+	static double y1, y2, z1, z2, next;
+	static uint32_t lcg;
+	if (off == 0) {
+		y1 = y2 = z1 = z2 = next = 0;
+		lcg = 1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		double t = (double)(off + i) / rate;
+		double x = 0;
+		if ((double)(off + i) >= next) {
+			x = 8000;
+			next += rate / (120 + 40 * sin(2 * M_PI * t));
+		}
+		lcg = lcg * 1103515245 + 12345;
+		x += (double)((lcg >> 16) % 200) - 100;
+		double y = x + 1.6 * y1 - 0.9 * y2;
+		y2 = y1;
+		y1 = y;
+		double z = y + 0.5 * z1 - 0.8 * z2;
+		z2 = z1;
+		z1 = z;
+		pcm[i] = (int16_t)lrint(fmax(-32000, fmin(32000, z * 0.5)));
+	}
+}
+
+static double measure_freq(const int16_t *pcm, size_t n, uint32_t rate)
+{
+	double first = -1, last = -1;
+	int count = 0;
+	for (size_t i = 1; i < n; i++) {
+		if (pcm[i - 1] < 0 && pcm[i] >= 0) {
+			double t = (double)(i - 1) +
+				   (double)-pcm[i - 1] / (pcm[i] - pcm[i - 1]);
+			if (first < 0)
+				first = t;
+			else
+				count++;
+			last = t;
+		}
+	}
+	return count == 0 ? 0 : count * (double)rate / (last - first);
+}
+
+static double rms_db(const int16_t *pcm, size_t n)
+{
+	double acc = 0;
+	for (size_t i = 0; i < n; i++)
+		acc += (double)pcm[i] * pcm[i];
+	return 10 * log10(acc / n + 1e-9);
+}
+
+/* ---- the input stream ------------------------------------------------ */
+
+typedef struct pkt {
+	uint8_t data[SB_CODEC_MAX_PAYLOAD];
+	size_t len;
+	uint8_t pt;
+	uint16_t seq;
+	uint32_t ts;
+	bool marker;
+	uint64_t at_us; /* arrival time */
+} pkt_t;
+
+typedef struct stream {
+	pkt_t p[MAX_PKTS];
+	int n;
+	int next; /* next packet to push (after sorting by arrival) */
+} stream_t;
+
+/* Stable for equal times: ties keep their order by sequence. */
+static int by_arrival(const void *a, const void *b)
+{
+	const pkt_t *x = a, *y = b;
+	if (x->at_us != y->at_us)
+		return x->at_us < y->at_us ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+static void sort_stream(stream_t *s)
+{
+	qsort(s->p, (size_t)s->n, sizeof(s->p[0]), by_arrival);
+	s->next = 0;
+}
+
+typedef void (*signal_fn)(int16_t *pcm, size_t n, uint32_t rate,
+			  size_t off);
+
+/* ms of audio from codec c (encoded at rate) in ptime packets, sent
+ * every ptime with 0..3 ms of deterministic network jitter. */
+static void make_stream(stream_t *s, const sb_codec *c, uint32_t rate,
+			unsigned ptime, unsigned ms, signal_fn sig)
+{
+	sb_codec_params prm;
+	sb_codec_enc *enc = NULL;
+	int16_t pcm[SB_CODEC_MAX_SAMPLES];
+
+	sb_codec_params_init(&prm);
+	prm.pcm_rate = c->pcm_rate_selectable ? rate : 0;
+	prm.bitrate = c->pcm_rate_selectable ? 32000 : 0;
+	assert_int_equal(sb_codec_enc_new(c, &prm, &enc), 0);
+	size_t n = sb_codec_samples(enc->pcm_rate, ptime);
+	s->n = 0;
+	for (unsigned k = 0; k * ptime < ms && s->n < MAX_PKTS; k++) {
+		pkt_t *p = &s->p[s->n++];
+		sig(pcm, n, enc->pcm_rate, k * n);
+		ssize_t len = sb_codec_encode(enc, pcm, n, p->data,
+					      sizeof(p->data));
+		assert_true(len > 0);
+		p->len = (size_t)len;
+		p->pt = PT_AUDIO_IN;
+		p->seq = (uint16_t)(60000 + k); /* wraps mid-stream */
+		p->ts = 1000u + k * sb_codec_ts_units(c, ptime);
+		p->marker = k == 0;
+		p->at_us = (uint64_t)k * ptime * 1000 + (k * 7919 % 4) * 1000;
+	}
+	sb_codec_enc_free(enc);
+	sort_stream(s);
+}
+
+/* ---- the output side --------------------------------------------------- */
+
+typedef struct sink {
+	sb_codec_dec *dec;
+	uint32_t rate;
+	uint32_t ts_step;
+	int16_t *pcm;
+	size_t len, cap;
+	bool have;
+	uint16_t seq;
+	uint32_t ts;
+	int audio, markers, gaps, events, ends;
+	uint32_t ev_ts;
+	int ev_markers;
+	uint32_t audio_ts_before_ev, audio_ts_after_ev;
+	bool marker_after_ev;
+	bool in_event;
+	sb_dtmf_rx rx;
+	sb_dtmf_digit digits[8];
+	int n_digits;
+} sink_t;
+
+static void sink_open(sink_t *k, const sb_codec *c, uint32_t rate,
+		      unsigned ptime)
+{
+	sb_codec_params prm;
+	memset(k, 0, sizeof(*k));
+	sb_codec_params_init(&prm);
+	prm.pcm_rate = c->pcm_rate_selectable ? rate : 0;
+	assert_int_equal(sb_codec_dec_new(c, &prm, &k->dec), 0);
+	k->rate = k->dec->pcm_rate;
+	k->ts_step = sb_codec_ts_units(c, ptime);
+	k->cap = k->rate * 4;
+	k->pcm = calloc(k->cap, sizeof(int16_t));
+	assert_int_equal(sb_dtmf_rx_init(&k->rx, 8000), 0);
+}
+
+static void sink_close(sink_t *k)
+{
+	sb_codec_dec_free(k->dec);
+	free(k->pcm);
+}
+
+static void sink_event(sink_t *k, const sb_xcode_out *o)
+{
+	sb_tel_event ev;
+	assert_int_equal(sb_tel_event_parse(o->payload, o->len, &ev), 0);
+	if (k->events == 0) {
+		k->ev_ts = o->ts;
+		k->audio_ts_before_ev = k->ts;
+	}
+	assert_int_equal(o->ts, k->ev_ts); /* one event, one timestamp */
+	k->events++;
+	k->ev_markers += o->marker;
+	k->ends += ev.end;
+	k->in_event = true;
+	int n = sb_dtmf_rx_packet(&k->rx, o->ts, o->payload, o->len,
+				  &k->digits[k->n_digits]);
+	assert_true(n >= 0);
+	k->n_digits += n;
+}
+
+static void sink_audio(sink_t *k, const sb_xcode_out *o)
+{
+	if (k->in_event) {
+		k->in_event = false;
+		k->audio_ts_after_ev = o->ts;
+		k->marker_after_ev = o->marker;
+	}
+	if (k->audio > 0) {
+		uint32_t d = o->ts - k->ts;
+		assert_true(d > 0 && d % k->ts_step == 0);
+		k->gaps += d != k->ts_step;
+	}
+	k->ts = o->ts;
+	k->audio++;
+	k->markers += o->marker;
+	ssize_t got = sb_codec_decode(k->dec, o->payload, o->len,
+				      k->pcm + k->len, k->cap - k->len);
+	assert_true(got > 0);
+	k->len += (size_t)got;
+}
+
+static void sink_put(sink_t *k, const sb_xcode_out *o)
+{
+	if (k->have)
+		assert_int_equal(o->seq, (uint16_t)(k->seq + 1));
+	k->have = true;
+	k->seq = o->seq;
+	assert_int_equal(o->ssrc, 0x1234abcd);
+	if (o->event)
+		sink_event(k, o);
+	else
+		sink_audio(k, o);
+}
+
+/* ---- driver ------------------------------------------------------------ */
+
+/* Allocation counting (ASan's malloc hooks): only inside sb_xcode. */
+static bool g_counting;
+static unsigned long g_allocs;
+static size_t g_bytes;
+
+static int push(sb_xcode *x, const pkt_t *p, uint64_t now)
+{
+	g_counting = true;
+	int r = sb_xcode_push(x, p->data, p->len, p->pt, p->seq, p->ts,
+			      p->marker, now);
+	g_counting = false;
+	return r;
+}
+
+static int pull(sb_xcode *x, uint64_t now, sb_xcode_out *o)
+{
+	g_counting = true;
+	int r = sb_xcode_pull(x, now, o);
+	g_counting = false;
+	return r;
+}
+
+/* Push every packet at its arrival time and pull every output ptime,
+ * for simulated times from_ms..to_ms. */
+static void run(sb_xcode *x, stream_t *s, sink_t *k, unsigned out_ptime,
+		unsigned from_ms, unsigned to_ms)
+{
+	sb_xcode_out o;
+
+	for (uint64_t t = from_ms; t <= to_ms; t++) {
+		uint64_t now = t * 1000;
+		for (; s->next < s->n && s->p[s->next].at_us <= now; s->next++)
+			push(x, &s->p[s->next], now);
+		if (t % out_ptime != PULL_OFFSET_MS % out_ptime)
+			continue;
+		while (pull(x, now, &o) == 0)
+			sink_put(k, &o);
+	}
+}
+
+static void cfg_for(sb_xcode_cfg *cfg, const sb_codec *in, unsigned in_ms,
+		    const sb_codec *out, unsigned out_ms)
+{
+	sb_xcode_cfg_init(cfg);
+	cfg->in_codec = in;
+	cfg->in_pt = PT_AUDIO_IN;
+	cfg->in_ptime_ms = in_ms;
+	cfg->out_codec = out;
+	cfg->out_pt = PT_AUDIO_OUT;
+	cfg->out_ptime_ms = out_ms;
+	cfg->out_ssrc = 0x1234abcd;
+	cfg->out_seq0 = 65530; /* wraps during the test */
+	cfg->out_ts0 = 0xfffff000u;
+}
+
+/* Skip 200 ms (jitter buffer fill, codec start-up) and the last 150 ms
+ * (the stream ends: concealment fades out), then check. */
+static void assert_tone(const sink_t *k)
+{
+	size_t skip = k->rate / 5, tail = k->rate * 3 / 20;
+	assert_true(k->len > skip * 3);
+	size_t n = k->len - skip - tail;
+	double f = measure_freq(k->pcm + skip, n, k->rate);
+	double db = rms_db(k->pcm + skip, n);
+	double ref = 20 * log10(TONE_AMP / sqrt(2));
+	print_message("    freq %.2f Hz, level %+.2f dB, %d packets\n", f,
+		      db - ref, k->audio);
+	assert_true(fabs(f - TONE_HZ) < 2.0);
+	assert_true(fabs(db - ref) < 3.0);
+}
+
+static stream_t g_stream;
+
+/* A clean tone from `in` (ptime in_ms) to `out` (ptime out_ms). */
+static void tone_case(const sb_codec *in, uint32_t src_rate, unsigned in_ms,
+		      const sb_codec *out, uint32_t sink_rate,
+		      unsigned out_ms)
+{
+	sb_xcode_cfg cfg;
+	sb_xcode_stats st;
+	sink_t k;
+	int err;
+	const unsigned ms = 1000;
+
+	cfg_for(&cfg, in, in_ms, out, out_ms);
+	sb_xcode *x = sb_xcode_new(&cfg, &err);
+	assert_int_equal(err, 0);
+	assert_non_null(x);
+	make_stream(&g_stream, in, src_rate, in_ms, ms, make_tone);
+	sink_open(&k, out, sink_rate, out_ms);
+	run(x, &g_stream, &k, out_ms, 0, ms);
+	sb_xcode_get_stats(x, &st);
+	/* nothing was lost or made up while the stream lasted */
+	assert_int_equal(st.concealed, 0);
+	assert_int_equal(st.fec_recovered, 0);
+	run(x, &g_stream, &k, out_ms, ms + 1, ms + 60);
+	sb_xcode_get_stats(x, &st);
+	print_message("    in %lu out %lu lost %lu concealed %lu delay %u ms\n",
+		      (unsigned long)st.packets_in,
+		      (unsigned long)st.packets_out, (unsigned long)st.lost,
+		      (unsigned long)st.concealed, st.delay_ms);
+	assert_tone(&k);
+	assert_int_equal(st.packets_in, (uint64_t)g_stream.n);
+	assert_int_equal(st.lost, 0);
+	assert_int_equal(k.markers, 1);  /* first packet only */
+	assert_int_equal(k.gaps, 0);     /* ts advance one frame each */
+	/* all the audio came out (minus what sits in the buffer) */
+	assert_true(k.audio * out_ms + 80 >= ms);
+	sink_close(&k);
+	sb_xcode_free(x);
+}
+
+static void test_opus_to_pcmu(void **s)
+{
+	(void)s;
+	tone_case(&sb_codec_opus, 48000, 20, &sb_codec_pcmu, 0, 20);
+}
+
+static void test_pcmu_to_opus(void **s)
+{
+	(void)s;
+	tone_case(&sb_codec_pcmu, 0, 20, &sb_codec_opus, 48000, 20);
+}
+
+static void test_opus_to_pcma(void **s)
+{
+	(void)s;
+	tone_case(&sb_codec_opus, 48000, 20, &sb_codec_pcma, 0, 20);
+}
+
+static void test_pcma_to_opus(void **s)
+{
+	(void)s;
+	tone_case(&sb_codec_pcma, 0, 20, &sb_codec_opus, 48000, 20);
+}
+
+static void test_opus_to_g722(void **s)
+{
+	(void)s;
+	tone_case(&sb_codec_opus, 48000, 20, &sb_codec_g722, 0, 20);
+}
+
+static void test_g722_to_opus(void **s)
+{
+	(void)s;
+	tone_case(&sb_codec_g722, 0, 20, &sb_codec_opus, 48000, 20);
+}
+
+/* 30 ms in, 20 ms out (and the other way): the repacketiser keeps the
+ * output timestamps continuous. */
+static void test_repack_30_to_20(void **s)
+{
+	(void)s;
+	tone_case(&sb_codec_pcmu, 0, 30, &sb_codec_opus, 48000, 20);
+}
+
+static void test_repack_20_to_30(void **s)
+{
+	(void)s;
+	tone_case(&sb_codec_opus, 48000, 20, &sb_codec_pcmu, 0, 30);
+}
+
+static void test_repack_40_to_10(void **s)
+{
+	(void)s;
+	tone_case(&sb_codec_opus, 48000, 40, &sb_codec_pcma, 0, 10);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_opus_to_pcmu),
+		cmocka_unit_test(test_pcmu_to_opus),
+		cmocka_unit_test(test_opus_to_pcma),
+		cmocka_unit_test(test_pcma_to_opus),
+		cmocka_unit_test(test_opus_to_g722),
+		cmocka_unit_test(test_g722_to_opus),
+		cmocka_unit_test(test_repack_30_to_20),
+		cmocka_unit_test(test_repack_20_to_30),
+		cmocka_unit_test(test_repack_40_to_10),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
