@@ -22,6 +22,11 @@ mkdir -p "$RESULTS"
 RESULTS=$(cd "$RESULTS" && pwd)
 export SB_BUILD=${SB_BUILD:-/work/main/build}
 
+# npm packages for the browser tests (no browser download: /usr/bin/chromium is used)
+if [ ! -d "$ROOT/node_modules/playwright-core" ] && command -v npm >/dev/null; then
+	(cd "$ROOT" && npm ci --no-audit --no-fund --silent >/dev/null 2>&1) || echo "warning: npm ci failed; browser tests will skip"
+fi
+
 pass=0 fail=0 skip=0
 failed=()
 echo "system tests: build $SB_BUILD, logs in $RESULTS"

@@ -97,8 +97,10 @@ sb_require_daemon() {
 	"$SB_BIN" --version >/dev/null 2>&1 || sb_skip "$SB_BIN --version fails (daemon not built yet?)"
 }
 
-# sb_require_node_modules: skip unless npm packages are installed.
+# sb_require_node_modules: install the npm packages if missing (npm ci from
+# package-lock.json, through bundle.sh); skip when that is not possible.
 sb_require_node_modules() {
+	[ -d "$SB_ROOT/node_modules/playwright-core" ] || "$SB_ROOT/tests/e2e/bundle.sh" >/dev/null 2>&1
 	[ -d "$SB_ROOT/node_modules/playwright-core" ] || sb_skip "node_modules missing: run 'npm ci' in $SB_ROOT"
 	[ -x /usr/bin/chromium ] || sb_skip "no /usr/bin/chromium"
 }
@@ -126,7 +128,12 @@ sb_init() {
 # the test. The watchdog is a background subshell we stop in sb_cleanup.
 sb_watchdog() {
 	local me=$$ secs=$1
-	( sleep "$secs" && echo "TIMEOUT: test exceeded ${secs}s" && kill -TERM "$me" ) &
+	# the sleep is killed with the watchdog so no orphan outlives the test
+	(
+		trap 'kill "$sp" 2>/dev/null; exit 0' TERM
+		sleep "$secs" & sp=$!
+		wait "$sp" && echo "TIMEOUT: test exceeded ${secs}s" && kill -TERM "$me"
+	) &
 	SB_WATCHDOG=$!
 }
 
