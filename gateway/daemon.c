@@ -2,12 +2,16 @@
  * handle signals, stop in reverse order. Signalling thread only. */
 #include "gateway/daemon.h"
 
+#include <gio/gio.h>
 #include <glib-unix.h>
 #include <jansson.h>
+#include <dlfcn.h>
 #include <signal.h>
+#include <string.h>
 
 #include "gateway/http_server.h"
 #include "gateway/log.h"
+#include "gateway/media_anchor.h"
 #include "gateway/worker.h"
 #include "sip/proxy.h"
 #include "sip/sip_stack.h"
@@ -23,6 +27,8 @@ typedef struct sb_daemon {
 	sb_worker_pool *workers;   /* owned */
 	sb_sip_stack *sip;         /* owned */
 	sb_proxy *proxy;           /* owned */
+	sb_cert *cert;             /* owned: DTLS identity of this run */
+	sb_media_anchor *media;    /* owned */
 	sb_http_server *http;      /* owned */
 	gint64 started_us;
 	bool stopping;
@@ -44,6 +50,8 @@ static void health_cb(json_t *o, void *user_data)
 	json_object_set_new(o, "calls", json_integer(st.dialogs));
 	json_object_set_new(o, "transactions", json_integer(st.transactions));
 	json_object_set_new(o, "flows", json_integer(st.flows));
+	json_object_set_new(o, "media_sessions",
+			    json_integer(d->media ? sb_media_anchor_count(d->media) : 0));
 	json_object_set_new(o, "draining", json_boolean(d->stopping));
 }
 
@@ -96,6 +104,7 @@ static gboolean on_sighup(gpointer data)
 	d->cfg = n;
 	sb_log_set_level(n->log_level);
 	sb_proxy_set_outbound(d->proxy, n->outbound_proxy);
+	sb_media_anchor_set_config(d->media, n);
 	g_message("SIGHUP: configuration reloaded from %s", n->path);
 	return G_SOURCE_CONTINUE;
 }
@@ -113,8 +122,37 @@ static const char *transport_name(sb_sip_transport t)
 	return t == SB_SIP_TRANSPORT_TCP ? "tcp" : t == SB_SIP_TRANSPORT_TLS ? "tls" : "udp";
 }
 
+static void media_ended(const char *call_id, const char *reason, void *user_data)
+{
+	sb_daemon *d = user_data;
+	sb_proxy_end_call(d->proxy, call_id, reason);
+}
+
+/* sofia-sip and libnice both export stun_message_length(); if sofia's is
+ * the one bound, libnice builds and checks no STUN at all and ICE never
+ * connects. The link order fixes it; this catches a build that lost it. */
+static bool stun_symbol_ok(GError **err)
+{
+	Dl_info info;
+	void *sym = dlsym(RTLD_DEFAULT, "stun_message_length");
+	if (sym && dladdr(sym, &info) && info.dli_fname && !strstr(info.dli_fname, "libnice")) {
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
+			    "stun_message_length() resolves to %s, not libnice: "
+			    "link libnice before sofia-sip", info.dli_fname);
+		return false;
+	}
+	return true;
+}
+
 static bool start(sb_daemon *d, GError **err)
 {
+	if (!stun_symbol_ok(err))
+		return false;
+	if (sb_cert_new("sipbridge", &d->cert) < 0) {
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
+			    "cannot create the DTLS certificate");
+		return false;
+	}
 	d->workers = sb_worker_pool_new(d->cfg->workers);
 	g_info("%u media workers", sb_worker_pool_size(d->workers));
 
@@ -138,6 +176,10 @@ static bool start(sb_daemon *d, GError **err)
 	d->proxy = sb_proxy_new(sb_sip_stack_agent(d->sip), &pc);
 	g_free(ls);
 	sb_sip_stack_set_handler(d->sip, sb_proxy_sip_message, d->proxy);
+	d->media = sb_media_anchor_new(d->cfg, d->workers, d->cert, d->ctx,
+				       media_ended, d);
+	sb_sdp_hook hook = sb_media_anchor_hook(d->media);
+	sb_proxy_set_sdp_hook(d->proxy, &hook);
 
 	sb_ws_handlers wh = { .on_open = sb_proxy_ws_open,
 		.on_message = sb_proxy_ws_message, .on_close = sb_proxy_ws_close };
@@ -151,13 +193,28 @@ static bool start(sb_daemon *d, GError **err)
 	return true;
 }
 
+static void drain(GMainContext *ctx)
+{
+	while (g_main_context_iteration(ctx, FALSE))
+		;
+}
+
 static void stop(sb_daemon *d)
 {
-	/* Reverse order of start; lws before sofia (notes §1). */
-	sb_http_server_free(d->http);
-	sb_proxy_free(d->proxy);
-	sb_sip_stack_free(d->sip);
+	/* Media first: sessions are destroyed on their workers, the workers
+	 * stop, and what they sent back (replies the proxy waits for) is
+	 * delivered while the proxy still exists. Then lws before sofia
+	 * (notes/signalling.md §1). */
+	if (d->media)
+		sb_media_anchor_stop(d->media);
 	sb_worker_pool_free(d->workers);
+	drain(d->ctx);
+	sb_http_server_free(d->http);
+	drain(d->ctx);
+	sb_proxy_free(d->proxy);
+	sb_media_anchor_free(d->media);
+	sb_sip_stack_free(d->sip);
+	sb_cert_unref(d->cert);
 }
 
 int sb_daemon_run(sb_config *cfg)

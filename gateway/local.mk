@@ -8,10 +8,14 @@ libsb_gateway_a_SOURCES = \
 	gateway/daemon.c gateway/daemon.h \
 	gateway/http_server.c gateway/http_server.h \
 	gateway/log.c gateway/log.h \
+	gateway/media_anchor.c gateway/media_anchor.h \
 	gateway/msg.c gateway/msg.h \
 	gateway/worker.c gateway/worker.h
-GATEWAY_LIBS = libsb_gateway.a $(SIP_LIBS) $(WEBRTC_LIBS) $(LIBCONFIG_LIBS) \
-	$(JANSSON_LIBS) $(SQLITE_LIBS) $(GLIB_LIBS)
+# libnice must come before sofia-sip on the link line: both export
+# stun_message_length(), and the first one loaded wins for every caller,
+# libnice's own STUN code included (doc/DESIGN.md, "Link order").
+GATEWAY_LIBS = libsb_gateway.a $(WEBRTC_LIBS) $(SIP_LIBS) $(LIBCONFIG_LIBS) \
+	$(JANSSON_LIBS) $(SQLITE_LIBS) $(GLIB_LIBS) -ldl
 gateway_sipbridge_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"sb-gw\"
 gateway_sipbridge_SOURCES = gateway/main.c
 gateway_sipbridge_LDADD = $(GATEWAY_LIBS)

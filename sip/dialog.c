@@ -17,6 +17,7 @@ sb_dialog *sb_dialog_new(const char *call_id, sb_flow *flow, bool ws_is_caller)
 	d->ws_party = g_strdup("");
 	d->sip_party = g_strdup("");
 	d->sip_target = g_strdup("");
+	d->ws_target = g_strdup("");
 	d->sip_routes = g_ptr_array_new_with_free_func(g_free);
 	d->offer_from = -1;
 	d->created_us = g_get_monotonic_time();
@@ -36,6 +37,7 @@ void sb_dialog_free(sb_dialog *d)
 	g_free(d->ws_party);
 	g_free(d->sip_party);
 	g_free(d->sip_target);
+	g_free(d->ws_target);
 	g_ptr_array_unref(d->sip_routes);
 	g_free(d);
 }
@@ -94,8 +96,12 @@ void sb_dialog_learn(sb_dialog *d, const sip_t *sip, bool from_ws)
 		set_str(&d->sip_party, sip_header_as_string(home, (const sip_header_t *)sip_addr), home);
 	if (!from_ws && sip->sip_contact)
 		set_str(&d->sip_target, url_as_string(home, sip->sip_contact->m_url), home);
+	if (from_ws && sip->sip_contact)
+		set_str(&d->ws_target, url_as_string(home, sip->sip_contact->m_url), home);
 	if (from_ws && is_req && sip->sip_cseq && sip->sip_cseq->cs_seq > d->ws_cseq)
 		d->ws_cseq = sip->sip_cseq->cs_seq;
+	if (!from_ws && is_req && sip->sip_cseq && sip->sip_cseq->cs_seq > d->sip_cseq)
+		d->sip_cseq = sip->sip_cseq->cs_seq;
 	/* Route set: from the 2xx/1xx for our INVITE, from the INVITE for
 	 * theirs. */
 	if ((d->ws_is_caller && !is_req && !from_ws) ||
@@ -130,4 +136,17 @@ char *sb_dialog_bye_text(sb_dialog *d, const char *reason, char **next_hop)
 		*next_hop = g_strdup(d->sip_target);
 	}
 	return g_string_free(s, FALSE);
+}
+
+char *sb_dialog_bye_ws_text(sb_dialog *d, const char *via, const char *reason)
+{
+	if (!*d->ws_target || !*d->sip_party || !*d->ws_party)
+		return NULL;
+	d->sip_cseq++;
+	return g_strdup_printf(
+		"BYE %s SIP/2.0\r\nVia: %s\r\nMax-Forwards: 70\r\nFrom: %s\r\nTo: %s\r\n"
+		"Call-ID: %s\r\nCSeq: %u BYE\r\n%s%s%sUser-Agent: sipbridge/" PACKAGE_VERSION
+		"\r\nContent-Length: 0\r\n\r\n",
+		d->ws_target, via, d->sip_party, d->ws_party, d->call_id, d->sip_cseq,
+		reason ? "Reason: " : "", reason ? reason : "", reason ? "\r\n" : "");
 }

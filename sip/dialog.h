@@ -34,6 +34,8 @@ typedef struct sb_dialog {
 	char *sip_target;          /* remote target on the SIP side (Contact URI) */
 	GPtrArray *sip_routes;     /* route set toward SIP, "<uri>" strings */
 	uint32_t ws_cseq;          /* highest CSeq the browser used */
+	char *ws_target;           /* the browser's Contact URI */
+	uint32_t sip_cseq;         /* highest CSeq the SIP side used */
 
 	nta_outgoing_t *invite_orq;   /* borrowed: pending INVITE toward SIP */
 	nta_incoming_t *invite_irq;   /* borrowed: pending INVITE from SIP */
@@ -58,5 +60,9 @@ void sb_dialog_learn(sb_dialog *d, const sip_t *sip, bool from_ws);
 /* Text of a BYE toward the SIP side, or NULL if not enough is known.
  * Also returns the next-hop URI (first route or the target). */
 char *sb_dialog_bye_text(sb_dialog *d, const char *reason, char **next_hop);
+
+/* Text of a BYE toward the browser (sent over its WebSocket with our own
+ * Via), or NULL if not enough is known. */
+char *sb_dialog_bye_ws_text(sb_dialog *d, const char *via, const char *reason);
 
 #endif

@@ -653,6 +653,40 @@ void sb_proxy_set_sdp_hook(sb_proxy *p, const sb_sdp_hook *hook)
 	p->hook = *hook;
 }
 
+/* BYE toward the browser over its WebSocket: no transaction is kept, the
+ * browser's 200 is absorbed as a response with an unknown branch. */
+static void bye_to_ws(sb_proxy *p, sb_dialog *d, const char *reason)
+{
+	if (!sb_ws_conn_is_open(d->flow->conn))
+		return;
+	char branch[40];
+	sb_pmsg_branch(branch, sizeof(branch));
+	g_autofree char *via = g_strdup_printf("SIP/2.0/%s %s;branch=%s",
+		sb_ws_conn_secure(d->flow->conn) ? "WSS" : "WS", p->ws_host, branch);
+	g_autofree char *bye = sb_dialog_bye_ws_text(d, via, reason);
+	if (bye) {
+		SB_INFO(d->tag, "BYE toward the browser");
+		sb_ws_conn_send(d->flow->conn, bye, strlen(bye));
+	}
+}
+
+void sb_proxy_end_call(sb_proxy *p, const char *call_id, const char *why)
+{
+	sb_dialog *d = sb_proxy_dialog(p, call_id);
+	if (!d)
+		return;
+	SB_NOTICE(d->tag, "ending the call: %s", why);
+	g_autofree char *reason = g_strdup_printf("SIP;cause=500;text=\"%s\"", why);
+	if (d->state == SB_DLG_CONFIRMED)
+		bye_to_ws(p, d, reason);
+	if (!d->ws_is_caller && d->state == SB_DLG_EARLY && d->invite_irq) {
+		nta_incoming_treply(d->invite_irq, 500, "Media Failure",
+				    SIPTAG_REASON_STR(reason), TAG_END());
+		d->invite_irq = NULL;
+	}
+	end_dialog_of_closed_flow(p, d, reason);
+}
+
 void sb_proxy_end_all(sb_proxy *p, const char *reason)
 {
 	GList *ds = g_hash_table_get_values(p->dialogs);

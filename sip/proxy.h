@@ -51,6 +51,10 @@ void sb_proxy_ws_close(sb_ws_conn *c, void *proxy);
 /* NTA agent message callback (see sip/sip_stack.h). */
 int sb_proxy_sip_message(void *proxy, nta_agent_t *agent, msg_t *msg, sip_t *sip);
 
+/* End one call on both sides (media failure, RTP timeout, admin): BYE to
+ * the browser and BYE or CANCEL toward SIP. */
+void sb_proxy_end_call(sb_proxy *p, const char *call_id, const char *why);
+
 /* End every call: CANCEL/BYE toward SIP (shutdown). */
 void sb_proxy_end_all(sb_proxy *p, const char *reason);
 

@@ -1,0 +1,427 @@
+/* Media anchoring behind the proxy's SDP hook. The signalling side keeps
+ * per call what SDP needs (origins, the offers to mirror in answers);
+ * the worker side keeps the media session. They talk only through
+ * gateway/msg.h messages: the worker object is never dereferenced on the
+ * signalling thread, and the signalling object never on a worker. */
+#include "gateway/media_anchor.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "gateway/msg.h"
+#include "sip/sdp.h"
+#include "webrtc/media_session.h"
+
+#define SB_MAX_SDP 16384
+
+/* Worker side of a call. Owned by its worker; freed by OP_DESTROY. */
+typedef struct worker_call {
+	sb_media_session *session;     /* owned */
+	sb_config *cfg;                /* owned ref: params for the session */
+	sb_cert *cert;                 /* owned ref */
+	sb_leg_kind kind[2];
+	char *call_id;                 /* owned, for events */
+	GMainContext *sig_ctx;         /* owned ref: where events go */
+	sb_media_anchor *anchor;       /* used on the signalling thread only */
+	sb_worker *worker;
+} worker_call;
+
+/* Signalling side of a call. */
+typedef struct anchor_call {
+	char *call_id;                 /* owned; key */
+	char tag[9];
+	worker_call *wc;               /* worker-owned: only passed in messages */
+	sb_worker *worker;
+	sb_sdp_origin origin[2];       /* our o= toward side 0 (WS) and 1 (SIP) */
+	sb_sdp *offer[2];              /* last offer received from each side */
+	char *sent[2];                 /* last SDP sent to each side */
+	bool early_answered[2];        /* an early answer went to that side */
+} anchor_call;
+
+struct sb_media_anchor {
+	sb_config *cfg;                /* owned ref */
+	sb_worker_pool *pool;          /* borrowed */
+	sb_cert *cert;                 /* owned ref */
+	GMainContext *sig_ctx;         /* borrowed */
+	GHashTable *calls;             /* call_id -> anchor_call (owned) */
+	sb_media_anchor_end_cb end_cb;
+	void *end_data;
+};
+
+typedef enum { OP_OFFER, OP_ANSWER, OP_DESTROY } op_kind;
+
+typedef struct op {
+	op_kind kind;
+	worker_call *wc;
+	int side;
+	sb_media_desc in;
+} op;
+
+typedef struct op_reply {
+	int status;
+	sb_media_desc out;
+} op_reply;
+
+/* What the signalling side needs when the reply comes back. */
+typedef struct pending {
+	sb_media_anchor *anchor;
+	char *call_id;
+	op_kind kind;
+	int side;                      /* side the SDP came from */
+	bool early;
+	sb_sdp_done_cb done;
+	void *done_data;
+	bool answered;
+} pending;
+
+/* ---- worker side ------------------------------------------------------- */
+
+typedef struct ev_msg {
+	char *call_id;
+	char *reason;
+	sb_media_anchor *anchor;
+} ev_msg;
+
+static void ev_msg_free(gpointer d)
+{
+	ev_msg *e = d;
+	g_free(e->call_id);
+	g_free(e->reason);
+	g_free(e);
+}
+
+static void ev_deliver(sb_msg *m, void *payload)
+{
+	ev_msg *e = payload;
+	if (e->anchor->end_cb)
+		e->anchor->end_cb(e->call_id, e->reason, e->anchor->end_data);
+}
+
+static const char *event_reason(sb_media_event ev)
+{
+	switch (ev) {
+	case SB_MEDIA_EV_ICE_FAILED: return "ICE failed";
+	case SB_MEDIA_EV_DTLS_FAILED: return "DTLS failed";
+	case SB_MEDIA_EV_RTP_TIMEOUT: return "RTP timeout";
+	case SB_MEDIA_EV_PEER_CLOSED: return "browser closed DTLS";
+	default: return NULL;
+	}
+}
+
+static void session_event(sb_media_session *s, int side, sb_media_event ev,
+			  const char *reason, void *user_data)
+{
+	worker_call *wc = user_data;
+	const char *why = event_reason(ev);
+	if (!why)
+		return;
+	ev_msg *e = g_new0(ev_msg, 1);
+	e->call_id = g_strdup(wc->call_id);
+	e->reason = g_strdup_printf("%s on the %s leg%s%s", why,
+				    side == SB_SIDE_WS ? "browser" : "SIP",
+				    reason ? ": " : "", reason ? reason : "");
+	e->anchor = wc->anchor;
+	sb_msg_post(wc->sig_ctx, &(sb_msg_spec){ .handler = ev_deliver,
+		.payload = e, .payload_free = ev_msg_free });
+}
+
+static int ensure_session(worker_call *wc)
+{
+	if (wc->session)
+		return 0;
+	const sb_config *c = wc->cfg;
+	sb_media_params p = {
+		.media_addr = c->media_address,
+		.public_addr = c->media_public_address,
+		.port_min = c->rtp_port_min,
+		.port_max = c->rtp_port_max,
+		.stun_server = c->stun_server,
+		.rtp_timeout_ms = c->rtp_timeout_s * 1000,
+		.cert = wc->cert,
+		.kind = { wc->kind[0], wc->kind[1] },
+		.webrtc_offer_setup = SB_MD_SETUP_ACTPASS,
+	};
+	int err = 0;
+	wc->session = sb_media_session_new(&p, g_main_context_get_thread_default(),
+					   session_event, wc, &err);
+	return wc->session ? 0 : (err ? err : -EIO);
+}
+
+static void worker_call_free(worker_call *wc)
+{
+	sb_media_session_free(wc->session);
+	sb_config_unref(wc->cfg);
+	sb_cert_unref(wc->cert);
+	g_main_context_unref(wc->sig_ctx);
+	g_free(wc->call_id);
+	g_free(wc);
+}
+
+static void op_run(sb_msg *m, void *payload)
+{
+	op *o = payload;
+	op_reply *r = g_new0(op_reply, 1);
+	if (o->kind == OP_DESTROY) {
+		sb_worker_add_load(o->wc->worker, -1);
+		worker_call_free(o->wc);
+		g_free(r);
+		return;
+	}
+	r->status = ensure_session(o->wc);
+	if (r->status == 0 && o->kind == OP_OFFER)
+		r->status = sb_media_session_remote_offer(o->wc->session, o->side,
+							  &o->in, &r->out);
+	else if (r->status == 0)
+		r->status = sb_media_session_remote_answer(o->wc->session, o->side,
+							   &o->in, &r->out);
+	sb_msg_set_reply(m, r, g_free);
+}
+
+/* ---- signalling side --------------------------------------------------- */
+
+static void call_free(anchor_call *c)
+{
+	for (int i = 0; i < 2; i++) {
+		sb_sdp_free(c->offer[i]);
+		g_free(c->sent[i]);
+	}
+	g_free(c->call_id);
+	g_free(c);
+}
+
+static void pending_free(gpointer d)
+{
+	pending *pd = d;
+	/* A reply that never came (worker stopped): the proxy still gets
+	 * its answer exactly once. */
+	if (!pd->answered)
+		pd->done(-ECANCELED, NULL, pd->done_data);
+	g_free(pd->call_id);
+	g_free(pd);
+}
+
+static char *write_sdp(anchor_call *c, const pending *pd, const sb_media_desc *out,
+		       int *err)
+{
+	int to = 1 - pd->side;
+	char *text = NULL;
+	if (pd->kind == OP_OFFER)
+		*err = sb_sdp_write_offer(&c->origin[to], out, &text);
+	else if (c->offer[to])
+		*err = sb_sdp_write_answer(&c->origin[to], out, c->offer[to], &text);
+	else
+		*err = -EPROTO;
+	if (*err < 0)
+		return NULL;
+	/* RFC 3264 §8: a changed SDP gets a new version; an unchanged
+	 * repeat (the 200 after a 183) keeps it. */
+	if (c->sent[to] && strcmp(c->sent[to], text)) {
+		c->origin[to].sess_version++;
+		g_free(text);
+		if (pd->kind == OP_OFFER)
+			*err = sb_sdp_write_offer(&c->origin[to], out, &text);
+		else
+			*err = sb_sdp_write_answer(&c->origin[to], out, c->offer[to], &text);
+	}
+	g_free(c->sent[to]);
+	c->sent[to] = g_strdup(text);
+	return text;
+}
+
+static void op_replied(void *reply, void *user_data)
+{
+	pending *pd = user_data;
+	op_reply *r = reply;
+	anchor_call *c = g_hash_table_lookup(pd->anchor->calls, pd->call_id);
+	pd->answered = true;
+	if (!c || !r) {
+		pd->done(-ECANCELED, NULL, pd->done_data);
+		return;
+	}
+	if (r->status < 0) {
+		SB_WARN(c->tag, "media refused the %s from the %s side: %s",
+			pd->kind == OP_OFFER ? "offer" : "answer",
+			pd->side == SB_SIDE_WS ? "browser" : "SIP", g_strerror(-r->status));
+		pd->done(r->status, NULL, pd->done_data);
+		return;
+	}
+	int err;
+	char *text = write_sdp(c, pd, &r->out, &err);
+	if (pd->kind == OP_ANSWER)
+		c->early_answered[1 - pd->side] = pd->early;
+	if (text)
+		SB_DEBUG(c->tag, "SDP %s toward the %s side:\n%s",
+			 pd->kind == OP_OFFER ? "offer" : "answer",
+			 pd->side == SB_SIDE_WS ? "SIP" : "browser", text);
+	pd->done(text ? 0 : err, text, pd->done_data);
+}
+
+static void post_op(sb_media_anchor *a, anchor_call *c, op *o, pending *pd)
+{
+	sb_msg_post(sb_worker_context(c->worker), &(sb_msg_spec){
+		.handler = op_run, .payload = o, .payload_free = g_free,
+		.reply_ctx = a->sig_ctx, .reply_cb = op_replied,
+		.user_data = pd, .user_data_free = pending_free });
+}
+
+static sb_leg_kind kind_of(const sb_media_desc *d, int side)
+{
+	if (d->proto == SB_MD_PROTO_DTLS_SAVPF || d->proto == SB_MD_PROTO_DTLS_SAVP)
+		return SB_LEG_KIND_WEBRTC;
+	if (d->proto == SB_MD_PROTO_UNKNOWN)
+		return side == SB_SIDE_WS ? SB_LEG_KIND_WEBRTC : SB_LEG_KIND_RTP;
+	return SB_LEG_KIND_RTP;
+}
+
+static anchor_call *call_new(sb_media_anchor *a, const sb_sdp_event *ev,
+			     const sb_sdp *sdp)
+{
+	anchor_call *c = g_new0(anchor_call, 1);
+	c->call_id = g_strdup(ev->call_id);
+	g_strlcpy(c->tag, ev->tag ? ev->tag : "", sizeof(c->tag));
+	const char *addr = *a->cfg->media_public_address ? a->cfg->media_public_address
+							  : a->cfg->media_address;
+	for (int i = 0; i < 2; i++)
+		sb_sdp_origin_init(&c->origin[i], "sipbridge", addr);
+	c->worker = sb_worker_pool_pick(a->pool);
+	sb_worker_add_load(c->worker, 1);
+
+	worker_call *wc = g_new0(worker_call, 1);
+	wc->cfg = sb_config_ref(a->cfg);
+	wc->cert = sb_cert_ref(a->cert);
+	wc->call_id = g_strdup(ev->call_id);
+	wc->sig_ctx = g_main_context_ref(a->sig_ctx);
+	wc->anchor = a;
+	wc->worker = c->worker;
+	wc->kind[ev->from] = kind_of(&sdp->audio, ev->from);
+	wc->kind[1 - ev->from] = ev->from == SB_SIDE_WS ? SB_LEG_KIND_RTP : SB_LEG_KIND_WEBRTC;
+	c->wc = wc;
+	g_hash_table_insert(a->calls, c->call_id, c);
+	SB_INFO(c->tag, "media on worker %u (%s leg <-> %s leg)", sb_worker_index(c->worker),
+		wc->kind[0] == SB_LEG_KIND_WEBRTC ? "webrtc" : "rtp",
+		wc->kind[1] == SB_LEG_KIND_WEBRTC ? "webrtc" : "rtp");
+	return c;
+}
+
+static void hook_process(void *data, const sb_sdp_event *ev, sb_sdp_done_cb done,
+			 void *done_data)
+{
+	sb_media_anchor *a = data;
+	sb_sdp *sdp = NULL;
+	int r = sb_sdp_parse(ev->body, ev->len, SB_MAX_SDP, &sdp);
+	if (r < 0) {
+		SB_WARN(ev->tag, "unusable SDP from the %s side: %s",
+			ev->from == SB_SIDE_WS ? "browser" : "SIP", g_strerror(-r));
+		done(r == -ENOENT ? -ENOTSUP : r, NULL, done_data);
+		return;
+	}
+	anchor_call *c = g_hash_table_lookup(a->calls, ev->call_id);
+	int other = 1 - (int)ev->from;
+	if (c && ev->kind == SB_SDP_ANSWER && !ev->early && c->early_answered[other] &&
+	    c->sent[other]) {
+		/* The 2xx repeats the early answer (RFC 3261 §13.2.1). */
+		c->early_answered[other] = false;
+		sb_sdp_free(sdp);
+		done(0, g_strdup(c->sent[other]), done_data);
+		return;
+	}
+	if (!c) {
+		if (ev->kind != SB_SDP_OFFER) {
+			sb_sdp_free(sdp);
+			done(-EPROTO, NULL, done_data);
+			return;
+		}
+		c = call_new(a, ev, sdp);
+	}
+	op *o = g_new0(op, 1);
+	o->kind = ev->kind == SB_SDP_OFFER ? OP_OFFER : OP_ANSWER;
+	o->wc = c->wc;
+	o->side = ev->from;
+	o->in = sdp->audio;
+	if (ev->kind == SB_SDP_OFFER) {
+		sb_sdp_free(c->offer[ev->from]);
+		c->offer[ev->from] = sdp;
+	} else {
+		sb_sdp_free(sdp);
+	}
+	pending *pd = g_new0(pending, 1);
+	*pd = (pending){ a, g_strdup(ev->call_id), o->kind, ev->from, ev->early, done,
+			 done_data, false };
+	post_op(a, c, o, pd);
+}
+
+static void post_destroy(anchor_call *c)
+{
+	op *o = g_new0(op, 1);
+	o->kind = OP_DESTROY;
+	o->wc = c->wc;
+	/* If the worker is gone the message is dropped with the process. */
+	sb_msg_post(sb_worker_context(c->worker), &(sb_msg_spec){
+		.handler = op_run, .payload = o, .payload_free = g_free });
+}
+
+static void hook_call_end(void *data, const char *call_id)
+{
+	sb_media_anchor *a = data;
+	anchor_call *c = g_hash_table_lookup(a->calls, call_id);
+	if (!c)
+		return;
+	post_destroy(c);
+	g_hash_table_remove(a->calls, call_id);
+}
+
+sb_media_anchor *sb_media_anchor_new(sb_config *cfg, sb_worker_pool *pool,
+				     sb_cert *cert, GMainContext *sig_ctx,
+				     sb_media_anchor_end_cb end_cb, void *user_data)
+{
+	sb_media_anchor *a = g_new0(sb_media_anchor, 1);
+	a->cfg = sb_config_ref(cfg);
+	a->pool = pool;
+	a->cert = sb_cert_ref(cert);
+	a->sig_ctx = sig_ctx;
+	a->end_cb = end_cb;
+	a->end_data = user_data;
+	a->calls = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
+					 (GDestroyNotify)call_free);
+	return a;
+}
+
+void sb_media_anchor_stop(sb_media_anchor *a)
+{
+	GHashTableIter it;
+	gpointer v;
+	g_hash_table_iter_init(&it, a->calls);
+	while (g_hash_table_iter_next(&it, NULL, &v))
+		post_destroy(v);
+	g_hash_table_remove_all(a->calls);
+}
+
+void sb_media_anchor_free(sb_media_anchor *a)
+{
+	if (!a)
+		return;
+	sb_media_anchor_stop(a);
+	g_hash_table_destroy(a->calls);
+	sb_cert_unref(a->cert);
+	sb_config_unref(a->cfg);
+	g_free(a);
+}
+
+void sb_media_anchor_set_config(sb_media_anchor *a, sb_config *cfg)
+{
+	sb_config *old = a->cfg;
+	a->cfg = sb_config_ref(cfg);
+	sb_config_unref(old);
+}
+
+sb_sdp_hook sb_media_anchor_hook(sb_media_anchor *a)
+{
+	return (sb_sdp_hook){ .process = hook_process, .call_end = hook_call_end,
+			      .hook_data = a };
+}
+
+unsigned sb_media_anchor_count(const sb_media_anchor *a)
+{
+	return g_hash_table_size(a->calls);
+}

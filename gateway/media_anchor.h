@@ -1,0 +1,47 @@
+/* Media anchoring: the SDP hook the proxy calls for every offer and
+ * answer. It parses the SDP (sip/sdp.h), runs the offer/answer on the
+ * call's media session on a worker (webrtc/media_session.h) and writes
+ * the SDP each side must see. One media session per Call-ID, placed on
+ * the least loaded worker. Signalling thread only; the sessions
+ * themselves live on their worker and are touched only there. */
+#ifndef SB_GATEWAY_MEDIA_ANCHOR_H
+#define SB_GATEWAY_MEDIA_ANCHOR_H
+
+#include <glib.h>
+
+#include "gateway/config.h"
+#include "gateway/worker.h"
+#include "sip/sdp_hook.h"
+#include "webrtc/cert.h"
+
+typedef struct sb_media_anchor sb_media_anchor;
+
+/* A media session reported a reason to end its call (ICE/DTLS failure,
+ * RTP timeout, the browser's DTLS close). Signalling thread. */
+typedef void (*sb_media_anchor_end_cb)(const char *call_id, const char *reason,
+				       void *user_data);
+
+/* cfg and cert are referenced. sig_ctx: the signalling context, where
+ * replies and events are delivered. */
+sb_media_anchor *sb_media_anchor_new(sb_config *cfg, sb_worker_pool *pool,
+				     sb_cert *cert, GMainContext *sig_ctx,
+				     sb_media_anchor_end_cb end_cb, void *user_data);
+
+/* Post the destruction of every session to its worker and forget the
+ * calls. Stop the worker pool after this, and deliver what the workers
+ * still send back (replies, events) before freeing the anchor. */
+void sb_media_anchor_stop(sb_media_anchor *a);
+
+/* Stop (if not done) and free. */
+void sb_media_anchor_free(sb_media_anchor *a);
+
+/* New calls use this configuration (reload). */
+void sb_media_anchor_set_config(sb_media_anchor *a, sb_config *cfg);
+
+/* The hook to install in the proxy; data points at a. */
+sb_sdp_hook sb_media_anchor_hook(sb_media_anchor *a);
+
+/* Calls with a media session. */
+unsigned sb_media_anchor_count(const sb_media_anchor *a);
+
+#endif
