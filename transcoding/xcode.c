@@ -35,6 +35,7 @@ struct sb_xcode {
 	bool ev_on;
 	uint32_t pcm_rate;
 	size_t in_n;            /* samples of the newest input frame */
+	size_t max_payload;     /* largest input payload accepted */
 	size_t pcm_cap;
 	int16_t *pcm;           /* owned: one decoded input frame */
 	size_t frame_n;         /* samples per output frame */
@@ -114,8 +115,9 @@ static size_t default_max_payload(const sb_xcode_cfg *c)
 		return c->jitter_max_payload;
 	if (c->in_codec->pcm_rate_selectable)
 		return XC_OPUS_MAX_PAYLOAD;
-	/* Room for packets twice the announced ptime, at least 40 ms. */
-	return XC_FIXED_BYTES_PER_MS * MAX(2 * c->in_ptime_ms, 40u);
+	/* Room for packets twice the announced ptime, and at least 60 ms
+	 * (phones do not always send the ptime their SDP says). */
+	return XC_FIXED_BYTES_PER_MS * MAX(2 * c->in_ptime_ms, 60u);
 }
 
 static int make_jitter(sb_xcode *x)
@@ -185,7 +187,13 @@ static int build(sb_xcode *x)
 	if (x->rp == NULL)
 		return -EINVAL;
 	x->in_n = sb_codec_samples(x->pcm_rate, c->in_ptime_ms);
-	x->pcm_cap = sb_codec_samples(x->pcm_rate, XC_MAX_IN_MS);
+	x->max_payload = default_max_payload(c);
+	/* Opus packets may hold up to 120 ms whatever their size; a 64
+	 * kbit/s codec's frame is as long as its payload allows. */
+	x->pcm_cap = c->in_codec->pcm_rate_selectable
+			     ? sb_codec_samples(x->pcm_rate, XC_MAX_IN_MS)
+			     : x->max_payload * x->pcm_rate /
+				       (XC_FIXED_BYTES_PER_MS * 1000);
 	x->pcm = g_new0(int16_t, x->pcm_cap);
 	x->frame_n = sb_repack_frame_samples(x->rp);
 	x->frame = g_new0(int16_t, x->frame_n);
@@ -320,6 +328,17 @@ static bool fill(sb_xcode *x, uint64_t now_us)
 
 /* ---- input ----------------------------------------------------------- */
 
+/* Output audio timestamp ts on the event clock. RFC 4733 §2.1 wants
+ * both clocks equal on one SSRC; scale the offset from ts0 if not. */
+static uint32_t ev_clock_ts(const sb_xcode *x, uint32_t ts)
+{
+	uint32_t ac = x->cfg.out_codec->clock_rate, ec = x->ev.out_clock;
+	if (ac == ec)
+		return ts;
+	return sb_tel_event_map_ts(ts, x->cfg.out_ts0, x->cfg.out_ts0, ac,
+				   ec);
+}
+
 /* Direct mode: losses are seen as sequence gaps at arrival. */
 static int direct_seq(sb_xcode *x, uint16_t seq, const uint8_t *p,
 		      size_t len)
@@ -344,6 +363,8 @@ static int push_audio(sb_xcode *x, const uint8_t *p, size_t len,
 {
 	int err;
 
+	if (len > x->max_payload)
+		return -EMSGSIZE;
 	if (x->jb != NULL) {
 		err = sb_jitter_put(x->jb, seq, ts, p, len, now_us);
 	} else {
@@ -385,8 +406,8 @@ static int push_event(sb_xcode *x, const uint8_t *p, size_t len,
 	if (len < SB_TEL_EVENT_SIZE)
 		return -EBADMSG;
 	if (x->ev_on)
-		err = sb_xcode_ev_push(&x->ev, p, len, seq, ts, x->out_ts,
-				       now_us);
+		err = sb_xcode_ev_push(&x->ev, p, len, seq, ts,
+				       ev_clock_ts(x, x->out_ts), now_us);
 	if (err == -EEXIST || err == -EBADMSG)
 		return err;
 	int slot = hold_event_slot(x, seq, ts, now_us);
@@ -466,7 +487,7 @@ static int audio_slot(sb_xcode *x, uint64_t now_us, uint32_t ts,
 		return -EAGAIN;
 	}
 	sb_repack_pop(x->rp, x->frame, &unused);
-	if (x->ev_on && sb_xcode_ev_active(&x->ev)) {
+	if (x->ev_on && sb_xcode_ev_covers(&x->ev, ev_clock_ts(x, ts))) {
 		/* The event replaces the audio (as WebRTC senders do). */
 		x->marker_next = true;
 		return -EAGAIN;

@@ -78,6 +78,7 @@ int sb_xcode_ev_push(sb_xcode_ev *e, const uint8_t *payload, size_t len,
 		e->have_event = true;
 		e->in_ts = ts;
 		e->out_ts = out_now_ts;
+		e->out_dur = 0;
 		e->events++;
 	}
 	bool marker = c == 1;
@@ -88,6 +89,9 @@ int sb_xcode_ev_push(sb_xcode_ev *e, const uint8_t *payload, size_t len,
 	memcpy(buf, payload, len);
 	memcpy(e->last, payload, 4);
 	sb_tel_event_map_payload(buf, len, e->in_clock, e->out_clock);
+	uint16_t dur = (uint16_t)(buf[2] << 8 | buf[3]);
+	if (dur > e->out_dur)
+		e->out_dur = dur;
 	return enqueue(e, buf, len, marker);
 }
 
@@ -117,4 +121,12 @@ bool sb_xcode_ev_pop(sb_xcode_ev *e, sb_xcode_ev_pkt *out)
 bool sb_xcode_ev_active(const sb_xcode_ev *e)
 {
 	return e->active;
+}
+
+bool sb_xcode_ev_covers(const sb_xcode_ev *e, uint32_t ts)
+{
+	if (e->active)
+		return true;
+	return e->have_event && (int32_t)(ts - e->out_ts) >= 0 &&
+	       (int32_t)(ts - e->out_ts) < (int32_t)e->out_dur;
 }

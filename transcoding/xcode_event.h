@@ -33,6 +33,7 @@ typedef struct sb_xcode_ev {
 	bool active;              /* started, end not yet forwarded */
 	uint32_t in_ts, out_ts;   /* its start on both sides */
 	uint8_t last[4];          /* its newest block (for made-up ends) */
+	uint16_t out_dur;         /* its longest duration, output units */
 	uint64_t last_us;         /* arrival of its newest packet */
 	uint16_t seqs[SB_XCODE_EV_SEQS]; /* recent input seqs (duplicates) */
 	unsigned n_seqs;
@@ -56,5 +57,8 @@ void sb_xcode_ev_tick(sb_xcode_ev *e, uint64_t now_us);
 bool sb_xcode_ev_pop(sb_xcode_ev *e, sb_xcode_ev_pkt *out);
 /* An event is being sent: output audio must pause. */
 bool sb_xcode_ev_active(const sb_xcode_ev *e);
+/* True while output timestamp ts (on the output event clock) falls
+ * inside the last event: audio there would overlap it. */
+bool sb_xcode_ev_covers(const sb_xcode_ev *e, uint32_t ts);
 
 #endif

@@ -177,6 +177,7 @@ typedef struct sink {
 	int ev_markers;
 	uint32_t audio_ts_before_ev, audio_ts_after_ev;
 	bool marker_after_ev;
+	size_t pcm_after_ev;   /* decoded samples before the audio resumed */
 	bool in_event;
 	sb_dtmf_rx rx;
 	sb_dtmf_digit digits[8];
@@ -229,6 +230,7 @@ static void sink_audio(sink_t *k, const sb_xcode_out *o)
 		k->in_event = false;
 		k->audio_ts_after_ev = o->ts;
 		k->marker_after_ev = o->marker;
+		k->pcm_after_ev = k->len;
 	}
 	if (k->audio > 0) {
 		uint32_t d = o->ts - k->ts;
@@ -314,12 +316,13 @@ static void cfg_for(sb_xcode_cfg *cfg, const sb_codec *in, unsigned in_ms,
 	cfg->out_ts0 = 0xfffff000u;
 }
 
-/* Skip 200 ms (jitter buffer fill, codec start-up) and the last 150 ms
- * (the stream ends: concealment fades out), then check. */
-static void assert_tone(const sink_t *k)
+/* Decoded audio from sample `from` on, skipping 200 ms (jitter buffer
+ * fill, codec start-up) and the last 150 ms (the stream ends:
+ * concealment fades out), is the tone. */
+static void assert_tone_from(const sink_t *k, size_t from)
 {
-	size_t skip = k->rate / 5, tail = k->rate * 3 / 20;
-	assert_true(k->len > skip * 3);
+	size_t skip = from + k->rate / 5, tail = k->rate * 3 / 20;
+	assert_true(k->len > skip + tail + k->rate / 5);
 	size_t n = k->len - skip - tail;
 	double f = measure_freq(k->pcm + skip, n, k->rate);
 	double db = rms_db(k->pcm + skip, n);
@@ -328,6 +331,11 @@ static void assert_tone(const sink_t *k)
 		      db - ref, k->audio);
 	assert_true(fabs(f - TONE_HZ) < 2.0);
 	assert_true(fabs(db - ref) < 3.0);
+}
+
+static void assert_tone(const sink_t *k)
+{
+	assert_tone_from(k, 0);
 }
 
 static stream_t g_stream;
@@ -427,6 +435,381 @@ static void test_repack_40_to_10(void **s)
 	tone_case(&sb_codec_opus, 48000, 40, &sb_codec_pcma, 0, 10);
 }
 
+/* ---- loss: FEC against PLC ------------------------------------------- */
+
+static double err_energy(const int16_t *a, const int16_t *b, size_t n)
+{
+	double e = 0;
+	for (size_t i = 0; i < n; i++)
+		e += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
+	return e;
+}
+
+#define FEC_MS 600
+#define FEC_DROP 15 /* the packet lost */
+
+/* Transcodes the voice stream Opus -> PCMU, dropping packet FEC_DROP
+ * when drop is set; fills *k and *st. */
+static void voice_run(sink_t *k, sb_xcode_stats *st, bool drop, bool fec)
+{
+	sb_xcode_cfg cfg;
+	int err;
+
+	cfg_for(&cfg, &sb_codec_opus, 20, &sb_codec_pcmu, 20);
+	cfg.opus_fec = fec;
+	sb_xcode *x = sb_xcode_new(&cfg, &err);
+	assert_non_null(x);
+	make_stream(&g_stream, &sb_codec_opus, 48000, 20, FEC_MS, make_voice);
+	if (drop) {
+		g_stream.p[FEC_DROP] = g_stream.p[--g_stream.n];
+		sort_stream(&g_stream);
+	}
+	sink_open(k, &sb_codec_pcmu, 0, 20);
+	run(x, &g_stream, k, 20, 0, FEC_MS);
+	sb_xcode_get_stats(x, st);
+	sb_xcode_free(x);
+}
+
+static void test_fec_recovers_loss(void **state)
+{
+	(void)state;
+	sink_t ref, with, without;
+	sb_xcode_stats s_ref, s_fec, s_plc;
+
+	voice_run(&ref, &s_ref, false, true);
+	voice_run(&with, &s_fec, true, true);
+	voice_run(&without, &s_plc, true, false);
+	assert_int_equal(s_ref.lost, 0);
+	assert_int_equal(s_fec.lost, 1);
+	assert_int_equal(s_fec.fec_recovered, 1);
+	assert_int_equal(s_fec.concealed, 0);
+	assert_int_equal(s_plc.lost, 1);
+	assert_int_equal(s_plc.fec_recovered, 0);
+	assert_int_equal(s_plc.concealed, 1);
+	/* same timing, so the outputs line up sample for sample */
+	assert_int_equal(with.len, ref.len);
+	assert_int_equal(without.len, ref.len);
+	assert_int_equal(with.gaps + without.gaps, 0);
+	double e_fec = err_energy(with.pcm, ref.pcm, ref.len);
+	double e_plc = err_energy(without.pcm, ref.pcm, ref.len);
+	print_message("    error vs loss-free: FEC %.1f dB, PLC %.1f dB\n",
+		      10 * log10(e_fec + 1), 10 * log10(e_plc + 1));
+	assert_true(e_fec > 0);
+	assert_true(e_fec * 2 < e_plc); /* at least 3 dB better */
+	sink_close(&ref);
+	sink_close(&with);
+	sink_close(&without);
+}
+
+/* ---- reordering and duplicates ------------------------------------- */
+
+static void test_reorder_duplicate(void **state)
+{
+	(void)state;
+	sb_xcode_cfg cfg;
+	sb_xcode_stats st;
+	sink_t k;
+	int err;
+
+	cfg_for(&cfg, &sb_codec_opus, 20, &sb_codec_pcmu, 20);
+	sb_xcode *x = sb_xcode_new(&cfg, &err);
+	assert_non_null(x);
+	make_stream(&g_stream, &sb_codec_opus, 48000, 20, 1000, make_tone);
+	/* stream is sorted: index == packet number */
+	g_stream.p[10].at_us = g_stream.p[11].at_us + 1000; /* swapped */
+	pkt_t *d = &g_stream.p[g_stream.n++];
+	*d = g_stream.p[20];
+	d->at_us += 5000;                                  /* duplicate */
+	d = &g_stream.p[g_stream.n++];
+	*d = g_stream.p[30];
+	d->at_us += 200000;                   /* duplicate, far too late */
+	sort_stream(&g_stream);
+	sink_open(&k, &sb_codec_pcmu, 0, 20);
+	run(x, &g_stream, &k, 20, 0, 1000);
+	sb_xcode_get_stats(x, &st);
+	assert_int_equal(st.packets_in, 50);
+	assert_int_equal(st.duplicate, 1);
+	assert_int_equal(st.late, 1);
+	assert_int_equal(st.lost, 0);
+	assert_int_equal(st.concealed, 0);
+	assert_int_equal(k.gaps, 0);
+	assert_int_equal(k.markers, 1);
+	assert_tone(&k);
+	sink_close(&k);
+	sb_xcode_free(x);
+}
+
+/* ---- RFC 4733 across clock rates ------------------------------------- */
+
+#define EV_AT 10   /* packet slot where the digit starts */
+#define EV_MS 100  /* its length */
+
+/* Tone as Opus 48k with a '5' of EV_MS sent in place of the audio from
+ * slot EV_AT, as WebRTC senders do: updates every 20 ms, then three end
+ * packets at once (one retransmitted twice by the network). */
+static void make_dtmf_stream(stream_t *s)
+{
+	static stream_t audio;
+	sb_dtmf_gen g;
+	sb_dtmf_pkt dp;
+	uint16_t seq = 65500;
+	int slot = 0;
+
+	make_stream(&audio, &sb_codec_opus, 48000, 20, 1000, make_tone);
+	assert_int_equal(sb_dtmf_gen_init(&g, 48000, 20), 0);
+	s->n = 0;
+	for (int a = 0; a < audio.n; a++, slot++) {
+		pkt_t *p;
+		if (slot == EV_AT)
+			assert_int_equal(sb_dtmf_gen_start(&g, '5', EV_MS, 10,
+							   audio.p[a].ts), 0);
+		while (sb_dtmf_gen_busy(&g)) {
+			sb_dtmf_gen_next(&g, &dp);
+			p = &s->p[s->n++];
+			memcpy(p->data, dp.payload, 4);
+			p->len = 4;
+			p->pt = PT_TE;
+			p->seq = seq++;
+			p->ts = dp.timestamp;
+			p->marker = dp.marker;
+			p->at_us = audio.p[a].at_us;
+			if (!(dp.payload[1] & 0x80))
+				break; /* next update one ptime later */
+			if (s->n > 1 && (s->p[s->n - 2].data[1] & 0x80) == 0) {
+				/* the network duplicates the first end */
+				s->p[s->n] = *p;
+				s->p[s->n++].at_us += 1000;
+			}
+		}
+		if (a >= EV_AT && a < EV_AT + EV_MS / 20)
+			continue; /* the event replaced this audio */
+		p = &s->p[s->n++];
+		*p = audio.p[a];
+		p->seq = seq++;
+	}
+	sort_stream(s);
+}
+
+static void test_dtmf_48k_to_8k(void **state)
+{
+	(void)state;
+	sb_xcode_cfg cfg;
+	sb_xcode_stats st;
+	sink_t k;
+	int err;
+
+	cfg_for(&cfg, &sb_codec_opus, 20, &sb_codec_pcmu, 20);
+	cfg.in_te_pt = PT_TE;
+	cfg.in_te_clock = 48000;
+	cfg.out_te_pt = PT_TE;
+	cfg.out_te_clock = 8000;
+	sb_xcode *x = sb_xcode_new(&cfg, &err);
+	assert_non_null(x);
+	make_dtmf_stream(&g_stream);
+	sink_open(&k, &sb_codec_pcmu, 0, 20);
+	run(x, &g_stream, &k, 20, 0, 1000);
+	sb_xcode_get_stats(x, &st);
+	print_message("    events out %lu, digit '%c' %u ms, %d end packets\n",
+		      (unsigned long)st.events_out, k.digits[0].digit,
+		      k.digits[0].duration_ms, k.ends);
+	assert_int_equal(st.dtmf_events, 1);
+	assert_int_equal(st.duplicate, 1);
+	assert_int_equal(k.n_digits, 1);
+	assert_int_equal(k.digits[0].digit, '5');
+	assert_int_equal(k.digits[0].duration_ms, EV_MS);
+	assert_true(k.digits[0].end_seen);
+	assert_int_equal(k.ends, 3);
+	assert_int_equal(k.events, 4 + 3);
+	assert_int_equal(k.ev_markers, 1);
+	/* the event sits on the output audio timeline, audio resumes
+	 * after it with a marker, and no input audio counted as lost */
+	assert_true((int32_t)(k.ev_ts - k.audio_ts_before_ev) > 0);
+	assert_true((int32_t)(k.audio_ts_after_ev - k.ev_ts) >= EV_MS * 8);
+	assert_true(k.marker_after_ev);
+	assert_int_equal(k.markers, 2);
+	assert_int_equal(st.lost, 0);
+	/* audio around the event is a phase jump: check after it */
+	assert_tone_from(&k, k.pcm_after_ev);
+	sink_close(&k);
+	sb_xcode_free(x);
+}
+
+/* The end packets never come: three are made up after a timeout, and
+ * an event with no telephone-event on the output is dropped. */
+static void test_dtmf_lost_end(void **state)
+{
+	(void)state;
+	sb_xcode_cfg cfg;
+	sink_t k;
+	int err;
+
+	cfg_for(&cfg, &sb_codec_opus, 20, &sb_codec_pcmu, 20);
+	cfg.in_te_pt = PT_TE;
+	cfg.out_te_pt = PT_TE;
+	sb_xcode *x = sb_xcode_new(&cfg, &err);
+	assert_non_null(x);
+	make_dtmf_stream(&g_stream);
+	int kept = 0;
+	for (int i = 0; i < g_stream.n; i++) {
+		if (g_stream.p[i].pt == PT_TE && (g_stream.p[i].data[1] & 0x80))
+			continue;
+		g_stream.p[kept++] = g_stream.p[i];
+	}
+	g_stream.n = kept;
+	sort_stream(&g_stream);
+	sink_open(&k, &sb_codec_pcmu, 0, 20);
+	run(x, &g_stream, &k, 20, 0, 1000);
+	assert_int_equal(k.n_digits, 1);
+	assert_int_equal(k.digits[0].digit, '5');
+	assert_int_equal(k.ends, 3);
+	assert_true(k.marker_after_ev);
+	sink_close(&k);
+	sb_xcode_free(x);
+
+	cfg.out_te_pt = -1;
+	x = sb_xcode_new(&cfg, &err);
+	assert_non_null(x);
+	make_dtmf_stream(&g_stream);
+	sink_open(&k, &sb_codec_pcmu, 0, 20);
+	run(x, &g_stream, &k, 20, 0, 1000);
+	assert_int_equal(k.events, 0);
+	assert_int_equal(k.markers, 1);
+	sink_close(&k);
+	sb_xcode_free(x);
+}
+
+/* ---- configuration and bad input ------------------------------------ */
+
+static void test_bad_config_and_input(void **state)
+{
+	(void)state;
+	sb_xcode_cfg cfg;
+	sb_xcode_out o;
+	int err = 0;
+	uint8_t junk[3] = { 1, 2, 3 };
+
+	assert_null(sb_xcode_new(NULL, &err));
+	assert_int_equal(err, -EINVAL);
+	cfg_for(&cfg, &sb_codec_opus, 20, &sb_codec_pcmu, 25);
+	assert_null(sb_xcode_new(&cfg, &err));
+	assert_int_equal(err, -EINVAL);
+	cfg_for(&cfg, &sb_codec_opus, 20, &sb_codec_opus, 30);
+	assert_null(sb_xcode_new(&cfg, &err)); /* Opus has no 30 ms */
+	cfg_for(&cfg, &sb_codec_opus, 20, &sb_codec_tel_event_8k, 20);
+	assert_null(sb_xcode_new(&cfg, &err));
+	assert_int_equal(err, -EINVAL);
+	/* 16 kHz G.722 to 8 kHz PCMU would need a resampler */
+	cfg_for(&cfg, &sb_codec_g722, 20, &sb_codec_pcmu, 20);
+	assert_null(sb_xcode_new(&cfg, &err));
+	assert_int_equal(err, -ENOTSUP);
+
+	cfg_for(&cfg, &sb_codec_opus, 20, &sb_codec_pcmu, 20);
+	cfg.in_te_pt = PT_TE;
+	sb_xcode *x = sb_xcode_new(&cfg, &err);
+	assert_non_null(x);
+	assert_int_equal(sb_xcode_push(x, junk, 3, 96, 1, 0, false, 0),
+			 -ENOMSG);
+	assert_int_equal(sb_xcode_push(x, junk, 3, PT_TE, 1, 0, false, 0),
+			 -EBADMSG);
+	assert_int_equal(sb_xcode_push(x, NULL, 0, PT_AUDIO_IN, 1, 0, false,
+				       0), -EBADMSG);
+	/* garbage as Opus: concealed, never a crash */
+	uint8_t bad[40];
+	memset(bad, 0xff, sizeof(bad));
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(sb_xcode_push(x, bad, sizeof(bad),
+					       PT_AUDIO_IN, (uint16_t)(10 + i),
+					       (uint32_t)(960 * i), false,
+					       i * 20000ull), 0);
+	int got = 0;
+	for (uint64_t t = 0; t < 400000; t += 20000)
+		while (sb_xcode_pull(x, t, &o) == 0)
+			got++;
+	sb_xcode_stats st;
+	sb_xcode_get_stats(x, &st);
+	/* 3 refused pushes, then each undecodable packet played (the
+	 * burst of 10 is partly trimmed by the buffer) is concealed */
+	assert_true(st.bad > 3 + 3);
+	assert_true(st.concealed >= st.bad - 3);
+	assert_true(got > 0);
+	sb_xcode_free(x);
+}
+
+/* ---- memory ------------------------------------------------------------ */
+
+#ifdef __SANITIZE_ADDRESS__
+/* From <sanitizer/allocator_interface.h> (shipped with clang only). */
+int __sanitizer_install_malloc_and_free_hooks(
+	void (*malloc_hook)(const volatile void *p, size_t size),
+	void (*free_hook)(const volatile void *p));
+
+static void on_malloc(const volatile void *p, size_t size)
+{
+	(void)p;
+	if (g_counting) {
+		g_allocs++;
+		g_bytes += size;
+	}
+}
+
+static void on_free(const volatile void *p)
+{
+	(void)p;
+}
+#endif
+
+/* Bytes and allocations made by creating one direction; then none at
+ * all while packets flow. */
+static void footprint(const char *label, const sb_codec *in,
+		      const sb_codec *out, uint32_t src_rate)
+{
+	sb_xcode_cfg cfg;
+	sink_t k;
+	int err;
+
+	cfg_for(&cfg, in, 20, out, 20);
+	cfg.in_te_pt = PT_TE;
+	cfg.out_te_pt = PT_TE;
+	g_allocs = 0;
+	g_bytes = 0;
+	g_counting = true;
+	sb_xcode *x = sb_xcode_new(&cfg, &err);
+	g_counting = false;
+	assert_non_null(x);
+	print_message("    %s: %zu bytes in %lu allocations\n", label,
+		      g_bytes, g_allocs);
+#ifdef __SANITIZE_ADDRESS__
+	assert_true(g_bytes > 0);
+	assert_true(g_bytes < 64 * 1024);
+#endif
+	make_stream(&g_stream, in, src_rate, 20, 1000, make_tone);
+	sink_open(&k, out, out->pcm_rate_selectable ? 48000 : 0, 20);
+	g_allocs = 0;
+	run(x, &g_stream, &k, 20, 0, 1000);
+	assert_true(k.audio > 40);
+	assert_int_equal(g_allocs, 0);
+	sink_close(&k);
+	sb_xcode_free(x);
+}
+
+static void test_memory(void **state)
+{
+	(void)state;
+#ifdef __SANITIZE_ADDRESS__
+	static bool hooked;
+	if (!hooked)
+		hooked = __sanitizer_install_malloc_and_free_hooks(
+				 on_malloc, on_free) != 0;
+	assert_true(hooked);
+#else
+	print_message("    (no ASan: allocations not counted)\n");
+#endif
+	footprint("opus48 -> PCMU", &sb_codec_opus, &sb_codec_pcmu, 48000);
+	footprint("PCMU -> opus48", &sb_codec_pcmu, &sb_codec_opus, 0);
+	footprint("opus48 -> G722", &sb_codec_opus, &sb_codec_g722, 48000);
+	footprint("G722 -> opus48", &sb_codec_g722, &sb_codec_opus, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -439,6 +822,12 @@ int main(void)
 		cmocka_unit_test(test_repack_30_to_20),
 		cmocka_unit_test(test_repack_20_to_30),
 		cmocka_unit_test(test_repack_40_to_10),
+		cmocka_unit_test(test_fec_recovers_loss),
+		cmocka_unit_test(test_reorder_duplicate),
+		cmocka_unit_test(test_dtmf_48k_to_8k),
+		cmocka_unit_test(test_dtmf_lost_end),
+		cmocka_unit_test(test_bad_config_and_input),
+		cmocka_unit_test(test_memory),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
