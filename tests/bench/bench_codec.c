@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "transcoding/codec.h"
+#include "transcoding/xcode.h"
 
 #define FRAMES 3000
 #define PTIME_MS 20
@@ -86,6 +87,90 @@ static int bench(const char *label, const sb_codec *c, uint32_t rate,
 	return err;
 }
 
+/* Pre-encodes FRAMES packets of the signal (the far ends' work, not
+ * timed). */
+static ssize_t *encode_all(const sb_codec *c, uint32_t rate, uint8_t *pkts)
+{
+	sb_codec_params p;
+	sb_codec_enc *enc = NULL;
+
+	sb_codec_params_init(&p);
+	p.pcm_rate = c->pcm_rate_selectable ? rate : 0;
+	p.bitrate = c->pcm_rate_selectable ? 32000 : 0;
+	if (sb_codec_enc_new(c, &p, &enc) < 0)
+		return NULL;
+	size_t n = sb_codec_samples(enc->pcm_rate, PTIME_MS);
+	int16_t *pcm = calloc(n * 50, sizeof(*pcm));
+	ssize_t *lens = calloc(FRAMES, sizeof(*lens));
+	fill_signal(pcm, n * 50, enc->pcm_rate, 0);
+	for (int f = 0; f < FRAMES; f++)
+		lens[f] = sb_codec_encode(enc, pcm + (f % 50) * n, n,
+					  pkts + f * SB_CODEC_MAX_PAYLOAD,
+					  SB_CODEC_MAX_PAYLOAD);
+	free(pcm);
+	sb_codec_enc_free(enc);
+	return lens;
+}
+
+static sb_xcode *xcode_for(const sb_codec *in, const sb_codec *out,
+			   int complexity)
+{
+	sb_xcode_cfg cfg;
+	sb_xcode_cfg_init(&cfg);
+	cfg.in_codec = in;
+	cfg.in_pt = 96;
+	cfg.out_codec = out;
+	cfg.out_pt = 0;
+	cfg.opus_complexity = complexity;
+	return sb_xcode_new(&cfg, NULL);
+}
+
+/* One transcoded call, both directions (browser Opus 48k <-> phone
+ * PCMU), through sb_xcode: jitter buffer, decode, encode, per 20 ms. */
+static int bench_call(int complexity)
+{
+	uint8_t *opus = calloc(FRAMES, SB_CODEC_MAX_PAYLOAD);
+	uint8_t *pcmu = calloc(FRAMES, SB_CODEC_MAX_PAYLOAD);
+	ssize_t *opus_len = encode_all(&sb_codec_opus, 48000, opus);
+	ssize_t *pcmu_len = encode_all(&sb_codec_pcmu, 8000, pcmu);
+	sb_xcode *down = xcode_for(&sb_codec_opus, &sb_codec_pcmu, complexity);
+	sb_xcode *up = xcode_for(&sb_codec_pcmu, &sb_codec_opus, complexity);
+	sb_xcode_out o;
+	unsigned long out_down = 0, out_up = 0;
+	int err = opus_len == NULL || pcmu_len == NULL || !down || !up;
+
+	double t0 = cpu_us();
+	for (int f = 0; f < FRAMES && !err; f++) {
+		uint64_t now = (uint64_t)f * PTIME_MS * 1000;
+		sb_xcode_push(down, opus + f * SB_CODEC_MAX_PAYLOAD,
+			      (size_t)opus_len[f], 96, (uint16_t)f,
+			      (uint32_t)f * 960, f == 0, now);
+		sb_xcode_push(up, pcmu + f * SB_CODEC_MAX_PAYLOAD,
+			      (size_t)pcmu_len[f], 96, (uint16_t)f,
+			      (uint32_t)f * 160, f == 0, now);
+		while (sb_xcode_pull(down, now + 5000, &o) == 0)
+			out_down++;
+		while (sb_xcode_pull(up, now + 5000, &o) == 0)
+			out_up++;
+	}
+	double t1 = cpu_us();
+	if (out_down + 5 < FRAMES || out_up + 5 < FRAMES)
+		err = 1;
+	if (err)
+		fprintf(stderr, "call: transcoding failed\n");
+	double per = (t1 - t0) / FRAMES;
+	printf("call opus48/c%d <-> PCMU      both directions %7.2f us per "
+	       "20 ms = %.2f%% of a core, ~%.0f calls per core\n",
+	       complexity, per, per / 200.0, 20000.0 / per);
+	sb_xcode_free(down);
+	sb_xcode_free(up);
+	free(opus);
+	free(pcmu);
+	free(opus_len);
+	free(pcmu_len);
+	return err;
+}
+
 int main(void)
 {
 	int err = 0;
@@ -98,5 +183,7 @@ int main(void)
 	err |= bench("PCMU", &sb_codec_pcmu, 0, 5);
 	err |= bench("PCMA", &sb_codec_pcma, 0, 5);
 	err |= bench("G722", &sb_codec_g722, 0, 5);
+	err |= bench_call(5);
+	err |= bench_call(1);
 	return err;
 }
