@@ -312,6 +312,14 @@ static bool play_one(sb_xcode *x, uint64_t now_us)
 static bool fill(sb_xcode *x, uint64_t now_us)
 {
 	size_t have = sb_repack_pending(x->rp);
+	uint32_t unused;
+
+	/* Direct mode: audio that came after its slot (a loss seen late)
+	 * piles up as delay; keep at most two frames. */
+	if (x->jb == NULL && have >= 3 * x->frame_n) {
+		sb_repack_pop(x->rp, x->frame, &unused);
+		have = sb_repack_pending(x->rp);
+	}
 
 	while (x->jb != NULL && have < x->frame_n) {
 		if (!play_one(x, now_us)) {

@@ -112,6 +112,9 @@ typedef struct stream {
 } stream_t;
 
 /* Stable for equal times: ties keep their order by sequence. */
+/* Pull period in ms; 0 = once per output ptime. */
+static unsigned g_pull_every;
+
 static int by_arrival(const void *a, const void *b)
 {
 	const pkt_t *x = a, *y = b;
@@ -294,7 +297,8 @@ static void run(sb_xcode *x, stream_t *s, sink_t *k, unsigned out_ptime,
 		uint64_t now = t * 1000;
 		for (; s->next < s->n && s->p[s->next].at_us <= now; s->next++)
 			push(x, &s->p[s->next], now);
-		if (t % out_ptime != PULL_OFFSET_MS % out_ptime)
+		if (g_pull_every ? t % g_pull_every != 0
+				 : t % out_ptime != PULL_OFFSET_MS % out_ptime)
 			continue;
 		while (pull(x, now, &o) == 0)
 			sink_put(k, &o);
@@ -435,6 +439,15 @@ static void test_repack_40_to_10(void **s)
 	tone_case(&sb_codec_opus, 48000, 40, &sb_codec_pcma, 0, 10);
 }
 
+/* Pulled every millisecond instead of every ptime: same stream. */
+static void test_pull_often(void **s)
+{
+	(void)s;
+	g_pull_every = 1;
+	tone_case(&sb_codec_opus, 48000, 20, &sb_codec_pcmu, 0, 20);
+	g_pull_every = 0;
+}
+
 /* ---- loss: FEC against PLC ------------------------------------------- */
 
 static double err_energy(const int16_t *a, const int16_t *b, size_t n)
@@ -450,13 +463,15 @@ static double err_energy(const int16_t *a, const int16_t *b, size_t n)
 
 /* Transcodes the voice stream Opus -> PCMU, dropping packet FEC_DROP
  * when drop is set; fills *k and *st. */
-static void voice_run(sink_t *k, sb_xcode_stats *st, bool drop, bool fec)
+static void voice_run(sink_t *k, sb_xcode_stats *st, bool drop, bool fec,
+		      bool jitter)
 {
 	sb_xcode_cfg cfg;
 	int err;
 
 	cfg_for(&cfg, &sb_codec_opus, 20, &sb_codec_pcmu, 20);
 	cfg.opus_fec = fec;
+	cfg.use_jitter = jitter;
 	sb_xcode *x = sb_xcode_new(&cfg, &err);
 	assert_non_null(x);
 	make_stream(&g_stream, &sb_codec_opus, 48000, 20, FEC_MS, make_voice);
@@ -476,9 +491,9 @@ static void test_fec_recovers_loss(void **state)
 	sink_t ref, with, without;
 	sb_xcode_stats s_ref, s_fec, s_plc;
 
-	voice_run(&ref, &s_ref, false, true);
-	voice_run(&with, &s_fec, true, true);
-	voice_run(&without, &s_plc, true, false);
+	voice_run(&ref, &s_ref, false, true, true);
+	voice_run(&with, &s_fec, true, true, true);
+	voice_run(&without, &s_plc, true, false, true);
 	assert_int_equal(s_ref.lost, 0);
 	assert_int_equal(s_fec.lost, 1);
 	assert_int_equal(s_fec.fec_recovered, 1);
@@ -499,6 +514,25 @@ static void test_fec_recovers_loss(void **state)
 	sink_close(&ref);
 	sink_close(&with);
 	sink_close(&without);
+}
+
+/* Without a jitter buffer the loss is seen only at the next arrival:
+ * FEC still rebuilds it, but the slot it should have filled has passed,
+ * so the output skips one slot (a timestamp gap and a marker). */
+static void test_direct_mode(void **state)
+{
+	(void)state;
+	sink_t k;
+	sb_xcode_stats st;
+
+	voice_run(&k, &st, true, true, false);
+	assert_int_equal(st.lost, 1);
+	assert_int_equal(st.fec_recovered, 1);
+	assert_int_equal(st.concealed, 0);
+	assert_int_equal(k.markers, 2);
+	assert_int_equal(k.gaps, 1);
+	assert_true(k.audio >= FEC_MS / 20 - 3);
+	sink_close(&k);
 }
 
 /* ---- reordering and duplicates ------------------------------------- */
@@ -822,7 +856,9 @@ int main(void)
 		cmocka_unit_test(test_repack_30_to_20),
 		cmocka_unit_test(test_repack_20_to_30),
 		cmocka_unit_test(test_repack_40_to_10),
+		cmocka_unit_test(test_pull_often),
 		cmocka_unit_test(test_fec_recovers_loss),
+		cmocka_unit_test(test_direct_mode),
 		cmocka_unit_test(test_reorder_duplicate),
 		cmocka_unit_test(test_dtmf_48k_to_8k),
 		cmocka_unit_test(test_dtmf_lost_end),
