@@ -104,6 +104,7 @@ static gboolean on_sighup(gpointer data)
 	d->cfg = n;
 	sb_log_set_level(n->log_level);
 	sb_proxy_set_outbound(d->proxy, n->outbound_proxy);
+	sb_proxy_set_services(d->proxy, n->svc_echo, n->svc_conference_prefix);
 	sb_media_anchor_set_config(d->media, n);
 	g_message("SIGHUP: configuration reloaded from %s", n->path);
 	return G_SOURCE_CONTINUE;
@@ -172,6 +173,8 @@ static bool start(sb_daemon *d, GError **err)
 		.outbound_proxy = d->cfg->outbound_proxy,
 		.sip = ls, .n_sip = d->cfg->n_sip,
 		.ws_host = ws_host,
+		.svc_echo = d->cfg->svc_echo,
+		.svc_conf_prefix = d->cfg->svc_conference_prefix,
 	};
 	d->proxy = sb_proxy_new(sb_sip_stack_agent(d->sip), &pc);
 	g_free(ls);

@@ -11,7 +11,7 @@ sb_dialog *sb_dialog_new(const char *call_id, sb_flow *flow, bool ws_is_caller)
 {
 	sb_dialog *d = g_new0(sb_dialog, 1);
 	d->call_id = g_strdup(call_id);
-	d->flow = sb_flow_ref(flow);
+	d->flow = flow ? sb_flow_ref(flow) : NULL;
 	d->ws_is_caller = ws_is_caller;
 	d->state = SB_DLG_EARLY;
 	d->ws_party = g_strdup("");
@@ -38,6 +38,7 @@ void sb_dialog_free(sb_dialog *d)
 	g_free(d->sip_party);
 	g_free(d->sip_target);
 	g_free(d->ws_target);
+	g_free(d->service);
 	g_ptr_array_unref(d->sip_routes);
 	g_free(d);
 }

@@ -45,6 +45,10 @@ typedef struct sb_dialog {
 	bool early_answer_seen;    /* an answer came in a 1xx */
 	bool had_offer;            /* any offer seen (initial vs re-offer) */
 
+	/* Local services: the gateway is the UAS (sip/uas.c). */
+	char *service;             /* owned: "echo", "conf:NAME", or NULL */
+	char local_tag[24];        /* our To tag as that UAS */
+
 	gint64 created_us;
 } sb_dialog;
 

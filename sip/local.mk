@@ -12,6 +12,7 @@ libsb_sip_a_SOURCES = \
 	sip/proxy_sdp.c sip/proxy_sip.c \
 	sip/sdp_hook.h \
 	sip/sip_stack.c sip/sip_stack.h \
+	sip/uas.c \
 	sip/ws_transport.c sip/ws_transport.h \
 	sip/sdp.c sip/sdp.h
 SIP_LIBS = libsb_sip.a $(SOFIA_LIBS) $(LWS_LIBS) $(OPENSSL_LIBS) $(GLIB_LIBS)

@@ -48,7 +48,8 @@ void sb_proxy_dialog_end(sb_proxy *p, sb_dialog *d)
 		: "before answer");
 	if (p->hook.call_end)
 		p->hook.call_end(p->hook.hook_data, d->call_id);
-	g_hash_table_remove(d->flow->dialogs, d);
+	if (d->flow)
+		g_hash_table_remove(d->flow->dialogs, d);
 	g_hash_table_remove(p->dialogs, d->call_id);
 }
 
@@ -425,6 +426,16 @@ static void ws_request(sb_proxy *p, sb_flow *f, msg_t *msg, sip_t *sip)
 		ws_cancel(p, f, msg, sip);
 		return;
 	}
+	char svc[96];
+	sb_dialog *ld = in_dialog ? sb_proxy_dialog(p, sip->sip_call_id->i_id) : NULL;
+	if (ld && ld->service && ld->flow == f) {
+		sb_uas_ws_request(p, f, msg, sip, ld->service, ld);
+		return;
+	}
+	if (!in_dialog && sb_uas_service_of(p, sip, svc, sizeof(svc))) {
+		sb_uas_ws_request(p, f, msg, sip, svc, NULL);
+		return;
+	}
 	if (m == sip_method_ack && g_hash_table_contains(p->nack, sip->sip_via->v_branch ? sip->sip_via->v_branch : "")) {
 		msg_destroy(msg);   /* hop-by-hop ACK of a failure: NTA sent its own */
 		return;
@@ -614,6 +625,8 @@ sb_proxy *sb_proxy_new(nta_agent_t *agent, const sb_proxy_config *cfg)
 		p->sip[i].port = cfg->sip[i].port;
 	}
 	p->ws_host = g_strdup(cfg->ws_host ? cfg->ws_host : "sipbridge.invalid");
+	p->svc_echo = g_strdup(cfg->svc_echo ? cfg->svc_echo : "");
+	p->svc_conf_prefix = g_strdup(cfg->svc_conf_prefix ? cfg->svc_conf_prefix : "");
 	p->ctxns = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
 					 (GDestroyNotify)ctxn_free);
 	p->stxns = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
@@ -639,6 +652,8 @@ void sb_proxy_free(sb_proxy *p)
 	g_free(p->sip);
 	g_free(p->outbound_proxy);
 	g_free(p->ws_host);
+	g_free(p->svc_echo);
+	g_free(p->svc_conf_prefix);
 	g_free(p);
 }
 
@@ -646,6 +661,14 @@ void sb_proxy_set_outbound(sb_proxy *p, const char *outbound_proxy)
 {
 	g_free(p->outbound_proxy);
 	p->outbound_proxy = g_strdup(outbound_proxy ? outbound_proxy : "");
+}
+
+void sb_proxy_set_services(sb_proxy *p, const char *echo, const char *conf_prefix)
+{
+	g_free(p->svc_echo);
+	g_free(p->svc_conf_prefix);
+	p->svc_echo = g_strdup(echo ? echo : "");
+	p->svc_conf_prefix = g_strdup(conf_prefix ? conf_prefix : "");
 }
 
 void sb_proxy_set_sdp_hook(sb_proxy *p, const sb_sdp_hook *hook)

@@ -22,6 +22,8 @@ typedef struct sb_proxy_config {
 	const sb_proxy_listen *sip;      /* the gateway's SIP listeners */
 	unsigned n_sip;
 	const char *ws_host;             /* host for WS-side Via/Record-Route */
+	const char *svc_echo;            /* user part of the echo service */
+	const char *svc_conf_prefix;     /* user prefix of conference rooms */
 } sb_proxy_config;
 
 typedef struct sb_proxy_stats {
@@ -39,6 +41,7 @@ void sb_proxy_free(sb_proxy *p);
 
 /* Routing settings that a reload may change. */
 void sb_proxy_set_outbound(sb_proxy *p, const char *outbound_proxy);
+void sb_proxy_set_services(sb_proxy *p, const char *echo, const char *conf_prefix);
 
 /* Install the media hook (copied). Without one, SDP passes unchanged. */
 void sb_proxy_set_sdp_hook(sb_proxy *p, const sb_sdp_hook *hook);

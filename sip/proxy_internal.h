@@ -20,6 +20,8 @@ struct sb_proxy {
 	sb_proxy_listen *sip;            /* owned array (strings owned) */
 	unsigned n_sip;
 	char *ws_host;                   /* owned */
+	char *svc_echo;                  /* owned */
+	char *svc_conf_prefix;           /* owned */
 	sb_sdp_hook hook;
 	GHashTable *ctxns;   /* browser's Via branch -> sb_ctxn (owned) */
 	GHashTable *stxns;   /* our WS Via branch -> sb_stxn (owned) */
@@ -68,6 +70,15 @@ int sb_proxy_add_record_routes(sb_proxy *p, msg_t *msg, sip_t *sip, sb_flow *f,
 /* proxy_sip.c */
 int sb_proxy_sip_request(sb_proxy *p, msg_t *msg, sip_t *sip);
 void sb_proxy_ws_response(sb_proxy *p, sb_flow *f, msg_t *msg, sip_t *sip);
+
+/* uas.c: local services (echo, conference rooms) answered by the gateway
+ * itself. service_of() returns "echo" / "conf:NAME" in buf or NULL. */
+const char *sb_uas_service_of(const sb_proxy *p, const sip_t *sip, char *buf,
+			      size_t size);
+void sb_uas_ws_request(sb_proxy *p, sb_flow *f, msg_t *msg, sip_t *sip,
+		       const char *service, sb_dialog *d);
+void sb_uas_sip_request(sb_proxy *p, msg_t *msg, sip_t *sip, const char *service,
+			sb_dialog *d);
 
 /* proxy_sdp.c: run the hook on msg's SDP (if any), then call then(). The
  * continuation owns msg from then on; status < 0 means the hook refused

@@ -161,6 +161,13 @@ static void append_hdr(GString *s, su_home_t *home, const char *name,
 char *sb_pmsg_response_text(const sip_t *req, int status, const char *phrase,
 			    const char *to_tag, const char *extra)
 {
+	return sb_pmsg_response_text_body(req, status, phrase, to_tag, extra, NULL);
+}
+
+char *sb_pmsg_response_text_body(const sip_t *req, int status, const char *phrase,
+				 const char *to_tag, const char *extra,
+				 const char *sdp)
+{
 	su_home_t home[1] = { SU_HOME_INIT(home) };
 	GString *s = g_string_new(NULL);
 	g_string_append_printf(s, "SIP/2.0 %d %s\r\n", status,
@@ -179,7 +186,12 @@ char *sb_pmsg_response_text(const sip_t *req, int status, const char *phrase,
 	append_hdr(s, home, "CSeq", (const sip_header_t *)req->sip_cseq);
 	if (extra)
 		g_string_append(s, extra);
-	g_string_append(s, "Server: sipbridge/" PACKAGE_VERSION "\r\nContent-Length: 0\r\n\r\n");
+	g_string_append(s, "Server: sipbridge/" PACKAGE_VERSION "\r\n");
+	if (sdp)
+		g_string_append_printf(s, "Content-Type: application/sdp\r\n"
+				       "Content-Length: %zu\r\n\r\n%s", strlen(sdp), sdp);
+	else
+		g_string_append(s, "Content-Length: 0\r\n\r\n");
 	su_home_deinit(home);
 	return g_string_free(s, FALSE);
 }

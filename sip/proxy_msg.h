@@ -58,6 +58,11 @@ bool sb_pmsg_has_sdp(const sip_t *sip);
 char *sb_pmsg_response_text(const sip_t *req, int status, const char *phrase,
 			    const char *to_tag, const char *extra);
 
+/* The same with an SDP body (NULL = none). */
+char *sb_pmsg_response_text_body(const sip_t *req, int status, const char *phrase,
+				 const char *to_tag, const char *extra,
+				 const char *sdp);
+
 /* Fresh random branch "z9hG4bK..." into buf (>= 32 bytes). */
 void sb_pmsg_branch(char *buf, size_t size);
 

@@ -276,12 +276,28 @@ int sb_proxy_sip_request(sb_proxy *p, msg_t *msg, sip_t *sip)
 	sip_method_t m = sip->sip_request->rq_method;
 	p->stats.requests_sip++;
 	if (m == sip_method_ack) {
+		sb_dialog *ad = sb_proxy_dialog(p, sip->sip_call_id->i_id);
+		if (ad && ad->service && !ad->flow) {
+			msg_destroy(msg);   /* ACK for our own 2xx as a local UAS */
+			return 0;
+		}
 		sip_ack(p, msg, sip);
 		return 0;
 	}
 	if (m == sip_method_cancel) {
 		/* A CANCEL that matched no transaction. */
 		nta_msg_treply(p->agent, msg, 481, "Call/Transaction Does Not Exist", TAG_END());
+		return 0;
+	}
+	char svc[96];
+	sb_dialog *ld = sip->sip_to->a_tag ? sb_proxy_dialog(p, sip->sip_call_id->i_id) : NULL;
+	if (ld && ld->service && !ld->flow) {
+		sb_uas_sip_request(p, msg, sip, ld->service, ld);
+		return 0;
+	}
+	if (!sip->sip_to->a_tag && !sip->sip_route &&
+	    sb_uas_service_of(p, sip, svc, sizeof(svc))) {
+		sb_uas_sip_request(p, msg, sip, svc, NULL);
 		return 0;
 	}
 	if (m == sip_method_options && to_gateway_itself(p, sip) && !sip->sip_route) {

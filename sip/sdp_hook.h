@@ -28,6 +28,10 @@ typedef struct sb_sdp_event {
 	bool initial;             /* first offer of the call */
 	const char *method;       /* request method, or of the CSeq for responses */
 	int status;               /* 0 for requests, else the response status */
+	/* Non-NULL when the far end is a local service ("echo", or
+	 * "conf:NAME"): the hook answers the offer itself, and the body it
+	 * returns is the answer to send back to `from`. */
+	const char *service;
 	const char *body;         /* the SDP, not NUL-terminated */
 	size_t len;
 } sb_sdp_event;
