@@ -98,7 +98,9 @@ void sb_xcode_free(sb_xcode *x);
 
 /* One received RTP packet (decrypted; header parsed by the caller).
  * 0 accepted; -EEXIST duplicate; -ETIME too late; -EMSGSIZE too big;
- * -ENOMSG unknown payload type; -EBADMSG malformed telephone-event. */
+ * -ENOMSG unknown payload type; -EBADMSG empty audio or malformed
+ * telephone-event; -ENOBUFS event queue full (pull more often);
+ * -EINVAL NULL payload with len > 0. Refusals are counted in stats. */
 int sb_xcode_push(sb_xcode *x, const uint8_t *payload, size_t len,
 		  uint8_t pt, uint16_t seq, uint32_t ts, bool marker,
 		  uint64_t now_us);
