@@ -14,7 +14,8 @@ libsb_sip_a_SOURCES = \
 	sip/sip_stack.c sip/sip_stack.h \
 	sip/uas.c \
 	sip/ws_transport.c sip/ws_transport.h \
-	sip/sdp.c sip/sdp.h
+	sip/sdp.c sip/sdp.h \
+	sip/auth_token.c sip/auth_token.h
 SIP_LIBS = libsb_sip.a $(SOFIA_LIBS) $(LWS_LIBS) $(OPENSSL_LIBS) $(GLIB_LIBS)
 if FUZZING
 noinst_PROGRAMS += tests/fuzz/fuzz_sdp

@@ -3,3 +3,4 @@ include tests/unit/transcoding.mk
 include tests/unit/webrtc.mk
 include tests/unit/sip.mk
 include tests/unit/gateway.mk
+include tests/unit/security.mk
