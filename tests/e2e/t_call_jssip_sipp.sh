@@ -81,13 +81,16 @@ echo "  info: browser stats: $(sb_json "$J" 'r.stats' 2>/dev/null)"
 
 echo "2. sipp answers and hangs up after 2 s"
 sb_sipp uasb -sf "$SB_SIPP_DIR/uas_answer_bye.xml" -p "$UAS_PORT" -mi 127.0.0.1 -mp "$UAS_MEDIA" -m 1 \
-	-set pt 0 -set codec PCMU -set bye_ms 2000
+	-set pt 0 -set codec PCMU -d 2000
 sb_wait_port udp "$UAS_PORT" 5 || sb_die "sipp UAS did not listen"
 run_call call2 "$(arg remote 0 12000)"
 sb_expect_eq "browser driver exit status" 0 $?
 J=$SB_WORK/call2.json
 sb_expect_json "call confirmed" "$J" 'r.state === "confirmed"'
 sb_expect_json "sipp's BYE ended the call in the browser (originator remote)" "$J" 'r.end.state === "ended" && r.end.originator === "remote"'
+# sipp sends its BYE -d 2000 ms after the ACK: an earlier end is not sipp's BYE
+sb_expect_json "call lasted about 2 s before the remote BYE" "$J" \
+	'(t => t("ended") - t("confirmed"))(ev => +((r.summary.events.find(e => e.split(" ")[1] === ev) || "0").split(" ")[0])) >= 1500'
 sleep 0.5
 sb_expect_eq "/health back to 0 calls" 0 "$(health_calls)"
 sb_wait uasb 10

@@ -59,7 +59,7 @@ echo "  Path used as Route: $path"
 sb_check "registrar saw a Contact" test -n "$contact"
 
 sb_run 30 uac sipp -sf "$SB_SIPP_DIR/uac_call_route.xml" -i 127.0.0.1 -p "$UAC_PORT" -mi 127.0.0.1 -mp "$UAC_MEDIA" \
-	-m 1 -nostdin -s alice -set ruri "$contact" -set route "$path" -set pt 0 -set codec PCMU -set call_ms 3000 \
+	-m 1 -nostdin -s alice -set ruri "$contact" -set route "$path" -set pt 0 -set codec PCMU -d 3000 \
 	-timeout 25 -trace_msg -message_file "$SB_WORK/uac.msg" "127.0.0.1:$SB_SIP_PORT"
 sb_expect_eq "sipp UAC: INVITE answered 200, BYE answered 200 (exit 0)" 0 $?
 sb_wait callee 30

@@ -37,7 +37,7 @@ echo "2. sipp UAC -> sipp UAS (caller hangs up)"
 sb_sipp uas -sf "$S/uas_answer.xml" -p "$P1" -mi 127.0.0.1 -mp "$MP1" -m 1 -set pt 0 -set codec PCMU
 sb_wait_port udp "$P1" 5 || sb_die "uas did not listen"
 sb_run 20 uac sipp -sf "$S/uac_call.xml" -i 127.0.0.1 -p "$P2" -mi 127.0.0.1 -mp "$MP2" -m 1 -nostdin \
-	-s bob -set pt 0 -set codec PCMU -set call_ms 1000 -timeout 15 "127.0.0.1:$P1"
+	-s bob -set pt 0 -set codec PCMU -d 1000 -timeout 15 "127.0.0.1:$P1"
 sb_expect_eq "uac_call.xml exit status" 0 $?
 sb_wait uas 10
 sb_expect_eq "uas_answer.xml exit status" 0 $?
@@ -46,7 +46,7 @@ sb_check "UAS answer carried PCMU" grep -q '^a=rtpmap:0 PCMU/8000' "$SB_WORK/uas
 
 echo "3. sipp UAS that sends BYE itself"
 sb_sipp uasb -sf "$S/uas_answer_bye.xml" -p "$P1" -mi 127.0.0.1 -mp "$MP1" -m 1 \
-	-set pt 8 -set codec PCMA -set bye_ms 1000
+	-set pt 8 -set codec PCMA -d 1500
 sb_wait_port udp "$P1" 5 || sb_die "uas did not listen"
 # the built-in uac expects to send BYE itself, so an incoming BYE makes it
 # "fail": that is the proof that the BYE reached it
@@ -55,6 +55,10 @@ sb_run 20 uacb sipp -sn uac -i 127.0.0.1 -p "$P2" -m 1 -nostdin -d 8000 -timeout
 sb_wait uasb 10
 sb_expect_eq "uas_answer_bye.xml exit status (BYE sent and answered 200)" 0 $?
 sb_check "caller received the UAS's BYE" grep -q '^BYE sip:' "$SB_WORK/uacb.msg"
+# the BYE must come -d 1500 ms after the ACK, not at once
+gap=$(awk '/^-+ [0-9-]+ [0-9:.]+$/ { split($3, t, ":"); ts = t[1] * 3600 + t[2] * 60 + t[3] }
+	/^ACK / { a = ts } /^BYE / && a { printf "%.2f", ts - a; exit }' "$SB_WORK/uasb.msg")
+sb_expect_near "UAS sent BYE -d 1500 ms after the ACK (seconds)" 1.5 "$gap" 0.4
 
 echo "4. baresip -> baresip, PCMU, audio both ways"
 sb_tone "$SB_WORK/tone1k_8k.wav" 1000 8000 20
