@@ -6,3 +6,4 @@ if HAVE_CMOCKA
 UNIT_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS) -DSB_UNIT_TESTS
 include tests/unit/local.mk
 endif
+include tests/bench/local.mk

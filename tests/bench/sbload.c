@@ -1,0 +1,856 @@
+/* sbload: drive calls through a running sipbridge and measure it.
+ * See sbload.h for the structure and doc/BENCHMARKS.md for how it is run
+ * (tests/bench/run_relay.sh, tests/bench/run_sig.sh).
+ *
+ * Media mode, per call: a WebSocket connection (or a share of one), a
+ * client-role WebRTC leg (ICE controlling, DTLS client: offer_setup
+ * ACTIVE, SRTP), INVITE with the leg's offer (PCMU), 200, ACK; once the
+ * leg is CONNECTED it sends 50 packets/s of pre-encoded PCMU whose first
+ * 20 payload bytes carry a magic, the call index, a packet counter and
+ * the send time; the in-process UAS echoes them, and on the way back the
+ * payload gives the round-trip time and tells lost and late packets.
+ * Timeline: connect, set-ups (at most --window in flight), warm-up,
+ * measurement window (--duration), grace, BYE, exit.
+ * Main thread (GLib default context) only, except the UAS thread. */
+#include "tests/bench/sbload.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include <sofia-sip/msg.h>
+#include <sofia-sip/sip.h>
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/sip_protos.h>
+
+#include "sip/sdp.h"
+#include "transcoding/g711.h"
+#include "webrtc/cert.h"
+
+#define PAYLOAD 160           /* 20 ms of PCMU */
+#define MARK_LEN 20
+#define TICK_MS 2
+#define SETUP_TIMEOUT_US (15 * G_USEC_PER_SEC)
+
+typedef enum {
+	C_IDLE = 0, C_INVITING, C_ANSWERED, C_UP, C_BYE_SENT, C_DONE, C_FAILED
+} cstate;
+
+typedef enum {
+	P_CONNECT = 0, P_SETUP, P_WARMUP, P_WINDOW, P_GRACE, P_BYE, P_END
+} phase;
+
+typedef struct call {
+	unsigned idx;
+	cstate st;
+	sbl_ws *ws;
+	sb_leg *leg;
+	char call_id[48];
+	char from[160];
+	char *to;                  /* To of the 2xx, with the tag */
+	char *target;              /* Contact of the 2xx */
+	GPtrArray *routes;         /* route set, UAC order */
+	unsigned cseq;
+	int64_t t_start;           /* INVITE or REGISTER sent */
+	int64_t next_send;
+	uint32_t pkt;              /* our packet counter */
+	uint16_t rtp_seq;
+	uint32_t rtp_ts;
+	bool in_window;            /* sig modes: started inside the window */
+} call;
+
+static struct app {
+	sbl_opts o;
+	GMainLoop *loop;
+	sb_cert *cert;
+	sbl_uas *uas;
+	call *calls;
+	unsigned n_calls;
+	sbl_ws **conns;
+	unsigned n_conns, conns_up, conns_lost;
+	GHashTable *by_cid;        /* Call-ID -> call */
+	char via_host[16];
+	uint8_t tone[PAYLOAD];
+	phase ph;
+	int64_t t_phase;
+	unsigned next_call, in_flight, n_up, n_failed, n_done;
+	int64_t t_first_invite, t_last_up;
+	/* measurement window */
+	int64_t w_start, w_end;
+	double gw_cpu0, gw_cpu1, self_cpu0, self_cpu1;
+	long rss_before, rss_after;
+	uint64_t uas_rx0, uas_rx1;
+	/* counters */
+	uint64_t sent, sent_w, recv, recv_w, late_w, bad, crosstalk;
+	uint64_t skipped, send_err, sig_ok_w, sig_fail;
+	uint64_t client_rx0, client_rx1;
+	sbl_hist lat, setup;
+	const char *fail_reason;
+} A;
+
+static void set_phase(phase p);
+
+/* ---------------------------------------------------------------- SIP */
+
+static void send_text(call *c, GString *s)
+{
+	if ((!c->ws || sbl_ws_send(c->ws, s->str, s->len) < 0) && A.o.verbose)
+		fprintf(stderr, "sbload: call %u: ws down\n", c->idx);
+	g_string_free(s, TRUE);
+}
+
+static GString *request_head(call *c, const char *method, const char *ruri,
+			     const char *to, unsigned cseq)
+{
+	char branch[17];
+	GString *s = g_string_sized_new(2048);
+	sbl_token(branch, 16);
+	g_string_append_printf(s, "%s %s SIP/2.0\r\n"
+			       "Via: SIP/2.0/WS %s.invalid;branch=z9hG4bK%s\r\n"
+			       "Max-Forwards: 70\r\n", method, ruri,
+			       A.via_host, branch);
+	for (guint i = 0; c->routes && i < c->routes->len; i++)
+		g_string_append_printf(s, "Route: %s\r\n",
+				       (char *)c->routes->pdata[i]);
+	g_string_append_printf(s, "To: %s\r\nFrom: %s\r\nCall-ID: %s\r\n"
+			       "CSeq: %u %s\r\n", to, c->from, c->call_id,
+			       cseq, method);
+	return s;
+}
+
+static void new_dialog_ids(call *c, const char *user)
+{
+	char tag[11], cid[25];
+	if (c->call_id[0])
+		g_hash_table_remove(A.by_cid, c->call_id);
+	sbl_token(tag, 10);
+	sbl_token(cid, 24);
+	snprintf(c->call_id, sizeof(c->call_id), "%s", cid);
+	snprintf(c->from, sizeof(c->from), "<sip:%s%u@%s>;tag=%s", user,
+		 c->idx, A.o.domain, tag);
+	g_hash_table_insert(A.by_cid, c->call_id, c);
+	g_clear_pointer(&c->to, g_free);
+	g_clear_pointer(&c->target, g_free);
+	if (c->routes)
+		g_ptr_array_set_size(c->routes, 0);
+}
+
+static void send_invite(call *c, const char *sdp)
+{
+	g_autofree char *to = g_strdup_printf("<%s>", A.o.target);
+	new_dialog_ids(c, "load");
+	GString *s = request_head(c, "INVITE", A.o.target, to, 1);
+	g_string_append_printf(s, "Contact: <sip:load%u@%s.invalid;transport=ws;ob>\r\n"
+			       "Allow: INVITE,ACK,BYE,CANCEL,OPTIONS\r\n",
+			       c->idx, A.via_host);
+	if (sdp)
+		g_string_append_printf(s, "Content-Type: application/sdp\r\n"
+				       "Content-Length: %zu\r\n\r\n%s",
+				       strlen(sdp), sdp);
+	else
+		g_string_append(s, "Content-Length: 0\r\n\r\n");
+	c->cseq = 1;
+	c->t_start = sbl_now_us();
+	if (!A.t_first_invite)
+		A.t_first_invite = c->t_start;
+	send_text(c, s);
+}
+
+static void send_in_dialog(call *c, const char *method, unsigned cseq)
+{
+	GString *s = request_head(c, method, c->target, c->to, cseq);
+	g_string_append(s, "Content-Length: 0\r\n\r\n");
+	send_text(c, s);
+}
+
+static void send_register(call *c)
+{
+	g_autofree char *ruri = g_strdup_printf("sip:%s", A.o.domain);
+	g_autofree char *to = NULL;
+	new_dialog_ids(c, "user");
+	to = g_strdup_printf("<sip:user%u@%s>", c->idx, A.o.domain);
+	GString *s = request_head(c, "REGISTER", ruri, to, 1);
+	g_string_append_printf(s, "Contact: <sip:user%u@%s.invalid;transport=ws>;expires=600\r\n"
+			       "Expires: 600\r\nContent-Length: 0\r\n\r\n",
+			       c->idx, A.via_host);
+	c->t_start = sbl_now_us();
+	send_text(c, s);
+}
+
+/* Keep what in-dialog requests need from a 2xx: To (with tag), remote
+ * target, route set (Record-Route reversed, RFC 3261 §12.1.2). */
+static void take_dialog(call *c, su_home_t *home, const sip_t *sip)
+{
+	c->to = g_strdup(sip_header_as_string(home, (const sip_header_t *)sip->sip_to));
+	c->target = sip->sip_contact
+		? g_strdup(url_as_string(home, sip->sip_contact->m_url))
+		: g_strdup(A.o.target);
+	if (!c->routes)
+		c->routes = g_ptr_array_new_with_free_func(g_free);
+	g_ptr_array_set_size(c->routes, 0);
+	for (const sip_record_route_t *r = sip->sip_record_route; r; r = r->r_next)
+		g_ptr_array_insert(c->routes, 0, g_strdup(
+			sip_header_as_string(home, (const sip_header_t *)r)));
+}
+
+/* ---------------------------------------------------------------- media */
+
+static void call_fail(call *c, const char *why)
+{
+	if (c->st == C_FAILED || c->st == C_DONE)
+		return;
+	if (A.o.verbose || A.n_failed < 5)
+		fprintf(stderr, "sbload: call %u failed: %s\n", c->idx, why);
+	if (c->st == C_INVITING || c->st == C_ANSWERED)
+		A.in_flight--;
+	c->st = C_FAILED;
+	A.n_failed++;
+	if (!A.fail_reason)
+		A.fail_reason = why;
+}
+
+static void on_rtp(sb_leg *leg, uint8_t *buf, size_t len, size_t cap,
+		   const sb_rtp_hdr *h, void *ud)
+{
+	call *c = ud;
+	const uint8_t *p = buf + h->payload_off;
+	uint32_t idx;
+	int64_t t;
+	(void)leg, (void)len, (void)cap;
+
+	A.recv++;
+	if (h->payload_len < MARK_LEN || memcmp(p, "SBLD", 4) != 0) {
+		A.bad++;
+		return;
+	}
+	memcpy(&idx, p + 4, 4);
+	memcpy(&t, p + 12, 8);
+	if (idx != c->idx) {
+		A.crosstalk++;
+		return;
+	}
+	if (t < A.w_start || t >= A.w_end || !A.w_start)
+		return;
+	int64_t lat = sbl_now_us() - t;
+	A.recv_w++;
+	sbl_hist_add(&A.lat, lat);
+	if (lat > (int64_t)A.o.late_ms * 1000)
+		A.late_w++;
+}
+
+static void send_one(call *c, int64_t now)
+{
+	uint8_t buf[SB_LEG_BUF], pl[PAYLOAD];
+	memcpy(pl, A.tone, PAYLOAD);
+	memcpy(pl, "SBLD", 4);
+	memcpy(pl + 4, &c->idx, 4);
+	memcpy(pl + 8, &c->pkt, 4);
+	memcpy(pl + 12, &now, 8);
+	sb_rtp_hdr h = { .pt = 0, .seq = c->rtp_seq++, .ts = c->rtp_ts,
+			 .ssrc = c->leg->ssrc };
+	c->rtp_ts += PAYLOAD;
+	c->pkt++;
+	ssize_t n = sb_rtp_build(buf, sizeof(buf), &h, pl, PAYLOAD);
+	if (n < 0 || sb_leg_send_rtp(c->leg, buf, (size_t)n, sizeof(buf)) < 0) {
+		A.send_err++;
+		return;
+	}
+	A.sent++;
+	if (A.ph == P_WINDOW)
+		A.sent_w++;
+}
+
+static gboolean on_tick(gpointer ud)
+{
+	int64_t now = sbl_now_us();
+	(void)ud;
+	if (A.ph >= P_BYE)
+		return G_SOURCE_REMOVE;
+	for (unsigned i = 0; i < A.n_calls; i++) {
+		call *c = &A.calls[i];
+		if (c->st != C_UP)
+			continue;
+		if (now - c->next_send > 100000) {
+			/* more than 5 packets behind: the generator is
+			 * saturated; count it rather than burst */
+			A.skipped += (uint64_t)(now - c->next_send) / 20000;
+			c->next_send = now;
+		}
+		while (c->next_send <= now) {
+			send_one(c, now);
+			c->next_send += 20000;
+		}
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+static void on_leg_event(sb_leg *leg, sb_leg_event ev, const char *reason,
+			 void *ud)
+{
+	call *c = ud;
+	(void)leg;
+	if (ev == SB_LEG_EV_CONNECTED && c->st == C_ANSWERED) {
+		int64_t now = sbl_now_us();
+		c->st = C_UP;
+		A.in_flight--;
+		A.n_up++;
+		A.t_last_up = now;
+		sbl_hist_add(&A.setup, now - c->t_start);
+		c->next_send = now + g_random_int_range(0, 20000);
+		return;
+	}
+	if (ev == SB_LEG_EV_ICE_FAILED || ev == SB_LEG_EV_DTLS_FAILED)
+		call_fail(c, ev == SB_LEG_EV_ICE_FAILED ? "ICE failed"
+			  : (reason ? reason : "DTLS failed"));
+	else if (ev == SB_LEG_EV_PEER_CLOSED && c->st == C_UP)
+		call_fail(c, "gateway closed DTLS");
+}
+
+static int start_media_call(call *c)
+{
+	sb_leg_params p = { .ctx = g_main_context_default(),
+			    .media_addr = "127.0.0.1", .cert = A.cert,
+			    .offer_setup = SB_MD_SETUP_ACTIVE };
+	sb_media_desc d;
+	sb_sdp_origin o;
+	g_autofree char *sdp = NULL;
+	int err = sb_webrtc_leg_new(&p, &c->leg);
+	if (err < 0)
+		return err;
+	sb_leg_set_callbacks(c->leg, on_rtp, on_leg_event, c);
+	memset(&d, 0, sizeof(d));
+	if ((err = sb_leg_get_local(c->leg, true, &d)) < 0)
+		return err;
+	d.codecs[0] = (sb_md_codec){ .pt = 0, .name = "PCMU", .clock = 8000,
+				     .channels = 1 };
+	d.n_codecs = 1;
+	d.dir = SB_MD_DIR_SENDRECV;
+	d.ptime = 20;
+	g_strlcpy(d.mid, "0", sizeof(d.mid));
+	d.bundled = true;
+	sb_sdp_origin_init(&o, "-", "127.0.0.1");
+	if ((err = sb_sdp_write_offer(&o, &d, &sdp)) < 0)
+		return err;
+	c->st = C_INVITING;
+	A.in_flight++;
+	send_invite(c, sdp);
+	return 0;
+}
+
+static void pump_setups(void)
+{
+	while (A.ph == P_SETUP && A.in_flight < A.o.setup_window &&
+	       A.next_call < A.n_calls) {
+		call *c = &A.calls[A.next_call++];
+		int err = start_media_call(c);
+		if (err < 0) {
+			if (c->st == C_IDLE)
+				c->st = C_INVITING, A.in_flight++;
+			call_fail(c, "could not create the WebRTC leg/offer");
+		}
+	}
+}
+
+static void on_invite_2xx(call *c, su_home_t *home, const sip_t *sip)
+{
+	sb_sdp *ans = NULL;
+	take_dialog(c, home, sip);
+	send_in_dialog(c, "ACK", 1);
+	c->st = C_ANSWERED;
+	if (!sip->sip_payload ||
+	    sb_sdp_parse(sip->sip_payload->pl_data, sip->sip_payload->pl_len,
+			 65536, &ans) < 0) {
+		call_fail(c, "2xx without a usable SDP answer");
+		return;
+	}
+	if (sb_leg_set_remote(c->leg, false, &ans->audio) < 0)
+		call_fail(c, "answer refused by the WebRTC leg");
+	sb_sdp_free(ans);
+}
+
+/* ------------------------------------------------------- sig modes */
+
+static void sig_next(call *c)
+{
+	if (A.ph != P_WARMUP && A.ph != P_WINDOW) {
+		c->st = C_DONE;
+		return;
+	}
+	c->in_window = A.ph == P_WINDOW;
+	c->st = C_INVITING;
+	if (A.o.mode == SBL_MODE_REGISTER)
+		send_register(c);
+	else
+		send_invite(c, NULL);
+}
+
+static void sig_done(call *c, bool ok)
+{
+	if (!ok)
+		A.sig_fail++;
+	else if (c->in_window && A.ph == P_WINDOW)
+		A.sig_ok_w++;
+	sig_next(c);
+}
+
+static void sig_response(call *c, su_home_t *home, const sip_t *sip)
+{
+	int st = sip->sip_status->st_status;
+	sip_method_t m = sip->sip_cseq->cs_method;
+	if (st < 200)
+		return;
+	if (m == sip_method_register) {
+		if (c->in_window && A.ph == P_WINDOW)
+			sbl_hist_add(&A.lat, sbl_now_us() - c->t_start);
+		sig_done(c, st < 300);
+	} else if (m == sip_method_invite && c->st == C_INVITING) {
+		if (st >= 300) {
+			sig_done(c, false);
+			return;
+		}
+		if (c->in_window && A.ph == P_WINDOW)
+			sbl_hist_add(&A.lat, sbl_now_us() - c->t_start);
+		take_dialog(c, home, sip);
+		send_in_dialog(c, "ACK", 1);
+		send_in_dialog(c, "BYE", 2);
+		c->st = C_BYE_SENT;
+	} else if (m == sip_method_bye && c->st == C_BYE_SENT) {
+		sig_done(c, st < 300);
+	}
+}
+
+/* ------------------------------------------------------- dispatch */
+
+static void media_response(call *c, su_home_t *home, const sip_t *sip)
+{
+	int st = sip->sip_status->st_status;
+	sip_method_t m = sip->sip_cseq->cs_method;
+	if (st < 200)
+		return;
+	if (m == sip_method_invite) {
+		if (st >= 300) {
+			call_fail(c, "INVITE rejected");
+			return;
+		}
+		if (c->st == C_INVITING)
+			on_invite_2xx(c, home, sip);
+		else if (c->to)
+			send_in_dialog(c, "ACK", 1); /* retransmitted 2xx */
+	} else if (m == sip_method_bye && c->st == C_BYE_SENT) {
+		c->st = C_DONE;
+		A.n_done++;
+	}
+}
+
+/* A request from the gateway (a BYE or OPTIONS toward "the browser"):
+ * answer 200 so nothing retransmits; a BYE ends that call. */
+static void answer_request(sbl_ws *ws, su_home_t *home, const sip_t *sip)
+{
+	GString *s = g_string_new("SIP/2.0 200 OK\r\n");
+	for (const sip_via_t *v = sip->sip_via; v; v = v->v_next)
+		g_string_append_printf(s, "Via: %s\r\n",
+			sip_header_as_string(home, (const sip_header_t *)v));
+	g_string_append_printf(s, "From: %s\r\nTo: %s\r\nCall-ID: %s\r\n"
+			       "CSeq: %s\r\nContent-Length: 0\r\n\r\n",
+			       sip_header_as_string(home, (const sip_header_t *)sip->sip_from),
+			       sip_header_as_string(home, (const sip_header_t *)sip->sip_to),
+			       sip->sip_call_id->i_id,
+			       sip_header_as_string(home, (const sip_header_t *)sip->sip_cseq));
+	sbl_ws_send(ws, s->str, s->len);
+	g_string_free(s, TRUE);
+	call *c = g_hash_table_lookup(A.by_cid, sip->sip_call_id->i_id);
+	if (c && sip->sip_request->rq_method == sip_method_bye)
+		call_fail(c, "BYE from the gateway");
+}
+
+static void on_ws_msg(sbl_ws *ws, const char *buf, size_t len, void *ud)
+{
+	msg_t *m = msg_make(sip_default_mclass(), 0, buf, len);
+	sip_t *sip = m ? sip_object(m) : NULL;
+	(void)ud;
+	if (!sip || msg_has_error(m) || !sip->sip_call_id || !sip->sip_cseq ||
+	    !sip->sip_from || !sip->sip_to || !sip->sip_via) {
+		A.bad++;
+		goto out;
+	}
+	if (sip->sip_request) {
+		if (sip->sip_request->rq_method != sip_method_ack)
+			answer_request(ws, msg_home(m), sip);
+		goto out;
+	}
+	call *c = g_hash_table_lookup(A.by_cid, sip->sip_call_id->i_id);
+	if (!c || !sip->sip_status)
+		goto out;
+	if (A.o.mode == SBL_MODE_MEDIA)
+		media_response(c, msg_home(m), sip);
+	else
+		sig_response(c, msg_home(m), sip);
+out:
+	if (m)
+		msg_destroy(m);
+}
+
+static void on_ws_state(sbl_ws *ws, bool up, void *ud)
+{
+	(void)ud;
+	if (up) {
+		A.conns_up++;
+		return;
+	}
+	A.conns_lost++;
+	unsigned id = sbl_ws_id(ws);
+	A.conns[id] = NULL;
+	sbl_ws_close(ws);
+	if (A.ph < P_BYE)
+		fprintf(stderr, "sbload: ws %u closed early\n", id);
+	for (unsigned i = 0; i < A.n_calls; i++)
+		if (A.calls[i].ws == ws) {
+			A.calls[i].ws = NULL;
+			call_fail(&A.calls[i], "WebSocket closed");
+		}
+}
+
+/* ------------------------------------------------------- phases */
+
+static bool setups_finished(void)
+{
+	return A.next_call == A.n_calls && A.in_flight == 0;
+}
+
+static void window_open(void)
+{
+	A.w_start = sbl_now_us();
+	A.w_end = INT64_MAX;
+	A.self_cpu0 = sbl_self_cpu_s();
+	A.gw_cpu0 = A.o.gw_pid ? sbl_proc_cpu_s(A.o.gw_pid) : -1;
+	A.uas_rx0 = A.uas ? sbl_uas_counters_get(A.uas)->rtp_rx : 0;
+	A.client_rx0 = A.recv;
+}
+
+static void window_close(void)
+{
+	A.w_end = sbl_now_us();
+	A.self_cpu1 = sbl_self_cpu_s();
+	A.gw_cpu1 = A.o.gw_pid ? sbl_proc_cpu_s(A.o.gw_pid) : -1;
+	A.uas_rx1 = A.uas ? __atomic_load_n(&sbl_uas_counters_get(A.uas)->rtp_rx,
+					    __ATOMIC_RELAXED) : 0;
+	A.client_rx1 = A.recv;
+	A.rss_after = A.o.gw_pid ? sbl_proc_rss_kb(A.o.gw_pid) : -1;
+}
+
+static void send_byes(void)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < A.n_calls; i++) {
+		call *c = &A.calls[i];
+		if (c->st == C_UP) {
+			send_in_dialog(c, "BYE", 2);
+			c->st = C_BYE_SENT;
+			n++;
+		}
+	}
+	if (A.o.verbose)
+		fprintf(stderr, "sbload: %u BYEs sent\n", n);
+}
+
+static bool all_ended(void)
+{
+	for (unsigned i = 0; i < A.n_calls; i++)
+		if (A.calls[i].st != C_DONE && A.calls[i].st != C_FAILED &&
+		    A.calls[i].st != C_IDLE)
+			return false;
+	return true;
+}
+
+static void set_phase(phase p)
+{
+	A.ph = p;
+	A.t_phase = sbl_now_us();
+	if (A.o.verbose)
+		fprintf(stderr, "sbload: phase %d at %.3f s (up %u, failed %u)\n",
+			p, (A.t_phase - A.t_first_invite) / 1e6, A.n_up,
+			A.n_failed);
+	if (p == P_SETUP)
+		pump_setups();
+	if (p == P_WARMUP && A.o.mode != SBL_MODE_MEDIA)
+		for (unsigned i = 0; i < A.n_calls; i++)
+			sig_next(&A.calls[i]);
+	if (p == P_WINDOW)
+		window_open();
+	if (p == P_GRACE)
+		window_close();
+	if (p == P_BYE && A.o.mode == SBL_MODE_MEDIA)
+		send_byes();
+	if (p == P_END)
+		g_main_loop_quit(A.loop);
+}
+
+static void check_setup_timeouts(int64_t now)
+{
+	for (unsigned i = 0; i < A.n_calls; i++) {
+		call *c = &A.calls[i];
+		if ((c->st == C_INVITING || c->st == C_ANSWERED) &&
+		    now - c->t_start > SETUP_TIMEOUT_US)
+			call_fail(c, c->st == C_INVITING ? "no final response"
+				  : "ICE/DTLS did not complete");
+	}
+}
+
+/* The run's clock: every 20 ms, move on when a phase is over. */
+static gboolean on_phase_timer(gpointer ud)
+{
+	int64_t now = sbl_now_us(), in = now - A.t_phase;
+	(void)ud;
+	switch (A.ph) {
+	case P_CONNECT:
+		if (A.conns_up + A.conns_lost == A.n_conns) {
+			A.rss_before = A.o.gw_pid ? sbl_proc_rss_kb(A.o.gw_pid) : -1;
+			set_phase(A.o.mode == SBL_MODE_MEDIA ? P_SETUP : P_WARMUP);
+		} else if (in > 20 * G_USEC_PER_SEC) {
+			A.fail_reason = "WebSocket connections did not open";
+			set_phase(P_END);
+		}
+		break;
+	case P_SETUP:
+		check_setup_timeouts(now);
+		pump_setups();
+		if (setups_finished())
+			set_phase(P_WARMUP);
+		break;
+	case P_WARMUP:
+		if (in >= A.o.warmup_s * G_USEC_PER_SEC)
+			set_phase(P_WINDOW);
+		break;
+	case P_WINDOW:
+		if (in >= A.o.duration_s * G_USEC_PER_SEC)
+			set_phase(P_GRACE);
+		break;
+	case P_GRACE:
+		/* packets of the window still in flight, and sig
+		 * transactions finishing */
+		if (in >= 500000 && (A.o.mode == SBL_MODE_MEDIA || all_ended()))
+			set_phase(P_BYE);
+		else if (in >= 10 * G_USEC_PER_SEC)
+			set_phase(P_BYE);
+		break;
+	case P_BYE:
+		if (all_ended() || in >= 10 * G_USEC_PER_SEC)
+			set_phase(P_END);
+		break;
+	case P_END:
+		break;
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+/* ------------------------------------------------------- report */
+
+static void report(double wall_s)
+{
+	double w = (A.w_end - A.w_start) / 1e6;
+	double gw = A.gw_cpu0 >= 0 && A.gw_cpu1 >= 0
+		? 100.0 * (A.gw_cpu1 - A.gw_cpu0) / w : -1;
+	double self = 100.0 * (A.self_cpu1 - A.self_cpu0) / w;
+	const char *mode = A.o.mode == SBL_MODE_MEDIA ? "media"
+		: A.o.mode == SBL_MODE_REGISTER ? "register" : "call-nosdp";
+
+	if (!A.w_start || !(w > 0)) {
+		printf("RESULT mode=%s ok=0 reason=\"%s\"\n", mode,
+		       A.fail_reason ? A.fail_reason : "no measurement window");
+		return;
+	}
+	if (A.o.mode != SBL_MODE_MEDIA) {
+		printf("RESULT mode=%s ok=1 clients=%u window_s=%.2f done=%" G_GUINT64_FORMAT
+		       " per_s=%.1f fail=%" G_GUINT64_FORMAT
+		       " lat_p50_ms=%.3f lat_p99_ms=%.3f gw_cpu_pct=%.1f gen_cpu_pct=%.1f"
+		       " gw_rss_kb=%ld\n", mode, A.n_calls, w, A.sig_ok_w,
+		       A.sig_ok_w / w, A.sig_fail, sbl_hist_quantile(&A.lat, .5) / 1e3,
+		       sbl_hist_quantile(&A.lat, .99) / 1e3, gw, self, A.rss_after);
+		return;
+	}
+	double loss = A.sent_w ? 100.0 * (double)(A.sent_w - MIN(A.recv_w, A.sent_w)) /
+			(double)A.sent_w : 100.0;
+	double setup_s = A.t_last_up > A.t_first_invite
+		? (A.t_last_up - A.t_first_invite) / 1e6 : 0;
+	uint64_t uas = A.uas_rx1 - A.uas_rx0, cli = A.client_rx1 - A.client_rx0;
+	long rss_per_call = A.n_up && A.rss_after > 0 && A.rss_before > 0
+		? (A.rss_after - A.rss_before) / (long)A.n_up : -1;
+	printf("RESULT mode=media ok=1 calls=%u up=%u failed=%u"
+	       " setup_s=%.3f setups_per_s=%.1f setup_p50_ms=%.2f setup_p99_ms=%.2f"
+	       " window_s=%.2f sent=%" G_GUINT64_FORMAT " recv=%" G_GUINT64_FORMAT
+	       " loss_pct=%.3f late=%" G_GUINT64_FORMAT
+	       " rtt_p50_ms=%.3f rtt_p99_ms=%.3f rtt_max_ms=%.3f"
+	       " relayed_pps=%.0f gw_cpu_pct=%.1f gen_cpu_pct=%.1f"
+	       " gw_rss_before_kb=%ld gw_rss_kb=%ld rss_per_call_kb=%ld"
+	       " skipped=%" G_GUINT64_FORMAT " send_err=%" G_GUINT64_FORMAT
+	       " crosstalk=%" G_GUINT64_FORMAT " bad=%" G_GUINT64_FORMAT
+	       " bye_ok=%u wall_s=%.1f\n",
+	       A.n_calls, A.n_up, A.n_failed, setup_s,
+	       setup_s > 0 ? A.n_up / setup_s : 0,
+	       sbl_hist_quantile(&A.setup, .5) / 1e3,
+	       sbl_hist_quantile(&A.setup, .99) / 1e3, w, A.sent_w, A.recv_w,
+	       loss, A.late_w, sbl_hist_quantile(&A.lat, .5) / 1e3,
+	       sbl_hist_quantile(&A.lat, .99) / 1e3, A.lat.max_us / 1e3,
+	       (uas + cli) / w, gw, self, A.rss_before, A.rss_after, rss_per_call,
+	       A.skipped, A.send_err, A.crosstalk, A.bad, A.n_done, wall_s);
+}
+
+/* ------------------------------------------------------- main */
+
+static gboolean parse_mode(const char *n, const char *v, gpointer d,
+			   GError **e)
+{
+	(void)n, (void)d;
+	if (!strcmp(v, "media"))
+		A.o.mode = SBL_MODE_MEDIA;
+	else if (!strcmp(v, "register"))
+		A.o.mode = SBL_MODE_REGISTER;
+	else if (!strcmp(v, "call"))
+		A.o.mode = SBL_MODE_CALL_NOSDP;
+	else {
+		g_set_error(e, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "--mode: media, register or call");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static int parse_args(int argc, char **argv)
+{
+	g_autofree char *ws = g_strdup("ws://127.0.0.1:8080/");
+	g_autofree char *target = NULL;
+	g_autofree char *domain = g_strdup("sipbridge.test");
+	int calls = 100, per_ws = 1, window = 50, late = 60, echo = 8;
+	double dur = 10, warm = 1;
+	GOptionEntry ent[] = {
+		{ "ws", 0, 0, G_OPTION_ARG_STRING, &ws, "gateway WebSocket URL (ws://IP:PORT/PATH)", "URL" },
+		{ "target", 0, 0, G_OPTION_ARG_STRING, &target, "Request-URI of the INVITEs (default sip:bench@127.0.0.1:UAS_PORT)", "URI" },
+		{ "domain", 0, 0, G_OPTION_ARG_STRING, &domain, "From/To/REGISTER domain", "D" },
+		{ "mode", 0, 0, G_OPTION_ARG_CALLBACK, (gpointer)parse_mode, "media (default), register, call (INVITE without SDP)", "M" },
+		{ "calls", 'n', 0, G_OPTION_ARG_INT, &calls, "media: concurrent calls; register/call: WebSocket clients (default 100)", "N" },
+		{ "calls-per-ws", 0, 0, G_OPTION_ARG_INT, &per_ws, "media: calls sharing one WebSocket (default 1)", "K" },
+		{ "window", 0, 0, G_OPTION_ARG_INT, &window, "media: call set-ups in flight at most (default 50)", "W" },
+		{ "duration", 'd', 0, G_OPTION_ARG_DOUBLE, &dur, "measurement window, seconds (default 10)", "S" },
+		{ "warmup", 0, 0, G_OPTION_ARG_DOUBLE, &warm, "seconds between the last set-up and the window (default 1)", "S" },
+		{ "late-ms", 0, 0, G_OPTION_ARG_INT, &late, "round trip above which a packet is late (default 60)", "MS" },
+		{ "uas-port", 0, 0, G_OPTION_ARG_INT, &A.o.uas_port, "run the SIP UAS + RTP echo on 127.0.0.1:PORT (0 = none)", "PORT" },
+		{ "echo-socks", 0, 0, G_OPTION_ARG_INT, &echo, "RTP echo sockets shared by the calls (default 8)", "N" },
+		{ "gw-pid", 0, 0, G_OPTION_ARG_INT, &A.o.gw_pid, "daemon PID: CPU and RSS from /proc", "PID" },
+		{ "verbose", 'v', 0, G_OPTION_ARG_NONE, &A.o.verbose, "progress on stderr", NULL },
+		{ NULL, 0, 0, 0, NULL, NULL, NULL }
+	};
+	g_autoptr(GOptionContext) oc = g_option_context_new("- sipbridge load generator");
+	g_autoptr(GError) err = NULL;
+	g_option_context_add_main_entries(oc, ent, NULL);
+	if (!g_option_context_parse(oc, &argc, &argv, &err)) {
+		fprintf(stderr, "sbload: %s\n", err->message);
+		return -EINVAL;
+	}
+	if (sscanf(ws, "ws://%63[^:/]:%d%127s", A.o.ws_host, &A.o.ws_port,
+		   A.o.ws_path) < 2 || calls < 1 || per_ws < 1 || window < 1 ||
+	    dur <= 0 || echo < 1 || (A.o.mode == SBL_MODE_MEDIA && !A.o.uas_port && !target)) {
+		fprintf(stderr, "sbload: bad arguments (see --help)\n");
+		return -EINVAL;
+	}
+	if (!A.o.ws_path[0])
+		strcpy(A.o.ws_path, "/");
+	if (target)
+		g_strlcpy(A.o.target, target, sizeof(A.o.target));
+	else
+		snprintf(A.o.target, sizeof(A.o.target), "sip:bench@127.0.0.1:%d",
+			 A.o.uas_port);
+	g_strlcpy(A.o.domain, domain, sizeof(A.o.domain));
+	A.o.calls = (unsigned)calls;
+	A.o.calls_per_ws = A.o.mode == SBL_MODE_MEDIA ? (unsigned)per_ws : 1;
+	A.o.setup_window = (unsigned)window;
+	A.o.duration_s = dur;
+	A.o.warmup_s = warm;
+	A.o.late_ms = (unsigned)late;
+	A.o.echo_socks = (unsigned)echo;
+	return 0;
+}
+
+static void raise_nofile(void)
+{
+	struct rlimit r;
+	if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+		r.rlim_cur = r.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &r);
+	}
+}
+
+static void make_tone(void)
+{
+	int16_t pcm[PAYLOAD];
+	for (unsigned i = 0; i < PAYLOAD; i++)   /* 400 Hz, 8 cycles */
+		pcm[i] = (int16_t)(8000 * sin(2 * M_PI * 400 * i / 8000.0));
+	sb_g711_ulaw_encode_buf(A.tone, pcm, PAYLOAD);
+}
+
+static void teardown(void)
+{
+	for (unsigned i = 0; i < A.n_calls; i++) {
+		sb_leg_free(A.calls[i].leg);
+		g_free(A.calls[i].to);
+		g_free(A.calls[i].target);
+		if (A.calls[i].routes)
+			g_ptr_array_unref(A.calls[i].routes);
+	}
+	for (unsigned i = 0; i < A.n_conns; i++)
+		sbl_ws_close(A.conns[i]);
+	/* let the close frames and DTLS alerts go out */
+	int64_t until = sbl_now_us() + 200000;
+	while (sbl_now_us() < until)
+		g_main_context_iteration(NULL, FALSE);
+	sbl_ws_deinit();
+	sbl_uas_stop(A.uas);
+	g_hash_table_unref(A.by_cid);
+	g_free(A.calls);
+	g_free(A.conns);
+	sb_cert_unref(A.cert);
+	g_main_loop_unref(A.loop);
+}
+
+int main(int argc, char **argv)
+{
+	int64_t t0 = sbl_now_us();
+	if (parse_args(argc, argv) < 0)
+		return 2;
+	raise_nofile();
+	make_tone();
+	sbl_token(A.via_host, 12);
+	A.loop = g_main_loop_new(NULL, FALSE);
+	A.by_cid = g_hash_table_new(g_str_hash, g_str_equal);
+	A.n_calls = A.o.calls;
+	A.calls = g_new0(call, A.n_calls);
+	for (unsigned i = 0; i < A.n_calls; i++)
+		A.calls[i].idx = i;
+	if (sb_cert_new("sbload", &A.cert) < 0 ||
+	    (A.o.uas_port && sbl_uas_start(A.o.uas_port, A.o.echo_socks, &A.uas) < 0) ||
+	    sbl_ws_init(A.loop, on_ws_msg, on_ws_state, NULL) < 0) {
+		fprintf(stderr, "sbload: initialisation failed\n");
+		return 1;
+	}
+	A.n_conns = (A.n_calls + A.o.calls_per_ws - 1) / A.o.calls_per_ws;
+	A.conns = g_new0(sbl_ws *, A.n_conns);
+	for (unsigned i = 0; i < A.n_conns; i++) {
+		A.conns[i] = sbl_ws_connect(A.o.ws_host, A.o.ws_port,
+					    A.o.ws_path, i);
+		if (!A.conns[i])
+			A.conns_lost++;
+	}
+	for (unsigned i = 0; i < A.n_calls; i++)
+		A.calls[i].ws = A.conns[i / A.o.calls_per_ws];
+	set_phase(P_CONNECT);
+	g_timeout_add(20, on_phase_timer, NULL);
+	if (A.o.mode == SBL_MODE_MEDIA)
+		g_timeout_add(TICK_MS, on_tick, NULL);
+	g_main_loop_run(A.loop);
+	report((sbl_now_us() - t0) / 1e6);
+	int ok = A.w_start && A.w_end > A.w_start;
+	teardown();
+	return ok ? 0 : 1;
+}

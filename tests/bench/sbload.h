@@ -1,0 +1,113 @@
+/* sbload: load generator for sipbridge (tests/bench/). Drives N calls
+ * through the real daemon: SIP over WebSocket plus a client-role WebRTC
+ * leg per call on one side, an in-process SIP UAS with an RTP echo on the
+ * other, so each packet makes the round trip browser leg -> gateway ->
+ * SIP -> echo -> gateway -> browser leg. Also the signalling-only modes
+ * (REGISTER, INVITE without SDP) used against sipp.
+ *
+ * Threads: the main thread runs one GMainContext holding the WebSocket
+ * client (libwebsockets, GLib loop), every WebRTC leg and the call state
+ * machines; the UAS/echo runs on its own thread with epoll (sbl_uas_*).
+ * They share only the atomic counters in sbl_uas_counters. */
+#ifndef SB_BENCH_SBLOAD_H
+#define SB_BENCH_SBLOAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <glib.h>
+
+#include "webrtc/leg.h"
+
+typedef enum {
+	SBL_MODE_MEDIA = 0,   /* INVITE with WebRTC offer, media, BYE */
+	SBL_MODE_REGISTER,    /* REGISTER transactions back to back */
+	SBL_MODE_CALL_NOSDP,  /* INVITE (no SDP)/200/ACK/BYE/200 loops */
+} sbl_mode;
+
+/* Command-line options; filled once in main, read-only afterwards. */
+typedef struct sbl_opts {
+	sbl_mode mode;
+	char ws_host[64];
+	int ws_port;
+	char ws_path[128];
+	char target[256];        /* Request-URI of INVITEs */
+	char domain[64];         /* From/To domain, REGISTER Request-URI */
+	unsigned calls;          /* media: calls; sig modes: WS clients */
+	unsigned calls_per_ws;   /* media: calls sharing one connection */
+	unsigned setup_window;   /* media: set-ups in flight at most */
+	double duration_s;       /* measurement window */
+	double warmup_s;         /* media: after all calls are up */
+	unsigned late_ms;        /* a packet later than this is "late" */
+	int uas_port;            /* 0 = no in-process UAS */
+	unsigned echo_socks;     /* RTP echo sockets shared by the calls */
+	int gw_pid;              /* daemon to sample from /proc, 0 = none */
+	int verbose;
+} sbl_opts;
+
+/* ---- latency histogram: 10 µs buckets up to 200 ms, then overflow ---- */
+#define SBL_HIST_BUCKET_US 10
+#define SBL_HIST_N 20000
+typedef struct sbl_hist {
+	uint64_t b[SBL_HIST_N + 1];
+	uint64_t n;
+	uint64_t max_us;
+} sbl_hist;
+
+void sbl_hist_add(sbl_hist *h, int64_t us);
+/* Value (µs) below which q (0..1) of the samples lie; 0 when empty. */
+double sbl_hist_quantile(const sbl_hist *h, double q);
+
+/* ---- UAS + RTP echo (its own thread) ---- */
+typedef struct sbl_uas_counters {
+	uint64_t rtp_rx;          /* RTP packets echoed (atomic) */
+	uint64_t rtcp_rx;         /* RTCP dropped (atomic) */
+	uint64_t sip_rx;          /* SIP requests handled (atomic) */
+	uint64_t invites;         /* (atomic) */
+	uint64_t byes;            /* (atomic) */
+	uint64_t batches;         /* recvmmsg calls that returned data */
+} sbl_uas_counters;
+
+typedef struct sbl_uas sbl_uas;
+
+/* Bind the SIP socket on 127.0.0.1:port and n_echo RTP echo sockets,
+ * start the thread. 0 or -errno. Called from the main thread. */
+int sbl_uas_start(int port, unsigned n_echo, sbl_uas **out);
+/* Counters, updated atomically by the UAS thread. */
+const sbl_uas_counters *sbl_uas_counters_get(const sbl_uas *u);
+/* Stop the thread (joins), close sockets, free. NULL ok. */
+void sbl_uas_stop(sbl_uas *u);
+
+/* ---- SIP over WebSocket client (main thread) ---- */
+typedef struct sbl_ws sbl_ws;
+/* A complete SIP message arrived on connection c (text, len bytes). */
+typedef void (*sbl_ws_msg_cb)(sbl_ws *c, const char *buf, size_t len,
+			      void *user_data);
+/* Connection state changed: up (true) or closed/failed (false). */
+typedef void (*sbl_ws_state_cb)(sbl_ws *c, bool up, void *user_data);
+
+/* One lws context on the GLib main loop. 0 or -errno. */
+int sbl_ws_init(GMainLoop *loop, sbl_ws_msg_cb msg_cb,
+		sbl_ws_state_cb state_cb, void *user_data);
+void sbl_ws_deinit(void);
+/* Open a connection to ws://host:port/path with subprotocol "sip". */
+sbl_ws *sbl_ws_connect(const char *host, int port, const char *path,
+		       unsigned id);
+unsigned sbl_ws_id(const sbl_ws *c);
+/* Queue one text frame (copied). -ENOTCONN when the connection is down. */
+int sbl_ws_send(sbl_ws *c, const char *buf, size_t len);
+/* Close (politely) and forget; the state callback fires no more. */
+void sbl_ws_close(sbl_ws *c);
+
+/* ---- small helpers ---- */
+int64_t sbl_now_us(void);                 /* monotonic */
+/* utime+stime of a process in seconds, from /proc/PID/stat; <0 on error */
+double sbl_proc_cpu_s(int pid);
+/* VmRSS of a process in KiB, from /proc/PID/status; <0 on error */
+long sbl_proc_rss_kb(int pid);
+/* Our own user+system CPU seconds (getrusage RUSAGE_SELF). */
+double sbl_self_cpu_s(void);
+/* Random token of n hex digits into out (n+1 bytes). */
+void sbl_token(char *out, size_t n);
+
+#endif

@@ -1,0 +1,330 @@
+/* The SIP side of sbload: a minimal UAS over UDP that answers INVITE with
+ * 200 + an RTP/AVP PCMU answer pointing at one of a few shared echo
+ * sockets, answers BYE/REGISTER/OPTIONS with 200 and ignores ACK, and an
+ * RTP echo that sends every packet back to its source. One epoll thread;
+ * RTP in and out in batches (recvmmsg/sendmmsg) so this side costs little
+ * next to the gateway it measures. SIP text is parsed by sofia-sip and
+ * SDP through sip/sdp.h. Stateless: the To-tag is a hash of the Call-ID. */
+#include "tests/bench/sbload.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <sofia-sip/msg.h>
+#include <sofia-sip/sip.h>
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/sip_protos.h>
+
+#include "sip/sdp.h"
+
+#define BATCH 64
+#define PKT 1600
+
+typedef struct echo_sock {
+	int fd;
+	uint16_t port;
+} echo_sock;
+
+struct sbl_uas {
+	int sip_fd;
+	uint16_t sip_port;
+	int ep;
+	echo_sock *echo;
+	unsigned n_echo;
+	unsigned next_echo;
+	pthread_t th;
+	volatile int stop;
+	sbl_uas_counters c;
+	/* batch buffers, UAS thread only */
+	uint8_t bufs[BATCH][PKT];
+	struct sockaddr_in src[BATCH];
+	struct iovec iov[BATCH];
+	struct mmsghdr in[BATCH], out[BATCH];
+};
+
+static void add(uint64_t *c, uint64_t n)
+{
+	__atomic_add_fetch(c, n, __ATOMIC_RELAXED);
+}
+
+static int udp_bind(uint16_t port, uint16_t *bound)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int sz = 8 << 20;
+
+	if (fd < 0)
+		return -errno;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	/* FORCE needs CAP_NET_ADMIN; fall back to the rmem_max-capped one. */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&a, &len) < 0) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	*bound = ntohs(a.sin_port);
+	return fd;
+}
+
+/* ---------------------------------------------------------------- SIP */
+
+static const char *hdr(su_home_t *home, const void *h)
+{
+	return h ? sip_header_as_string(home, (const sip_header_t *)h) : "";
+}
+
+/* The answer: PCMU on a shared echo socket, rtcp-mux if offered. */
+static char *make_answer(sbl_uas *u, const sip_t *sip, int *status)
+{
+	sb_sdp *offer = NULL;
+	const sip_payload_t *pl = sip->sip_payload;
+	char *out = NULL;
+
+	*status = 488;
+	if (sb_sdp_parse(pl->pl_data, pl->pl_len, 65536, &offer) < 0)
+		return NULL;
+	bool pcmu = false;
+	for (unsigned i = 0; i < offer->audio.n_codecs; i++)
+		pcmu |= offer->audio.codecs[i].pt == 0;
+	if (pcmu) {
+		sb_media_desc d;
+		sb_sdp_origin o;
+		memset(&d, 0, sizeof(d));
+		d.proto = SB_MD_PROTO_RTP_AVP;
+		g_strlcpy(d.addr, "127.0.0.1", sizeof(d.addr));
+		d.port = u->echo[u->next_echo++ % u->n_echo].port;
+		d.rtcp_mux = offer->audio.rtcp_mux;
+		d.ptime = 20;
+		d.codecs[0] = (sb_md_codec){ .pt = 0, .name = "PCMU",
+					     .clock = 8000, .channels = 1 };
+		d.n_codecs = 1;
+		sb_sdp_origin_init(&o, "sbload", "127.0.0.1");
+		if (sb_sdp_write_answer(&o, &d, offer, &out) == 0)
+			*status = 200;
+	}
+	sb_sdp_free(offer);
+	return out;
+}
+
+static void reply(sbl_uas *u, su_home_t *home, const sip_t *sip,
+		  const struct sockaddr_in *to, int status, const char *body)
+{
+	GString *s = g_string_sized_new(1024);
+	const char *phrase = status == 200 ? "OK" : "Not Acceptable Here";
+
+	g_string_append_printf(s, "SIP/2.0 %d %s\r\n", status, phrase);
+	for (const sip_via_t *v = sip->sip_via; v; v = v->v_next)
+		g_string_append_printf(s, "Via: %s\r\n", hdr(home, v));
+	for (const sip_record_route_t *r = sip->sip_record_route; r;
+	     r = r->r_next)
+		g_string_append_printf(s, "Record-Route: %s\r\n", hdr(home, r));
+	g_string_append_printf(s, "From: %s\r\nTo: %s", hdr(home, sip->sip_from),
+			       hdr(home, sip->sip_to));
+	if (!sip->sip_to->a_tag)
+		g_string_append_printf(s, ";tag=u%08x",
+				       g_str_hash(sip->sip_call_id->i_id));
+	g_string_append_printf(s, "\r\nCall-ID: %s\r\nCSeq: %s\r\n",
+			       sip->sip_call_id->i_id, hdr(home, sip->sip_cseq));
+	if (sip->sip_request->rq_method == sip_method_register &&
+	    sip->sip_contact)
+		g_string_append_printf(s, "Contact: %s\r\n",
+				       hdr(home, sip->sip_contact));
+	else
+		g_string_append_printf(s, "Contact: <sip:uas@127.0.0.1:%u>\r\n",
+				       u->sip_port);
+	if (body)
+		g_string_append_printf(s, "Content-Type: application/sdp\r\n"
+				       "Content-Length: %zu\r\n\r\n%s",
+				       strlen(body), body);
+	else
+		g_string_append(s, "Content-Length: 0\r\n\r\n");
+	sendto(u->sip_fd, s->str, s->len, 0, (const struct sockaddr *)to,
+	       sizeof(*to));
+	g_string_free(s, TRUE);
+}
+
+static void handle_sip(sbl_uas *u, const char *buf, size_t len,
+		       const struct sockaddr_in *from)
+{
+	msg_t *m = msg_make(sip_default_mclass(), 0, buf, len);
+	sip_t *sip = m ? sip_object(m) : NULL;
+
+	if (!sip || msg_has_error(m) || !sip->sip_request || !sip->sip_via ||
+	    !sip->sip_from || !sip->sip_to || !sip->sip_call_id ||
+	    !sip->sip_cseq)
+		goto out;
+	add(&u->c.sip_rx, 1);
+	sip_method_t meth = sip->sip_request->rq_method;
+	if (meth == sip_method_ack)
+		goto out;
+	if (meth == sip_method_invite) {
+		add(&u->c.invites, 1);
+		int status = 200;
+		g_autofree char *sdp = NULL;
+		if (sip->sip_payload && sip->sip_payload->pl_len)
+			sdp = make_answer(u, sip, &status);
+		reply(u, msg_home(m), sip, from, status, sdp);
+		goto out;
+	}
+	if (meth == sip_method_bye)
+		add(&u->c.byes, 1);
+	reply(u, msg_home(m), sip, from, 200, NULL);
+out:
+	if (m)
+		msg_destroy(m);
+}
+
+static void sip_readable(sbl_uas *u)
+{
+	char buf[8192];
+	struct sockaddr_in from;
+	socklen_t fl;
+	ssize_t n;
+
+	for (;;) {
+		fl = sizeof(from);
+		n = recvfrom(u->sip_fd, buf, sizeof(buf) - 1, 0,
+			     (struct sockaddr *)&from, &fl);
+		if (n <= 0)
+			return;
+		buf[n] = 0;
+		handle_sip(u, buf, (size_t)n, &from);
+	}
+}
+
+/* ---------------------------------------------------------------- echo */
+
+static bool is_rtcp(const uint8_t *b)
+{
+	uint8_t pt = b[1] & 0x7f;   /* RTCP 200..204 seen through an RTP lens */
+	return pt >= 72 && pt <= 76;
+}
+
+static void echo_readable(sbl_uas *u, int fd)
+{
+	for (;;) {
+		for (unsigned i = 0; i < BATCH; i++) {
+			u->iov[i] = (struct iovec){ u->bufs[i], PKT };
+			u->in[i].msg_hdr = (struct msghdr){
+				.msg_name = &u->src[i],
+				.msg_namelen = sizeof(u->src[i]),
+				.msg_iov = &u->iov[i], .msg_iovlen = 1 };
+		}
+		int n = recvmmsg(fd, u->in, BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0)
+			return;
+		add(&u->c.batches, 1);
+		unsigned k = 0, rtcp = 0;
+		for (int i = 0; i < n; i++) {
+			unsigned len = u->in[i].msg_len;
+			if (len < 12 || (u->bufs[i][0] & 0xc0) != 0x80 ||
+			    is_rtcp(u->bufs[i])) {
+				rtcp++;
+				continue;
+			}
+			u->iov[i].iov_len = len;
+			u->out[k++].msg_hdr = (struct msghdr){
+				.msg_name = &u->src[i],
+				.msg_namelen = u->in[i].msg_hdr.msg_namelen,
+				.msg_iov = &u->iov[i], .msg_iovlen = 1 };
+		}
+		if (k)
+			sendmmsg(fd, u->out, k, MSG_DONTWAIT);
+		add(&u->c.rtp_rx, k);
+		add(&u->c.rtcp_rx, rtcp);
+		if (n < BATCH)
+			return;
+	}
+}
+
+static void *uas_thread(void *arg)
+{
+	sbl_uas *u = arg;
+	struct epoll_event ev[64];
+
+	while (!u->stop) {
+		int n = epoll_wait(u->ep, ev, 64, 50);
+		for (int i = 0; i < n; i++) {
+			int fd = ev[i].data.fd;
+			if (fd == u->sip_fd)
+				sip_readable(u);
+			else
+				echo_readable(u, fd);
+		}
+	}
+	return NULL;
+}
+
+static int watch(sbl_uas *u, int fd)
+{
+	struct epoll_event e = { .events = EPOLLIN, .data.fd = fd };
+	return epoll_ctl(u->ep, EPOLL_CTL_ADD, fd, &e) < 0 ? -errno : 0;
+}
+
+int sbl_uas_start(int port, unsigned n_echo, sbl_uas **out)
+{
+	sbl_uas *u = g_new0(sbl_uas, 1);
+	int err;
+
+	u->sip_fd = u->ep = -1;
+	u->echo = g_new0(echo_sock, n_echo ? n_echo : 1);
+	u->n_echo = n_echo ? n_echo : 1;
+	for (unsigned i = 0; i < u->n_echo; i++)
+		u->echo[i].fd = -1;
+	u->ep = epoll_create1(EPOLL_CLOEXEC);
+	err = u->sip_fd = udp_bind((uint16_t)port, &u->sip_port);
+	if (err < 0 || u->ep < 0 || (err = watch(u, u->sip_fd)) < 0)
+		goto fail;
+	for (unsigned i = 0; i < u->n_echo; i++) {
+		err = u->echo[i].fd = udp_bind(0, &u->echo[i].port);
+		if (err < 0 || (err = watch(u, u->echo[i].fd)) < 0)
+			goto fail;
+	}
+	err = -pthread_create(&u->th, NULL, uas_thread, u);
+	if (err < 0)
+		goto fail;
+	*out = u;
+	return 0;
+fail:
+	fprintf(stderr, "sbload: UAS on 127.0.0.1:%d: %s\n", port,
+		g_strerror(-err));
+	u->th = 0;
+	sbl_uas_stop(u);
+	return err < 0 ? err : -EIO;
+}
+
+const sbl_uas_counters *sbl_uas_counters_get(const sbl_uas *u)
+{
+	return &u->c;
+}
+
+void sbl_uas_stop(sbl_uas *u)
+{
+	if (!u)
+		return;
+	u->stop = 1;
+	if (u->th)
+		pthread_join(u->th, NULL);
+	for (unsigned i = 0; i < u->n_echo; i++)
+		if (u->echo[i].fd >= 0)
+			close(u->echo[i].fd);
+	if (u->sip_fd >= 0)
+		close(u->sip_fd);
+	if (u->ep >= 0)
+		close(u->ep);
+	g_free(u->echo);
+	g_free(u);
+}
