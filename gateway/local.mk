@@ -9,6 +9,7 @@ libsb_gateway_a_SOURCES = \
 	gateway/http_server.c gateway/http_server.h \
 	gateway/log.c gateway/log.h \
 	gateway/media_anchor.c gateway/media_anchor.h \
+	gateway/metrics.c gateway/metrics.h \
 	gateway/msg.c gateway/msg.h \
 	gateway/worker.c gateway/worker.h
 # libnice must come before sofia-sip on the link line: both export

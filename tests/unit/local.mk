@@ -4,3 +4,4 @@ include tests/unit/webrtc.mk
 include tests/unit/sip.mk
 include tests/unit/gateway.mk
 include tests/unit/security.mk
+include tests/unit/ops.mk

@@ -1,0 +1,6 @@
+# unit tests for the operator modules of gateway/ (metrics, CDRs, admin API)
+check_PROGRAMS += tests/unit/test_metrics
+TESTS += tests/unit/test_metrics
+tests_unit_test_metrics_SOURCES = tests/unit/test_metrics.c
+tests_unit_test_metrics_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_metrics_LDADD = $(GATEWAY_LIBS) $(CMOCKA_LIBS)
