@@ -299,7 +299,8 @@ sb_wait_port() {
 
 # sb_daemon_config FILE: write a config for the daemon from the variables
 #   SB_HTTP_PORT SB_SIP_PORT SB_ADMIN_PORT SB_RTP_LO SB_RTP_HI (picked if unset)
-#   SB_OUTBOUND_PROXY (default empty), SB_CONF_EXTRA (appended verbatim).
+#   SB_OUTBOUND_PROXY (default empty), SB_CONF_EXTRA (appended verbatim),
+#   SB_LOG_LEVEL (adds log.level, e.g. debug).
 sb_daemon_config() {
 	local f=$1
 	[ -n "${SB_HTTP_PORT:-}" ] || sb_free_port SB_HTTP_PORT
@@ -314,6 +315,8 @@ sb_daemon_config() {
 	    -e "s|@OUTBOUND_PROXY@|${SB_OUTBOUND_PROXY:-}|g" \
 	    "$SB_ROOT/tests/lib/sipbridge.conf.in" >"$f"
 	[ -n "${SB_CONF_EXTRA:-}" ] && printf '%s\n' "$SB_CONF_EXTRA" >>"$f"
+	# SB_LOG_LEVEL=debug (env) makes the daemon log verbosely in every test
+	[ -n "${SB_LOG_LEVEL:-}" ] && printf 'log: { level = "%s"; };\n' "$SB_LOG_LEVEL" >>"$f"
 	return 0
 }
 
