@@ -8,3 +8,9 @@ TESTS += tests/unit/test_auth_token
 tests_unit_test_auth_token_SOURCES = tests/unit/test_auth_token.c
 tests_unit_test_auth_token_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_auth_token_LDADD = $(SECURITY_TEST_LIBS)
+
+check_PROGRAMS += tests/unit/test_dialplan
+TESTS += tests/unit/test_dialplan
+tests_unit_test_dialplan_SOURCES = tests/unit/test_dialplan.c
+tests_unit_test_dialplan_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_dialplan_LDADD = $(SECURITY_TEST_LIBS)
