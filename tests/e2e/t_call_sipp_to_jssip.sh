@@ -72,5 +72,5 @@ sb_check "200 OK to INVITE carried an SDP toward sipp" awk '/^SIP\/2.0 200/{f=1}
 sb_check "daemon still running" sb_alive sipbridge
 sb_stop sipbridge 5
 sb_expect_eq "daemon exit status after SIGTERM" 0 $?
-sb_check "no ASan/UBSan report in the daemon log" sh -c '! grep -Eq "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$1"' _ "$SB_WORK/sipbridge.log"
+sb_check_sanitizers
 sb_finish

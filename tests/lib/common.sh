@@ -473,3 +473,15 @@ sb_expect_json() {
 sb_ws_probe() {
 	NODE_PATH=$SB_ROOT/node_modules timeout 10 ip netns exec "$SB_NS" node "$SB_ROOT/tests/lib/ws_probe.js" "$@"
 }
+
+# sb_check_sanitizers [LOG]: no AddressSanitizer/LeakSanitizer/UBSan report in
+# the daemon log (default $SB_WORK/sipbridge.log).
+sb_check_sanitizers() {
+	local f=${1:-$SB_WORK/sipbridge.log}
+	if grep -Eq 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$f" 2>/dev/null; then
+		sb_fail "sanitizer report in $(basename "$f"):"
+		grep -E -m3 -A4 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$f" | sed 's/^/        /'
+	else
+		sb_pass "no ASan/UBSan report in $(basename "$f")"
+	fi
+}
