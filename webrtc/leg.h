@@ -70,6 +70,9 @@ typedef struct sb_leg_stats {
 	uint64_t rx_packets, rx_octets;   /* valid RTP received (payload) */
 	uint64_t tx_packets, tx_octets;   /* RTP sent (payload) */
 	uint64_t rx_dropped;              /* failed auth, malformed, strangers */
+	uint64_t rx_strangers;            /* of those: not from the latched
+					   * source / ICE-selected pair */
+	uint64_t rx_replayed;             /* of those: SRTP replays */
 	uint64_t tx_dropped;              /* not sent: transport not ready */
 	uint64_t rtcp_rx, rtcp_tx;
 } sb_leg_stats;
@@ -108,11 +111,22 @@ typedef struct sb_leg_params {
 	 * that must be DTLS client (a load generator) offers ACTIVE. */
 	sb_md_setup offer_setup;
 	const char *srtp_profiles;    /* webrtc: NULL = GCM then CM_80 */
+	unsigned consent_timeout_ms;  /* webrtc: 0 = 30000 (RFC 7675) */
+	unsigned echo_delay_ms;       /* echo: 0..SB_ECHO_MAX_DELAY_MS */
 } sb_leg_params;
 
-/* Constructors for the two kinds in this folder. 0 or -errno. */
+/* Echo leg: the longest delay, and its ring (packets held at once). */
+#define SB_ECHO_MAX_DELAY_MS 2000
+#define SB_ECHO_RING 128
+
+/* Constructors for the kinds in this folder. 0 or -errno. */
 int sb_webrtc_leg_new(const sb_leg_params *p, sb_leg **out);
 int sb_rtp_leg_new(const sb_leg_params *p, sb_leg **out);
+/* A local echo: what the session sends to it comes back as received
+ * media after echo_delay_ms (-EINVAL above SB_ECHO_MAX_DELAY_MS). Holds
+ * at most SB_ECHO_RING packets (more in flight are dropped and counted
+ * in tx_dropped); buffers are allocated at creation. */
+int sb_echo_leg_new(const sb_leg_params *p, sb_leg **out);
 
 /* Dispatch helpers. */
 void sb_leg_set_callbacks(sb_leg *leg, sb_leg_recv_cb recv_cb,

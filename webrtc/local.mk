@@ -11,7 +11,9 @@ libsb_webrtc_a_SOURCES = \
 	webrtc/srtp.c webrtc/srtp.h \
 	webrtc/ice.c webrtc/ice.h \
 	webrtc/leg.c webrtc/leg.h \
-	webrtc/webrtc_leg.c webrtc/rtp_leg.c \
+	webrtc/webrtc_leg.c webrtc/rtp_leg.c webrtc/echo_leg.c \
+	webrtc/codec_policy.c webrtc/codec_policy.h \
+	webrtc/session_int.h webrtc/session_media.c \
 	webrtc/media_session.c webrtc/media_session.h
 WEBRTC_LIBS = libsb_webrtc.a $(TRANSCODING_LIBS) $(NICE_LIBS) $(SRTP_LIBS) \
 	$(OPENSSL_LIBS) $(GLIB_LIBS)

@@ -1,122 +1,14 @@
-/* Media session: two legs, offer/answer bookkeeping and the relay in both
- * directions (RFC 3264 offer/answer, RFC 3550 §7 translator-style
- * rewriting: our SSRC, continuous seq/ts). Media worker thread only. */
+/* Media session: two legs and the offer/answer bookkeeping (RFC 3264)
+ * that decides, per negotiation, whether the packet path relays or
+ * transcodes (session_media.c) and which codecs each side sees
+ * (codec_policy.c). Media worker thread only. */
 #include "webrtc/media_session.h"
 
 #include <errno.h>
 #include <string.h>
 
-#define MAX_MAP 2   /* the audio codec + telephone-event */
-
-typedef struct relay {
-	sb_rtp_rewrite rw;          /* SSRC/seq/ts toward the other side */
-	bool rw_init;
-	uint8_t in_pt[MAX_MAP];
-	uint8_t out_pt[MAX_MAP];
-	unsigned n;
-} relay;
-
-struct sb_media_session {
-	GMainContext *ctx;          /* ref */
-	sb_leg *leg[2];             /* owned */
-	sb_leg_kind kind[2];
-	sb_media_event_cb cb;
-	void *user_data;
-	bool closed;
-	int pending;                /* side an offer went to; -1 = none */
-	bool pending_local;         /* that offer was ours (local_offer) */
-	sb_media_desc *offer;       /* owned: the pending offer's codecs */
-	sb_md_dir dir[2];           /* what each side's peer said it does */
-	bool chosen[2];             /* codec[i] valid */
-	sb_md_codec codec[2];       /* negotiated codec, as each side numbers it */
-	bool have_te[2];
-	sb_md_codec te[2];          /* telephone-event at the codec's clock */
-	relay relay[2];             /* relay[i]: from side i to side 1 - i */
-};
-
-/* --- codecs ------------------------------------------------------- */
-
-static bool is_te(const sb_md_codec *c)
-{
-	return !g_ascii_strcasecmp(c->name, "telephone-event");
-}
-
-/* What the relay can carry without transcoding. */
-static bool relayable(const sb_md_codec *c)
-{
-	static const struct { const char *name; uint32_t clock; } ok[] = {
-		{ "PCMU", 8000 }, { "PCMA", 8000 }, { "G722", 8000 },
-		{ "opus", 48000 },
-	};
-	if (is_te(c))
-		return true;
-	for (size_t i = 0; i < G_N_ELEMENTS(ok); i++)
-		if (!g_ascii_strcasecmp(c->name, ok[i].name) &&
-		    c->clock == ok[i].clock)
-			return true;
-	return false;
-}
-
-static bool same_codec(const sb_md_codec *a, const sb_md_codec *b)
-{
-	unsigned ca = a->channels ? a->channels : 1;
-	unsigned cb = b->channels ? b->channels : 1;
-	return !g_ascii_strcasecmp(a->name, b->name) && a->clock == b->clock &&
-	       ca == cb;
-}
-
-static const sb_md_codec *find_codec(const sb_media_desc *d,
-				     const sb_md_codec *like)
-{
-	for (unsigned i = 0; i < d->n_codecs && i < SB_MD_MAX_CODECS; i++)
-		if (same_codec(&d->codecs[i], like))
-			return &d->codecs[i];
-	return NULL;
-}
-
-static void add_codec(sb_media_desc *d, uint8_t pt, const char *name,
-		      uint32_t clock, uint8_t ch, const char *fmtp)
-{
-	sb_md_codec *c = &d->codecs[d->n_codecs++];
-	memset(c, 0, sizeof(*c));
-	c->pt = pt;
-	g_strlcpy(c->name, name, sizeof(c->name));
-	c->clock = clock;
-	c->channels = ch;
-	g_strlcpy(c->fmtp, fmtp, sizeof(c->fmtp));
-}
-
-/* Our own offer when nothing is negotiated yet (late offer). */
-static void default_codecs(sb_media_desc *d, sb_leg_kind kind)
-{
-	d->n_codecs = 0;
-	if (kind == SB_LEG_KIND_WEBRTC)
-		add_codec(d, 111, "opus", 48000, 2,
-			  "minptime=10;useinbandfec=1");
-	add_codec(d, 0, "PCMU", 8000, 1, "");
-	add_codec(d, 8, "PCMA", 8000, 1, "");
-	add_codec(d, 9, "G722", 8000, 1, "");
-	if (kind == SB_LEG_KIND_RTP)
-		add_codec(d, 111, "opus", 48000, 2, "useinbandfec=1");
-	if (kind == SB_LEG_KIND_WEBRTC)
-		add_codec(d, 110, "telephone-event", 48000, 1, "0-16");
-	add_codec(d, 101, "telephone-event", 8000, 1, "0-16");
-}
-
-/* Copy the relayable codecs of src into dst, keeping order and PTs.
- * Returns the number of audio (non-DTMF) codecs kept. */
-static unsigned filter_codecs(const sb_media_desc *src, sb_media_desc *dst)
-{
-	unsigned audio = 0;
-	dst->n_codecs = 0;
-	for (unsigned i = 0; i < src->n_codecs && i < SB_MD_MAX_CODECS; i++) {
-		if (!relayable(&src->codecs[i]))
-			continue;
-		dst->codecs[dst->n_codecs++] = src->codecs[i];
-		audio += !is_te(&src->codecs[i]);
-	}
-	return audio;
-}
+#include "webrtc/codec_policy.h"
+#include "webrtc/session_int.h"
 
 /* --- directions ---------------------------------------------------- */
 
@@ -135,71 +27,27 @@ static sb_md_dir effective_dir(const sb_media_desc *d)
 	return SB_MD_DIR_INACTIVE;
 }
 
-static bool peer_sends(sb_md_dir d)
+/* RFC 3264 §6.1: the answer's direction mirrors the offer's. */
+static sb_md_dir mirror_dir(sb_md_dir d)
 {
-	return d == SB_MD_DIR_SENDRECV || d == SB_MD_DIR_SENDONLY;
+	switch (d) {
+	case SB_MD_DIR_SENDONLY: return SB_MD_DIR_RECVONLY;
+	case SB_MD_DIR_RECVONLY: return SB_MD_DIR_SENDONLY;
+	default: return d;
+	}
 }
 
-static bool peer_receives(sb_md_dir d)
+static bool is_local_kind(sb_leg_kind k)
 {
-	return d == SB_MD_DIR_SENDRECV || d == SB_MD_DIR_RECVONLY;
+	return k == SB_LEG_KIND_ECHO || k == SB_LEG_KIND_CONF;
 }
 
-/* --- relay --------------------------------------------------------- */
+/* --- events -------------------------------------------------------- */
 
 static int side_of(const sb_media_session *s, const sb_leg *leg)
 {
 	return leg == s->leg[0] ? 0 : 1;
 }
-
-static void on_leg_recv(sb_leg *leg, uint8_t *buf, size_t len, size_t cap,
-			const sb_rtp_hdr *h, void *ud)
-{
-	sb_media_session *s = ud;
-	int from = side_of(s, leg), to = 1 - from;
-	relay *r = &s->relay[from];
-
-	if (!peer_sends(s->dir[from]) || !peer_receives(s->dir[to]))
-		return;
-	for (unsigned i = 0; i < r->n; i++) {
-		if (r->in_pt[i] != h->pt)
-			continue;
-		sb_rtp_rewrite_apply(&r->rw, buf, h, r->out_pt[i]);
-		sb_leg_send_rtp(s->leg[to], buf, len, cap);
-		return;
-	}
-	/* a PT we did not negotiate: not ours to forward */
-}
-
-/* Rebuild both directions' PT maps from the negotiated codecs. The
- * rewriters survive re-negotiation so the far ends see one continuous
- * stream (they only re-anchor on the next packet). */
-static void setup_relays(sb_media_session *s)
-{
-	for (int from = 0; from < 2; from++) {
-		int to = 1 - from;
-		relay *r = &s->relay[from];
-		r->n = 0;
-		if (!s->chosen[0] || !s->chosen[1])
-			continue;
-		r->in_pt[r->n] = s->codec[from].pt;
-		r->out_pt[r->n++] = s->codec[to].pt;
-		if (s->have_te[from] && s->have_te[to]) {
-			r->in_pt[r->n] = s->te[from].pt;
-			r->out_pt[r->n++] = s->te[to].pt;
-		}
-		uint32_t step = s->codec[to].clock / 50; /* 20 ms */
-		if (!r->rw_init) {
-			sb_rtp_rewrite_init(&r->rw, s->leg[to]->ssrc, step);
-			r->rw_init = true;
-		} else {
-			sb_rtp_rewrite_reset_source(&r->rw);
-		}
-		s->leg[to]->clock = s->codec[to].clock;
-	}
-}
-
-/* --- events -------------------------------------------------------- */
 
 static void on_leg_event(sb_leg *leg, sb_leg_event ev, const char *reason,
 			 void *ud)
@@ -233,10 +81,15 @@ static int make_leg(const sb_media_params *p, GMainContext *ctx,
 		.rtp_timeout_ms = p->rtp_timeout_ms,
 		.cert = p->cert,
 		.offer_setup = p->webrtc_offer_setup,
+		.echo_delay_ms = p->echo_delay_ms,
+		.consent_timeout_ms = p->consent_timeout_ms,
 	};
-	if (kind == SB_LEG_KIND_WEBRTC)
-		return sb_webrtc_leg_new(&lp, out);
-	return sb_rtp_leg_new(&lp, out);
+	switch (kind) {
+	case SB_LEG_KIND_WEBRTC: return sb_webrtc_leg_new(&lp, out);
+	case SB_LEG_KIND_RTP: return sb_rtp_leg_new(&lp, out);
+	case SB_LEG_KIND_ECHO: return sb_echo_leg_new(&lp, out);
+	default: return -ENOTSUP;
+	}
 }
 
 sb_media_session *sb_media_session_new(const sb_media_params *p,
@@ -251,11 +104,13 @@ sb_media_session *sb_media_session_new(const sb_media_params *p,
 	s->cb = cb;
 	s->user_data = user_data;
 	s->pending = -1;
+	s->max_xcode = p->max_transcoded ? p->max_transcoded :
+					   SB_MEDIA_MAX_TRANSCODED_DEFAULT;
 	for (int i = 0; i < 2 && e == 0; i++) {
 		s->kind[i] = p->kind[i];
 		e = make_leg(p, worker_ctx, p->kind[i], &s->leg[i]);
 		if (e == 0)
-			sb_leg_set_callbacks(s->leg[i], on_leg_recv,
+			sb_leg_set_callbacks(s->leg[i], sb_ms_on_leg_recv,
 					     on_leg_event, s);
 	}
 	if (e < 0) {
@@ -291,6 +146,38 @@ static int valid_side(const sb_media_session *s, int side)
 	return s->closed ? -ESHUTDOWN : 0;
 }
 
+static void set_pending(sb_media_session *s, const sb_media_desc *offer,
+			const sb_media_desc *sent, int to, bool local)
+{
+	g_free(s->offer);
+	g_free(s->sent);
+	s->offer = g_memdup2(offer, sizeof(*offer));
+	s->sent = g_memdup2(sent, sizeof(*sent));
+	s->pending = to;
+	s->pending_local = local;
+}
+
+/* The codec list we forward to the other side (codec_policy.h). Full
+ * capacity: no transcoding-only codecs; an offer that only a transcoder
+ * could bring to a SIP trunk (Opus alone) is refused with -EBUSY. */
+static int forward_codecs(sb_media_session *s, int other,
+			  const sb_media_desc *offer, sb_media_desc *c)
+{
+	memset(c, 0, sizeof(*c));
+	if (sb_cp_filter(offer, c) == 0)
+		return -ENOTSUP;
+	if (is_local_kind(s->kind[0]) || is_local_kind(s->kind[1]))
+		return 0;
+	bool to_webrtc = s->kind[other] == SB_LEG_KIND_WEBRTC;
+	if (sb_ms_can_xcode(s)) {
+		sb_cp_widen(c, to_webrtc);
+		return 0;
+	}
+	if (!to_webrtc && !sb_cp_first(c, sb_cp_is_narrow))
+		return -EBUSY;
+	return 0;
+}
+
 int sb_media_session_remote_offer(sb_media_session *s, int side,
 				  const sb_media_desc *offer,
 				  sb_media_desc *out)
@@ -298,16 +185,18 @@ int sb_media_session_remote_offer(sb_media_session *s, int side,
 	int err = valid_side(s, side);
 	if (err < 0)
 		return err;
+	int other = 1 - side;
+	if (is_local_kind(s->kind[other]))
+		return -EINVAL; /* sb_media_session_answer_locally */
 	if (s->pending >= 0)
 		return -EBUSY;
-	int other = 1 - side;
-	memset(out, 0, sizeof(*out));
-	if (filter_codecs(offer, out) == 0)
-		return -ENOTSUP;
+	sb_media_desc codecs;
+	err = forward_codecs(s, other, offer, &codecs);
+	if (err < 0)
+		return err;
 	err = sb_leg_set_remote(s->leg[side], true, offer);
 	if (err < 0)
 		return err == -EINVAL ? -EPROTO : err;
-	sb_media_desc codecs = *out;
 	memset(out, 0, sizeof(*out));
 	err = sb_leg_get_local(s->leg[other], true, out);
 	if (err < 0)
@@ -321,57 +210,124 @@ int sb_media_session_remote_offer(sb_media_session *s, int side,
 	webrtc_identity(s, other, NULL, out);
 
 	s->dir[side] = effective_dir(offer);
-	g_free(s->offer);
-	s->offer = g_memdup2(offer, sizeof(*offer));
-	s->pending = other;
-	s->pending_local = false;
+	s->ptime[side] = offer->ptime;
+	set_pending(s, offer, out, other, false);
 	return 0;
 }
 
-/* The answerer picked codec[0] of its answer that we offered; its peer
- * and the offerer's peer now speak the same codec with their own PTs. */
+/* The offerer's codec that a transcoder joins to the answerer's `a`
+ * (Opus <-> PCMU/PCMA/G722), or NULL. */
+static const sb_md_codec *xcode_partner(const sb_media_desc *offer,
+					const sb_md_codec *a)
+{
+	const sb_md_codec *p = NULL;
+	if (sb_cp_is_narrow(a))
+		p = sb_cp_first(offer, sb_cp_is_opus);
+	else if (sb_cp_is_opus(a))
+		p = sb_cp_first(offer, sb_cp_is_narrow);
+	if (!p || !sb_cp_xcodec(p) || !sb_cp_xcodec(a))
+		return NULL;
+	return p;
+}
+
+static bool xcodable(const sb_md_codec *a, const sb_md_codec *b)
+{
+	return ((sb_cp_is_opus(a) && sb_cp_is_narrow(b)) ||
+		(sb_cp_is_narrow(a) && sb_cp_is_opus(b))) &&
+	       sb_cp_xcodec(a) && sb_cp_xcodec(b);
+}
+
+/* Our Opus toward the offerer when it is transcoded to narrow `n`. */
+static void our_opus(sb_md_codec *opus, const sb_md_codec *n)
+{
+	if (sb_cp_is_opus(opus))
+		sb_cp_opus_fmtp(opus->fmtp, sizeof(opus->fmtp),
+				sb_cp_narrow_rate(n));
+}
+
+/* Answer to a forwarded offer: the first answered codec that the offerer
+ * offered (relay) or that a transcoder can join to one it offered. */
+static int pick_forwarded(sb_media_session *s, int side, int offerer,
+			  const sb_md_codec *a)
+{
+	const sb_md_codec *o = sb_cp_find(s->offer, a);
+	bool xc = false;
+	if (!o) {
+		o = xcode_partner(s->offer, a);
+		xc = true;
+	}
+	if (!o)
+		return -ENOTSUP;
+	s->codec[side] = *a;
+	s->codec[offerer] = *o;
+	s->xcoding = xc;
+	if (xc)
+		our_opus(&s->codec[offerer], a);
+	return 0;
+}
+
+/* Answer to our own offer: must relay or transcode to the other side's
+ * negotiated codec, if there is one. */
+static int pick_local(sb_media_session *s, int side, const sb_md_codec *a)
+{
+	int other = 1 - side;
+	bool xc = false;
+	if (s->chosen[other] && !sb_cp_same(&s->codec[other], a)) {
+		if (!xcodable(&s->codec[other], a))
+			return -ENOTSUP;
+		xc = true;
+	}
+	s->codec[side] = *a;
+	s->xcoding = xc;
+	return 0;
+}
+
 static int pick(sb_media_session *s, int side, const sb_media_desc *ans,
-		const sb_media_desc *offered, int offerer)
+		int offerer)
 {
 	for (unsigned i = 0; i < ans->n_codecs && i < SB_MD_MAX_CODECS; i++) {
 		const sb_md_codec *a = &ans->codecs[i];
-		const sb_md_codec *o = find_codec(offered, a);
-		if (is_te(a) || !o || !relayable(a))
+		if (sb_cp_is_te(a) || !sb_cp_relayable(a) ||
+		    !sb_cp_find(s->sent, a))
 			continue;
-		if (offerer < 0 && s->chosen[1 - side] &&
-		    !same_codec(&s->codec[1 - side], a))
-			continue; /* must stay relayable to the other side */
-		s->codec[side] = *a;
+		int err = offerer >= 0 ? pick_forwarded(s, side, offerer, a)
+				       : pick_local(s, side, a);
+		if (err < 0)
+			continue;
 		s->chosen[side] = true;
-		if (offerer >= 0) {
-			s->codec[offerer] = *o;
+		if (offerer >= 0)
 			s->chosen[offerer] = true;
-		}
 		return 0;
 	}
 	return -ENOTSUP;
 }
 
-/* RFC 4733 events relay only at the audio codec's clock. */
+/* telephone-event of the answer (one we sent), at the codec's clock if
+ * there is one; the offerer's the same entry when it offered it (relay),
+ * else its own at its codec's clock (mapped across clocks by the
+ * transcoder, RFC 4733 §2.5.1.2 durations in each side's units). */
 static void pick_te(sb_media_session *s, int side, const sb_media_desc *ans,
-		    const sb_media_desc *offered, int offerer)
+		    int offerer)
 {
-	s->have_te[side] = false;
-	if (offerer >= 0)
-		s->have_te[offerer] = false;
-	for (unsigned i = 0; i < ans->n_codecs && i < SB_MD_MAX_CODECS; i++) {
-		const sb_md_codec *a = &ans->codecs[i];
-		const sb_md_codec *o = find_codec(offered, a);
-		if (!is_te(a) || !o || a->clock != s->codec[side].clock)
-			continue;
+	const sb_md_codec *a = sb_cp_find_te(ans, s->codec[side].clock);
+	if (!a || !sb_cp_find(s->sent, a))
+		a = sb_cp_find_te(ans, 0);
+	if (a && !sb_cp_find(s->sent, a))
+		a = NULL;
+	s->have_te[side] = a != NULL;
+	if (a)
 		s->te[side] = *a;
-		s->have_te[side] = true;
-		if (offerer >= 0) {
-			s->te[offerer] = *o;
-			s->have_te[offerer] = true;
-		}
+	if (offerer < 0)
 		return;
-	}
+	const sb_md_codec *o = a && !s->xcoding ? sb_cp_find(s->offer, a) :
+						   NULL;
+	if (!o)
+		o = sb_cp_find_te(s->offer, s->codec[offerer].clock);
+	if (!o)
+		o = sb_cp_find_te(s->offer, 0);
+	s->have_te[offerer] = o != NULL && a != NULL;
+	if (s->have_te[offerer])
+		s->te[offerer] = *o;
 }
 
 static int answer_for_offerer(sb_media_session *s, int offerer,
@@ -386,10 +342,41 @@ static int answer_for_offerer(sb_media_session *s, int offerer,
 	if (s->have_te[offerer])
 		out->codecs[out->n_codecs++] = s->te[offerer];
 	out->dir = effective_dir(ans);
-	out->ptime = ans->ptime;
-	out->maxptime = ans->maxptime;
+	if (s->xcoding) {
+		/* we are the one sending to the offerer: our packet size */
+		out->ptime = s->kind[offerer] == SB_LEG_KIND_RTP ? 20 : 0;
+	} else {
+		out->ptime = ans->ptime;
+		out->maxptime = ans->maxptime;
+	}
 	webrtc_identity(s, offerer, s->offer, out);
 	return 0;
+}
+
+typedef struct neg_state {
+	sb_md_codec codec[2];
+	bool chosen[2];
+	bool xcoding;
+} neg_state;
+
+static void save_neg(const sb_media_session *s, neg_state *n)
+{
+	memcpy(n->codec, s->codec, sizeof(n->codec));
+	memcpy(n->chosen, s->chosen, sizeof(n->chosen));
+	n->xcoding = s->xcoding;
+}
+
+static void restore_neg(sb_media_session *s, const neg_state *n)
+{
+	memcpy(s->codec, n->codec, sizeof(n->codec));
+	memcpy(s->chosen, n->chosen, sizeof(n->chosen));
+	s->xcoding = n->xcoding;
+}
+
+static void clear_pending(sb_media_session *s)
+{
+	g_clear_pointer(&s->offer, g_free);
+	g_clear_pointer(&s->sent, g_free);
 }
 
 int sb_media_session_remote_answer(sb_media_session *s, int side,
@@ -405,25 +392,27 @@ int sb_media_session_remote_answer(sb_media_session *s, int side,
 	/* the offer/answer exchange ends here whatever happens (RFC 3264
 	 * §4: a refused answer ends in 488 and the old state stays) */
 	s->pending = -1;
-	/* decide first: a refused answer must leave the relay as it was */
-	sb_md_codec saved[2] = { s->codec[0], s->codec[1] };
-	bool saved_chosen[2] = { s->chosen[0], s->chosen[1] };
-	err = pick(s, side, ans, s->offer, offerer);
+	/* decide first: a refused answer must leave the media as it was */
+	neg_state saved;
+	save_neg(s, &saved);
+	err = pick(s, side, ans, offerer);
+	if (err == 0 && s->xcoding && !sb_ms_can_xcode(s))
+		err = -EBUSY;
 	if (err == 0)
 		err = sb_leg_set_remote(s->leg[side], false, ans);
 	if (err < 0) {
-		memcpy(s->codec, saved, sizeof(saved));
-		memcpy(s->chosen, saved_chosen, sizeof(saved_chosen));
-		g_clear_pointer(&s->offer, g_free);
+		restore_neg(s, &saved);
+		clear_pending(s);
 		return err == -EINVAL ? -EPROTO : err;
 	}
-	pick_te(s, side, ans, s->offer, offerer);
+	pick_te(s, side, ans, offerer);
 	s->dir[side] = effective_dir(ans);
-	if (offerer >= 0 && out) {
+	s->ptime[side] = ans->ptime;
+	if (offerer >= 0 && out)
 		err = answer_for_offerer(s, offerer, ans, out);
-	}
-	setup_relays(s);
-	g_clear_pointer(&s->offer, g_free);
+	if (err == 0)
+		err = sb_ms_setup_media(s);
+	clear_pending(s);
 	return err;
 }
 
@@ -435,6 +424,8 @@ int sb_media_session_local_offer(sb_media_session *s, int side,
 		return err;
 	if (s->pending >= 0)
 		return -EBUSY;
+	if (is_local_kind(s->kind[side]))
+		return -EINVAL;
 	memset(offer, 0, sizeof(*offer));
 	err = sb_leg_get_local(s->leg[side], true, offer);
 	if (err < 0)
@@ -445,16 +436,64 @@ int sb_media_session_local_offer(sb_media_session *s, int side,
 		if (s->have_te[side])
 			offer->codecs[offer->n_codecs++] = s->te[side];
 	} else {
-		default_codecs(offer, s->kind[side]);
+		sb_cp_default_codecs(offer,
+				     s->kind[side] == SB_LEG_KIND_WEBRTC);
 	}
 	offer->dir = SB_MD_DIR_SENDRECV;
 	webrtc_identity(s, side, NULL, offer);
-	g_free(s->offer);
-	s->offer = g_memdup2(offer, sizeof(*offer));
-	s->pending = side;
-	s->pending_local = true;
+	set_pending(s, offer, offer, side, true);
 	return 0;
 }
+
+/* --- local services ------------------------------------------------ */
+
+static bool local_answerable(const sb_md_codec *c)
+{
+	return sb_cp_is_opus(c) || sb_cp_is_narrow(c);
+}
+
+int sb_media_session_answer_locally(sb_media_session *s, int side,
+				    const sb_media_desc *offer,
+				    sb_media_desc *answer)
+{
+	int err = valid_side(s, side);
+	if (err < 0)
+		return err;
+	int other = 1 - side;
+	if (!is_local_kind(s->kind[other]) || is_local_kind(s->kind[side]))
+		return -EINVAL;
+	if (s->pending >= 0)
+		return -EBUSY;
+	const sb_md_codec *c = sb_cp_first(offer, local_answerable);
+	if (!c)
+		return -ENOTSUP;
+	err = sb_leg_set_remote(s->leg[side], true, offer);
+	if (err < 0)
+		return err == -EINVAL ? -EPROTO : err;
+	memset(answer, 0, sizeof(*answer));
+	err = sb_leg_get_local(s->leg[side], false, answer);
+	if (err < 0)
+		return err;
+	const sb_md_codec *te = sb_cp_find_te(offer, c->clock);
+	s->codec[0] = s->codec[1] = *c;
+	s->chosen[0] = s->chosen[1] = true;
+	s->have_te[0] = s->have_te[1] = te != NULL;
+	if (te)
+		s->te[0] = s->te[1] = *te;
+	s->xcoding = false;
+	s->dir[side] = effective_dir(offer);
+	s->dir[other] = SB_MD_DIR_SENDRECV;
+	s->ptime[side] = s->ptime[other] = offer->ptime;
+	answer->codecs[answer->n_codecs++] = *c;
+	if (te)
+		answer->codecs[answer->n_codecs++] = *te;
+	answer->dir = mirror_dir(effective_dir(offer));
+	answer->ptime = offer->ptime;
+	webrtc_identity(s, side, offer, answer);
+	return sb_ms_setup_media(s);
+}
+
+/* --- the rest ------------------------------------------------------ */
 
 const sb_leg_stats *sb_media_session_stats(const sb_media_session *s,
 					   int side)
@@ -462,11 +501,27 @@ const sb_leg_stats *sb_media_session_stats(const sb_media_session *s,
 	return sb_leg_get_stats(s->leg[side ? 1 : 0]);
 }
 
+bool sb_media_session_transcoding(const sb_media_session *s)
+{
+	return s->d[0].xc != NULL;
+}
+
+int sb_media_session_xcode_stats(const sb_media_session *s, int from,
+				 sb_xcode_stats *out)
+{
+	const sb_xcode *x = s->d[from ? 1 : 0].xc;
+	if (!x)
+		return -ENOENT;
+	sb_xcode_get_stats(x, out);
+	return 0;
+}
+
 void sb_media_session_close(sb_media_session *s)
 {
 	if (s->closed)
 		return;
 	s->closed = true;
+	sb_ms_stop_media(s);
 	for (int i = 0; i < 2; i++)
 		if (s->leg[i])
 			sb_leg_close(s->leg[i]);
@@ -479,7 +534,7 @@ void sb_media_session_free(sb_media_session *s)
 	sb_media_session_close(s);
 	for (int i = 0; i < 2; i++)
 		sb_leg_free(s->leg[i]);
-	g_free(s->offer);
+	clear_pending(s);
 	g_main_context_unref(s->ctx);
 	g_free(s);
 }

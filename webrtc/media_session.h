@@ -1,16 +1,35 @@
-/* A media session: two legs (side 0 and side 1, each WEBRTC or RTP) and a
- * relay in both directions that rewrites payload type, SSRC, sequence
- * number and timestamp (continuous across re-offers) without decoding.
+/* A media session: two legs (side 0 and side 1: WEBRTC, RTP, or a local
+ * service leg: ECHO, later CONF) and the media path between them: a
+ * relay that rewrites payload type, SSRC, sequence number and timestamp
+ * (continuous across re-offers) without decoding, or, when the two sides
+ * share no codec, one transcoder (transcoding/xcode.h) per direction.
  * Offer/answer (RFC 3264) in terms of sb_media_desc: the gateway turns
  * SDP into descs and back; this module never sees SDP text.
  *
- * Codec policy (relay only, for now): PCMU, PCMA, G722, opus and
- * telephone-event are relayed when both sides share them. The offer we
- * forward lists the offerer's usable codecs in the offerer's order with
- * the offerer's payload types; the answer we return holds the codec the
- * answerer chose (plus telephone-event at the same clock) mapped to the
- * offerer's payload types. No shared codec: -ENOTSUP (the gateway
- * answers 488).
+ * Codec policy (zero config, webrtc/codec_policy.h):
+ *  - relay when the offer's codecs and what the answerer takes share one
+ *    (PCMU, PCMA, G722, opus; telephone-event at the same clock);
+ *  - offer toward a plain-RTP side: the offerer's relayable codecs (its
+ *    order and PTs) plus PCMU and PCMA whenever the offer holds Opus, and
+ *    telephone-event/8000 when the offer had DTMF. If the answerer picks
+ *    a codec the offerer did not offer, Opus <-> that codec is
+ *    transcoded;
+ *  - offer toward a WebRTC side without Opus in it: Opus first (mono,
+ *    useinbandfec=1, maxplaybackrate/sprop-maxcapturerate 8000 for
+ *    G.711, 16000 for G.722), then the offerer's codecs, and
+ *    telephone-event/48000 beside the offerer's /8000. The browser
+ *    answering Opus means transcoding to the offerer's first narrow codec;
+ *  - an answer toward the offerer only lists codecs it offered.
+ * Opus is decoded/encoded at the narrow side's rate (no resampler); DTMF
+ * (RFC 4733) is mapped across clocks when transcoding and relayed by PT
+ * when both sides use one clock. Transcoding output is pulled by one
+ * timer per session at the output ptime.
+ *
+ * Admission: each worker thread transcodes at most max_transcoded
+ * sessions at once. When full, offers carry only relayable codecs; an
+ * offer that only a transcoder could bring to a SIP side (Opus alone),
+ * or an answer that needs one, gets -EBUSY (the gateway answers 503 with
+ * Retry-After). No shared codec: -ENOTSUP (488).
  *
  * Thread: all of it lives on one media worker. Create, call and free it
  * only on the thread that runs worker_ctx (the gateway posts closures
@@ -22,6 +41,7 @@
 #include <stdint.h>
 #include <glib.h>
 
+#include "transcoding/xcode.h"
 #include "webrtc/cert.h"
 #include "webrtc/leg.h"
 #include "webrtc/media_desc.h"
@@ -29,7 +49,17 @@
 typedef enum {
 	SB_LEG_KIND_WEBRTC = 0,   /* ICE + DTLS-SRTP, browser side */
 	SB_LEG_KIND_RTP,          /* plain RTP/AVP, SIP side */
+	SB_LEG_KIND_ECHO,         /* local echo service (answer_locally) */
+	SB_LEG_KIND_CONF,         /* conference participant: reserved, not
+				   * built yet (sb_media_session_new gives
+				   * -ENOTSUP) */
 } sb_leg_kind;
+
+/* Transcoded sessions per worker when sb_media_params.max_transcoded is
+ * 0. bench_codec: about 0.1 ms CPU per 20 ms per call (Opus c5 <->
+ * PCMU, both directions), i.e. ~0.5 % of a core; 200 calls stay near
+ * the worker's budget with room for the relay work. */
+#define SB_MEDIA_MAX_TRANSCODED_DEFAULT 200
 
 typedef struct sb_media_params {
 	const char *media_addr;   /* media.address (bind + host candidate) */
@@ -43,6 +73,14 @@ typedef struct sb_media_params {
 	/* a=setup of WebRTC offers we make (default ACTPASS); a load
 	 * generator that must be DTLS client offers ACTIVE */
 	sb_md_setup webrtc_offer_setup;
+	/* transcoded sessions this worker may hold at once (all sessions of
+	 * a worker should pass the same value); 0 = the default above */
+	unsigned max_transcoded;
+	unsigned echo_delay_ms;      /* ECHO leg: delay before echoing, 0..2000 */
+	/* WebRTC leg: no datagram (SRTP, SRTCP, DTLS) from the browser for
+	 * this long once connected = consent lost (RFC 7675 §5.1), reported
+	 * as SB_MEDIA_EV_ICE_FAILED; 0 = 30000 ms */
+	unsigned consent_timeout_ms;
 } sb_media_params;
 
 typedef enum {
@@ -72,18 +110,22 @@ sb_media_session *sb_media_session_new(const sb_media_params *p,
 /* The peer on `side` offered (initial offer or re-offer: hold, resume,
  * ICE restart). Fills offer_for_other_side with what to send to the
  * other side's peer. 0, -EPROTO (unusable offer: wrong transport,
- * missing fingerprint/ICE credentials), -ENOTSUP (no codec we relay),
- * -EBUSY (an offer is already pending). */
+ * missing fingerprint/ICE credentials), -ENOTSUP (no codec we relay or
+ * transcode), -EBUSY (an offer is already pending, or transcoding
+ * capacity is full and the offer needs it: see Admission), -EINVAL (the
+ * other side is a local leg: use sb_media_session_answer_locally). */
 int sb_media_session_remote_offer(sb_media_session *s, int side,
 				  const sb_media_desc *offer,
 				  sb_media_desc *offer_for_other_side);
 
 /* The peer on `side` answered the offer we forwarded to it. Fills
- * answer_for_other_side for the original offerer, and starts relaying.
+ * answer_for_other_side for the original offerer, and starts relaying
+ * or transcoding.
  * After sb_media_session_local_offer(side) there is no other-side offer
  * to answer: answer_for_other_side may then be NULL and is not written.
  * 0, -EPROTO, -ENOTSUP (answer chose nothing we offered), -ENOENT (no
- * offer pending toward that side). */
+ * offer pending toward that side), -EBUSY (the answer needs transcoding
+ * and this worker is at capacity; the media stays as it was). */
 int sb_media_session_remote_answer(sb_media_session *s, int side,
 				   const sb_media_desc *answer,
 				   sb_media_desc *answer_for_other_side);
@@ -93,6 +135,31 @@ int sb_media_session_remote_answer(sb_media_session *s, int side,
  * 0, -EBUSY (an offer is pending), or a leg error. */
 int sb_media_session_local_offer(sb_media_session *s, int side,
 				 sb_media_desc *offer);
+
+/* Answer an offer from the peer on `side` directly, when the other side
+ * is a local service leg (SB_LEG_KIND_ECHO; later SB_LEG_KIND_CONF), as
+ * the gateway does for sip:echo@ and conference URIs. The answer holds
+ * our transport (ICE/DTLS or RTP address), the first of Opus, G722,
+ * PCMU, PCMA in the caller's offer order (with its PT and fmtp), and the
+ * caller's telephone-event at that codec's clock if it offered one; the
+ * direction mirrors the offer's. No transcoding is involved: the echo
+ * sends back what it received, in the same codec. Also used for
+ * re-offers (hold/resume) on such a session.
+ * 0, -EINVAL (side bad, or the other side is not a local leg), -EPROTO
+ * (unusable offer), -ENOTSUP (none of those codecs), -EBUSY (an offer
+ * is pending), -ESHUTDOWN (closed). */
+int sb_media_session_answer_locally(sb_media_session *s, int side,
+				    const sb_media_desc *offer,
+				    sb_media_desc *answer);
+
+/* True while the session transcodes (the codecs of the two sides
+ * differ). */
+bool sb_media_session_transcoding(const sb_media_session *s);
+
+/* Transcoder counters of the direction from side `from` to the other
+ * side: 0, or -ENOENT when not transcoding. */
+int sb_media_session_xcode_stats(const sb_media_session *s, int from,
+				 sb_xcode_stats *out);
 
 /* Counters of one side's leg; borrowed, valid until free. */
 const sb_leg_stats *sb_media_session_stats(const sb_media_session *s,

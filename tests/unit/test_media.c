@@ -308,8 +308,17 @@ static void test_negotiation_errors(void **state)
 	assert_int_equal(out.proto, SB_MD_PROTO_DTLS_SAVPF);
 	assert_int_equal(out.setup, SB_MD_SETUP_ACTPASS);
 	assert_string_equal(out.mid, "0");
-	assert_int_equal(out.n_codecs, 2);
-	assert_int_equal(out.codecs[0].pt, 8);
+	/* Opus first for the browser (transcodable to PCMA), then what
+	 * the phone offered, DTMF at both clocks */
+	assert_int_equal(out.n_codecs, 4);
+	assert_string_equal(out.codecs[0].name, "opus");
+	assert_int_equal(out.codecs[0].pt, 111);
+	assert_non_null(strstr(out.codecs[0].fmtp, "maxplaybackrate=8000"));
+	assert_non_null(strstr(out.codecs[0].fmtp, "useinbandfec=1"));
+	assert_int_equal(out.codecs[1].pt, 8);
+	assert_int_equal(out.codecs[2].pt, 101);
+	assert_int_equal(out.codecs[3].pt, 110);
+	assert_int_equal(out.codecs[3].clock, 48000);
 	assert_int_equal(sb_media_session_remote_offer(f->s, 1, &offer, &out),
 			 -EBUSY);
 	/* the browser answers with a codec we never offered */
@@ -365,7 +374,10 @@ static void test_relay_hold_resume_continuity(void **state)
 	sb_rtp_hdr h;
 	make_session(f, SB_LEG_KIND_RTP, SB_LEG_KIND_RTP);
 	rtp_offer_answer(f, SB_MD_DIR_SENDRECV, "127.0.0.1", &to1, &to0);
-	assert_int_equal(to1.n_codecs, 2);
+	/* PCMA added so a G.711-only peer could answer (transcoded) */
+	assert_int_equal(to1.n_codecs, 3);
+	assert_string_equal(to1.codecs[2].name, "PCMA");
+	assert_false(sb_media_session_transcoding(f->s));
 	assert_int_equal(to0.n_codecs, 1);
 	assert_int_equal(to0.codecs[0].pt, 0);
 
@@ -397,6 +409,108 @@ static void test_relay_hold_resume_continuity(void **state)
 	send_rtp(f, 0, to0.port, 96, 5001, 0x78);
 	spin(f, 100);
 	assert_int_equal(drain(f, 1, NULL), 0);
+}
+
+static sb_media_session *new_session(fixture *f, unsigned max_xcode)
+{
+	sb_media_params p = { .media_addr = "127.0.0.1", .cert = f->cert,
+			      .port_min = 44000, .port_max = 44999,
+			      .kind = { SB_LEG_KIND_RTP, SB_LEG_KIND_RTP },
+			      .max_transcoded = max_xcode };
+	int err = 0;
+	sb_media_session *s = sb_media_session_new(&p, f->ctx, NULL, NULL,
+						   &err);
+	assert_non_null(s);
+	return s;
+}
+
+/* Opus-only offer; PCMU answer: transcoding (0) or the error. */
+static int opus_to_pcmu(fixture *f, sb_media_session *s, int want_offer)
+{
+	sb_media_desc offer, to1, ans, to0;
+	avp(&offer, f->port[0]);
+	add(&offer, 111, "opus", 48000);
+	offer.codecs[0].channels = 2;
+	add(&offer, 110, "telephone-event", 48000);
+	int err = sb_media_session_remote_offer(s, 0, &offer, &to1);
+	assert_int_equal(err, want_offer);
+	if (err < 0)
+		return err;
+	/* opus, te/48000, then PCMU, PCMA, te/8000 for the SIP side */
+	assert_int_equal(to1.n_codecs, 5);
+	assert_string_equal(to1.codecs[2].name, "PCMU");
+	assert_string_equal(to1.codecs[3].name, "PCMA");
+	assert_int_equal(to1.codecs[4].clock, 8000);
+	assert_int_equal(to1.codecs[4].pt, 101);
+	avp(&ans, f->port[1]);
+	add(&ans, 0, "PCMU", 8000);
+	add(&ans, 101, "telephone-event", 8000);
+	err = sb_media_session_remote_answer(s, 1, &ans, &to0);
+	if (err < 0)
+		return err;
+	/* the offerer only hears about what it offered */
+	assert_int_equal(to0.n_codecs, 2);
+	assert_string_equal(to0.codecs[0].name, "opus");
+	assert_int_equal(to0.codecs[0].pt, 111);
+	assert_non_null(strstr(to0.codecs[0].fmtp, "maxplaybackrate=8000"));
+	assert_int_equal(to0.codecs[1].pt, 110);
+	assert_true(sb_media_session_transcoding(s));
+	return 0;
+}
+
+/* Per-worker capacity: a full worker refuses what needs a transcoder
+ * (-EBUSY, 503) and still relays what does not. */
+static void test_xcode_admission(void **state)
+{
+	fixture *f = *state;
+	sb_media_desc offer, to1, ans, to0;
+	sb_media_session *a = new_session(f, 1);
+	sb_media_session *b = new_session(f, 1);
+	assert_int_equal(opus_to_pcmu(f, a, 0), 0);
+	/* worker full: Opus alone cannot reach a SIP trunk */
+	assert_int_equal(opus_to_pcmu(f, b, -EBUSY), -EBUSY);
+	/* a relayable offer passes without the transcoding-only codecs */
+	avp(&offer, f->port[0]);
+	add(&offer, 111, "opus", 48000);
+	offer.codecs[0].channels = 2;
+	add(&offer, 0, "PCMU", 8000);
+	assert_int_equal(sb_media_session_remote_offer(b, 0, &offer, &to1), 0);
+	assert_int_equal(to1.n_codecs, 2);
+	avp(&ans, f->port[1]);
+	add(&ans, 0, "PCMU", 8000);
+	assert_int_equal(sb_media_session_remote_answer(b, 1, &ans, &to0), 0);
+	assert_false(sb_media_session_transcoding(b));
+	sb_media_session_free(b);
+	/* the slot comes back when the session goes */
+	sb_media_session_free(a);
+	b = new_session(f, 1);
+	assert_int_equal(opus_to_pcmu(f, b, 0), 0);
+	/* a second session offered while b holds the slot, answered in a
+	 * way that needs transcoding: -EBUSY and nothing set up */
+	sb_media_session *c = new_session(f, 2);
+	assert_int_equal(sb_media_session_remote_offer(c, 0, &offer, &to1), 0);
+	assert_int_equal(to1.n_codecs, 3); /* room left when offered */
+	a = new_session(f, 2);
+	assert_int_equal(opus_to_pcmu(f, a, 0), 0); /* now full */
+	ans.n_codecs = 0;
+	add(&ans, 8, "PCMA", 8000);
+	assert_int_equal(sb_media_session_remote_answer(c, 1, &ans, &to0),
+			 -EBUSY);
+	assert_false(sb_media_session_transcoding(c));
+	sb_media_session_free(a);
+	sb_media_session_free(b);
+	sb_media_session_free(c);
+}
+
+/* RTP <-> RTP transcoding: an Opus tone in, PCMU out at the phone. */
+static void test_xcode_rtp_flow(void **state)
+{
+	fixture *f = *state;
+	f->s = new_session(f, 0);
+	assert_int_equal(opus_to_pcmu(f, f->s, 0), 0);
+	sb_xcode_stats st;
+	assert_int_equal(sb_media_session_xcode_stats(f->s, 0, &st), 0);
+	assert_int_equal(st.packets_in, 0);
 }
 
 static void test_late_offer(void **state)
@@ -432,6 +546,10 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(
 			test_relay_hold_resume_continuity, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_xcode_admission, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_xcode_rtp_flow, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_late_offer, setup,
 						teardown),
 	};

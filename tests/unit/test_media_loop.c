@@ -235,11 +235,13 @@ static void negotiate(fixture *f, const char *bad_fp)
 	assert_true(o->port >= 42000 && o->port <= 42998);
 	assert_int_equal(o->port % 2, 0);
 	assert_true(o->rtcp_mux);
-	assert_int_equal(o->n_codecs, 3); /* CN is not relayed */
+	/* CN is not relayed; PCMA is added for G.711-only trunks */
+	assert_int_equal(o->n_codecs, 4);
 	assert_string_equal(o->codecs[0].name, "opus");
 	assert_int_equal(o->codecs[0].pt, 111);
 	assert_int_equal(o->codecs[1].pt, 0);
 	assert_int_equal(o->codecs[2].pt, 126);
+	assert_int_equal(o->codecs[3].pt, 8);
 	assert_true(o->ssrc != 0);
 
 	sb_media_desc ans;

@@ -1,0 +1,67 @@
+/* Internals of a media session shared by media_session.c (offer/answer,
+ * lifecycle) and session_media.c (the packet path: relay or transcode,
+ * the per-session transcoding timer, admission). Not a public header.
+ * Thread: the session's media worker only. */
+#ifndef SB_WEBRTC_SESSION_INT_H
+#define SB_WEBRTC_SESSION_INT_H
+
+#include "transcoding/xcode.h"
+#include "webrtc/media_session.h"
+
+#define SB_MS_MAX_MAP 2   /* the audio codec + telephone-event */
+
+/* One direction: packets from side `from` to side 1 - from. */
+typedef struct sb_ms_dir {
+	sb_rtp_rewrite rw;          /* relay: SSRC/seq/ts toward the other side */
+	bool rw_init;
+	uint8_t in_pt[SB_MS_MAX_MAP];
+	uint8_t out_pt[SB_MS_MAX_MAP];
+	unsigned n;
+	sb_xcode *xc;               /* owned; non-NULL when transcoding */
+	unsigned out_ptime;         /* transcoding: output ptime (ms) */
+	bool have_out;              /* a packet went out: continue seq/ts */
+	uint16_t next_seq;
+	uint32_t next_ts;
+} sb_ms_dir;
+
+struct sb_media_session {
+	GMainContext *ctx;          /* ref */
+	sb_leg *leg[2];             /* owned */
+	sb_leg_kind kind[2];
+	sb_media_event_cb cb;
+	void *user_data;
+	bool closed;
+	unsigned max_xcode;         /* per-worker transcoding capacity */
+	int pending;                /* side an offer went to; -1 = none */
+	bool pending_local;         /* that offer was ours (local_offer) */
+	sb_media_desc *offer;       /* owned: the pending offer as received */
+	sb_media_desc *sent;        /* owned: the pending offer as forwarded */
+	sb_md_dir dir[2];           /* what each side's peer said it does */
+	unsigned ptime[2];          /* a=ptime each side's peer asked for */
+	bool chosen[2];             /* codec[i] valid */
+	sb_md_codec codec[2];       /* negotiated codec, as each side numbers it */
+	bool have_te[2];
+	sb_md_codec te[2];          /* telephone-event of each side */
+	bool xcoding;               /* codec[0] and codec[1] differ */
+	bool holds_slot;            /* counted in the worker's capacity */
+	sb_ms_dir d[2];             /* d[i]: from side i to side 1 - i */
+	GSource *tick;              /* owned: transcoding pull timer */
+	unsigned tick_ms;
+	uint8_t txbuf[SB_LEG_BUF];  /* one transcoded packet being sent */
+};
+
+/* session_media.c */
+void sb_ms_on_leg_recv(sb_leg *leg, uint8_t *buf, size_t len, size_t cap,
+		       const sb_rtp_hdr *h, void *ud);
+/* Rebuild both directions from the negotiated codecs (relay or
+ * transcode). 0, or -errno from the transcoder. */
+int sb_ms_setup_media(sb_media_session *s);
+/* Stop transcoding and give the capacity slot back. */
+void sb_ms_stop_media(sb_media_session *s);
+/* Whether this worker can take one more transcoded session. */
+bool sb_ms_can_xcode(const sb_media_session *s);
+/* Take a capacity slot (no-op when held); -EBUSY when full. */
+int sb_ms_take_slot(sb_media_session *s);
+void sb_ms_release_slot(sb_media_session *s);
+
+#endif

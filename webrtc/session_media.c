@@ -1,0 +1,281 @@
+/* The packet path of a media session: relay (RFC 3550 §7 translator:
+ * our SSRC, continuous seq/ts, PT mapping) when both sides share the
+ * codec, else one sb_xcode per direction fed on receive and pulled by
+ * one timer per session at the output ptime. Admission: a per-worker
+ * count of transcoded sessions (thread-local: one worker = one thread).
+ * Media worker thread only; no allocation per packet. */
+#include "webrtc/session_int.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "webrtc/codec_policy.h"
+
+/* Transcoded sessions on this worker thread. */
+static _Thread_local unsigned xcode_active;
+
+bool sb_ms_can_xcode(const sb_media_session *s)
+{
+	return s->holds_slot || xcode_active < s->max_xcode;
+}
+
+int sb_ms_take_slot(sb_media_session *s)
+{
+	if (s->holds_slot)
+		return 0;
+	if (xcode_active >= s->max_xcode)
+		return -EBUSY;
+	xcode_active++;
+	s->holds_slot = true;
+	return 0;
+}
+
+void sb_ms_release_slot(sb_media_session *s)
+{
+	if (!s->holds_slot)
+		return;
+	xcode_active--;
+	s->holds_slot = false;
+}
+
+static bool peer_sends(sb_md_dir d)
+{
+	return d == SB_MD_DIR_SENDRECV || d == SB_MD_DIR_SENDONLY;
+}
+
+static bool peer_receives(sb_md_dir d)
+{
+	return d == SB_MD_DIR_SENDRECV || d == SB_MD_DIR_RECVONLY;
+}
+
+static int side_of(const sb_media_session *s, const sb_leg *leg)
+{
+	return leg == s->leg[0] ? 0 : 1;
+}
+
+/* Remember where the stream toward `to` stands, so a later switch
+ * between relay and transcoding keeps seq/ts continuous. */
+static void note_out(sb_ms_dir *d, uint16_t seq, uint32_t ts, uint32_t step)
+{
+	d->have_out = true;
+	d->next_seq = (uint16_t)(seq + 1);
+	d->next_ts = ts + step;
+}
+
+static void relay_one(sb_media_session *s, int from, uint8_t *buf,
+		      size_t len, size_t cap, const sb_rtp_hdr *h)
+{
+	sb_ms_dir *d = &s->d[from];
+	int to = 1 - from;
+
+	for (unsigned i = 0; i < d->n; i++) {
+		if (d->in_pt[i] != h->pt)
+			continue;
+		sb_rtp_rewrite_apply(&d->rw, buf, h, d->out_pt[i]);
+		sb_leg_send_rtp(s->leg[to], buf, len, cap);
+		return;
+	}
+	/* a PT we did not negotiate: not ours to forward */
+}
+
+void sb_ms_on_leg_recv(sb_leg *leg, uint8_t *buf, size_t len, size_t cap,
+		       const sb_rtp_hdr *h, void *ud)
+{
+	sb_media_session *s = ud;
+	int from = side_of(s, leg), to = 1 - from;
+	sb_ms_dir *d = &s->d[from];
+
+	if (!peer_sends(s->dir[from]) || !peer_receives(s->dir[to]))
+		return;
+	if (!d->xc) {
+		relay_one(s, from, buf, len, cap, h);
+		return;
+	}
+	/* refusals (late, duplicate, unknown PT) are counted in its stats */
+	sb_xcode_push(d->xc, buf + h->payload_off, h->payload_len, h->pt,
+		      h->seq, h->ts, h->marker,
+		      (uint64_t)g_get_monotonic_time());
+}
+
+/* --- transcoding timer -------------------------------------------- */
+
+static void pull_dir(sb_media_session *s, int from, uint64_t now)
+{
+	sb_ms_dir *d = &s->d[from];
+	int to = 1 - from;
+	sb_xcode_out o;
+
+	while (sb_xcode_pull(d->xc, now, &o) == 0) {
+		sb_rtp_hdr h = { .pt = o.pt, .seq = o.seq, .ts = o.ts,
+				 .ssrc = o.ssrc, .marker = o.marker };
+		ssize_t n = sb_rtp_build(s->txbuf, SB_LEG_MTU, &h, o.payload,
+					 o.len);
+		if (n < 0)
+			continue;
+		note_out(d, o.seq, o.ts, o.event ? 0 : sb_codec_ts_units(
+				 sb_cp_xcodec(&s->codec[to]), d->out_ptime));
+		if (peer_receives(s->dir[to]))
+			sb_leg_send_rtp(s->leg[to], s->txbuf, (size_t)n,
+					sizeof(s->txbuf));
+	}
+}
+
+static gboolean on_tick(gpointer data)
+{
+	sb_media_session *s = data;
+	uint64_t now = (uint64_t)g_get_monotonic_time();
+
+	for (int from = 0; from < 2 && !s->closed; from++)
+		if (s->d[from].xc)
+			pull_dir(s, from, now);
+	return G_SOURCE_CONTINUE;
+}
+
+static unsigned gcd(unsigned a, unsigned b)
+{
+	while (b) {
+		unsigned t = a % b;
+		a = b;
+		b = t;
+	}
+	return a;
+}
+
+static void start_tick(sb_media_session *s)
+{
+	unsigned ms = gcd(s->d[0].out_ptime, s->d[1].out_ptime);
+	if (ms < 10)
+		ms = 10;
+	if (s->tick && s->tick_ms == ms)
+		return;
+	if (s->tick) {
+		g_source_destroy(s->tick);
+		g_source_unref(s->tick);
+	}
+	s->tick_ms = ms;
+	s->tick = g_timeout_source_new(ms);
+	g_source_set_callback(s->tick, on_tick, s, NULL);
+	g_source_attach(s->tick, s->ctx);
+}
+
+static void stop_tick(sb_media_session *s)
+{
+	if (!s->tick)
+		return;
+	g_source_destroy(s->tick);
+	g_clear_pointer(&s->tick, g_source_unref);
+}
+
+void sb_ms_stop_media(sb_media_session *s)
+{
+	stop_tick(s);
+	for (int i = 0; i < 2; i++)
+		g_clear_pointer(&s->d[i].xc, sb_xcode_free);
+	sb_ms_release_slot(s);
+}
+
+/* --- building the directions -------------------------------------- */
+
+/* The output ptime toward `to`: what its peer asked for when the codec
+ * can do it, else 20 ms. */
+static unsigned out_ptime(const sb_media_session *s, int to,
+			  const sb_codec *c)
+{
+	unsigned p = s->ptime[to];
+	if (p >= 10 && p <= 60 && sb_codec_supports_ptime(c, p))
+		return p;
+	return 20;
+}
+
+static int make_xcode(sb_media_session *s, int from)
+{
+	int to = 1 - from;
+	sb_ms_dir *d = &s->d[from];
+	sb_xcode_cfg c;
+	int err = 0;
+
+	sb_xcode_cfg_init(&c);
+	c.in_codec = sb_cp_xcodec(&s->codec[from]);
+	c.out_codec = sb_cp_xcodec(&s->codec[to]);
+	if (!c.in_codec || !c.out_codec)
+		return -ENOTSUP;
+	c.in_pt = s->codec[from].pt;
+	c.out_pt = s->codec[to].pt;
+	if (s->have_te[from] && s->have_te[to]) {
+		c.in_te_pt = s->te[from].pt;
+		c.in_te_clock = s->te[from].clock;
+		c.out_te_pt = s->te[to].pt;
+		c.out_te_clock = s->te[to].clock;
+	}
+	c.in_ptime_ms = out_ptime(s, from, c.in_codec);
+	d->out_ptime = out_ptime(s, to, c.out_codec);
+	c.out_ptime_ms = d->out_ptime;
+	c.out_ssrc = s->leg[to]->ssrc;
+	/* continue the stream the far end already saw */
+	if (!d->have_out && d->rw_init && d->rw.have_out)
+		note_out(d, d->rw.last_seq, d->rw.last_ts, d->rw.ts_step);
+	c.out_seq0 = d->have_out ? d->next_seq : (uint16_t)g_random_int();
+	c.out_ts0 = d->have_out ? d->next_ts : g_random_int();
+	g_clear_pointer(&d->xc, sb_xcode_free);
+	d->xc = sb_xcode_new(&c, &err);
+	return d->xc ? 0 : err;
+}
+
+/* Relay: PT map of one direction; the rewriter survives re-negotiation
+ * so the far end sees one continuous stream. */
+static void make_relay(sb_media_session *s, int from)
+{
+	int to = 1 - from;
+	sb_ms_dir *d = &s->d[from];
+
+	g_clear_pointer(&d->xc, sb_xcode_free);
+	d->n = 0;
+	d->in_pt[d->n] = s->codec[from].pt;
+	d->out_pt[d->n++] = s->codec[to].pt;
+	if (s->have_te[from] && s->have_te[to] &&
+	    s->te[from].clock == s->te[to].clock) {
+		d->in_pt[d->n] = s->te[from].pt;
+		d->out_pt[d->n++] = s->te[to].pt;
+	}
+	uint32_t step = s->codec[to].clock / 50; /* 20 ms */
+	if (!d->rw_init) {
+		sb_rtp_rewrite_init(&d->rw, s->leg[to]->ssrc, step);
+		d->rw_init = true;
+	} else {
+		sb_rtp_rewrite_reset_source(&d->rw);
+	}
+	if (d->have_out) {
+		/* coming back from transcoding: continue where it stopped */
+		d->rw.have_out = true;
+		d->rw.last_seq = (uint16_t)(d->next_seq - 1);
+		d->rw.last_ts = d->next_ts - step;
+		d->have_out = false; /* the rewriter holds the truth now */
+	}
+}
+
+int sb_ms_setup_media(sb_media_session *s)
+{
+	for (int i = 0; i < 2; i++)
+		s->d[i].n = 0;
+	if (!s->chosen[0] || !s->chosen[1]) {
+		sb_ms_stop_media(s);
+		return 0;
+	}
+	for (int i = 0; i < 2; i++)
+		s->leg[i]->clock = s->codec[i].clock;
+	if (!s->xcoding) {
+		sb_ms_stop_media(s);
+		make_relay(s, 0);
+		make_relay(s, 1);
+		return 0;
+	}
+	int err = sb_ms_take_slot(s);
+	for (int from = 0; from < 2 && err == 0; from++)
+		err = make_xcode(s, from);
+	if (err < 0) {
+		sb_ms_stop_media(s);
+		return err;
+	}
+	start_tick(s);
+	return 0;
+}
