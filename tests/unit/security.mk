@@ -14,3 +14,9 @@ TESTS += tests/unit/test_dialplan
 tests_unit_test_dialplan_SOURCES = tests/unit/test_dialplan.c
 tests_unit_test_dialplan_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_dialplan_LDADD = $(SECURITY_TEST_LIBS)
+
+check_PROGRAMS += tests/unit/test_limits
+TESTS += tests/unit/test_limits
+tests_unit_test_limits_SOURCES = tests/unit/test_limits.c
+tests_unit_test_limits_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_limits_LDADD = $(SECURITY_TEST_LIBS)
