@@ -87,6 +87,8 @@ static struct app {
 	uint64_t sent, sent_w, recv, recv_w, late_w, bad, crosstalk;
 	uint64_t skipped, send_err, sig_ok_w, sig_fail;
 	uint64_t client_rx0, client_rx1;
+	int64_t last_tick, max_tick_gap;   /* our own loop stalls */
+	uint64_t tick_gaps_20ms;
 	sbl_hist lat, setup;
 	const char *fail_reason;
 } A;
@@ -269,6 +271,12 @@ static gboolean on_tick(gpointer ud)
 	(void)ud;
 	if (A.ph >= P_BYE)
 		return G_SOURCE_REMOVE;
+	if (A.ph == P_WINDOW && A.last_tick) {
+		int64_t gap = now - A.last_tick;
+		A.max_tick_gap = MAX(A.max_tick_gap, gap);
+		A.tick_gaps_20ms += gap > 20000;
+	}
+	A.last_tick = now;
 	for (unsigned i = 0; i < A.n_calls; i++) {
 		call *c = &A.calls[i];
 		if (c->st != C_UP)
@@ -687,6 +695,7 @@ static void report(double wall_s)
 	       " gw_rss_before_kb=%ld gw_rss_kb=%ld rss_per_call_kb=%ld"
 	       " skipped=%" G_GUINT64_FORMAT " send_err=%" G_GUINT64_FORMAT
 	       " crosstalk=%" G_GUINT64_FORMAT " bad=%" G_GUINT64_FORMAT
+	       " tick_gap_max_ms=%.1f tick_gaps_20ms=%" G_GUINT64_FORMAT
 	       " bye_ok=%u wall_s=%.1f\n",
 	       A.n_calls, A.n_up, A.n_failed, setup_s,
 	       setup_s > 0 ? A.n_up / setup_s : 0,
@@ -695,7 +704,8 @@ static void report(double wall_s)
 	       loss, A.late_w, sbl_hist_quantile(&A.lat, .5) / 1e3,
 	       sbl_hist_quantile(&A.lat, .99) / 1e3, A.lat.max_us / 1e3,
 	       (uas + cli) / w, gw, self, A.rss_before, A.rss_after, rss_per_call,
-	       A.skipped, A.send_err, A.crosstalk, A.bad, A.n_done, wall_s);
+	       A.skipped, A.send_err, A.crosstalk, A.bad,
+	       A.max_tick_gap / 1e3, A.tick_gaps_20ms, A.n_done, wall_s);
 }
 
 /* ------------------------------------------------------- main */

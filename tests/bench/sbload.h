@@ -45,9 +45,11 @@ typedef struct sbl_opts {
 	int verbose;
 } sbl_opts;
 
-/* ---- latency histogram: 10 µs buckets up to 200 ms, then overflow ---- */
+/* ---- latency histogram: 10 µs buckets up to 200 ms, 1 ms buckets up to
+ * 20 s, then overflow ---- */
 #define SBL_HIST_BUCKET_US 10
-#define SBL_HIST_N 20000
+#define SBL_HIST_FINE 20000
+#define SBL_HIST_N (SBL_HIST_FINE + 19800)
 typedef struct sbl_hist {
 	uint64_t b[SBL_HIST_N + 1];
 	uint64_t n;

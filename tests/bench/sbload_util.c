@@ -13,6 +13,8 @@ void sbl_hist_add(sbl_hist *h, int64_t us)
 	if (us < 0)
 		us = 0;
 	uint64_t i = (uint64_t)us / SBL_HIST_BUCKET_US;
+	if (i >= SBL_HIST_FINE)
+		i = SBL_HIST_FINE + ((uint64_t)us - SBL_HIST_FINE * SBL_HIST_BUCKET_US) / 1000;
 	h->b[i < SBL_HIST_N ? i : SBL_HIST_N]++;
 	h->n++;
 	if ((uint64_t)us > h->max_us)
@@ -26,9 +28,14 @@ double sbl_hist_quantile(const sbl_hist *h, double q)
 	uint64_t want = (uint64_t)(q * (double)h->n), acc = 0;
 	for (unsigned i = 0; i <= SBL_HIST_N; i++) {
 		acc += h->b[i];
-		if (acc > want)
-			return i == SBL_HIST_N ? (double)h->max_us
-				: (i + 0.5) * SBL_HIST_BUCKET_US;
+		if (acc <= want)
+			continue;
+		if (i == SBL_HIST_N)
+			return (double)h->max_us;
+		if (i < SBL_HIST_FINE)
+			return (i + 0.5) * SBL_HIST_BUCKET_US;
+		return SBL_HIST_FINE * SBL_HIST_BUCKET_US +
+		       (i - SBL_HIST_FINE + 0.5) * 1000;
 	}
 	return (double)h->max_us;
 }

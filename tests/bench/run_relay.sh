@@ -1,0 +1,160 @@
+#!/bin/bash
+# Relay benchmark: how many SRTP<->RTP PCMU calls (50 packets/s each way)
+# one gateway core carries. For each step a fresh daemon runs pinned to
+# CPU 0 with media.workers = 1, and sbload (tests/bench/sbload.c) pinned
+# to CPU 1 sets up N calls over WebSocket (ICE + DTLS-SRTP client legs),
+# echoes their RTP on the SIP side and measures for SB_STEP_S seconds.
+#
+#   tests/bench/run_relay.sh [N ...]        (default: 100 200 400 600 800 1000)
+#
+# Environment: SB_BUILD (build dir, default ./build; use a build without
+# --enable-asan), SB_STEP_S (window, default 10), SB_WINDOW (set-ups in
+# flight, default 50), SB_GW_CPU / SB_GEN_CPU (default 0 / 1),
+# SB_BENCH_DOC (file the results are appended to, default
+# doc/BENCHMARKS.md; "-" = none), SB_PERF=1 (perf record -g the daemon
+# during the last step; report in the work dir), SB_NICE (nice level of
+# both processes, default -20 when root: the machine is shared with other
+# jobs and a descheduled gateway shows up as latency and loss).
+# Everything runs on 127.0.0.1; every process started here is stopped
+# here (by PID). The ramp stops after the first step at 100 % gateway
+# CPU or > 1 % loss.
+set -u
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=$(cd "${SB_BUILD:-./build}" && pwd) || exit 2
+GW_BIN=$BUILD/gateway/sipbridge
+LOAD=$BUILD/tests/bench/sbload
+STEPS=${*:-100 200 400 600 800 1000}
+DUR=${SB_STEP_S:-10}
+WIN=${SB_WINDOW:-50}
+GW_CPU=${SB_GW_CPU:-0}
+GEN_CPU=${SB_GEN_CPU:-1}
+if [ "$(id -u)" = 0 ]; then NICE=${SB_NICE:--20}; else NICE=${SB_NICE:-0}; fi
+DOC=${SB_BENCH_DOC:-$ROOT/doc/BENCHMARKS.md}
+CMDLINE="SB_BUILD=${SB_BUILD:-./build} SB_STEP_S=$DUR SB_WINDOW=$WIN SB_NICE=$NICE tests/bench/run_relay.sh $STEPS"
+for b in "$GW_BIN" "$LOAD"; do
+	[ -x "$b" ] || { echo "missing $b (build first: make -C BUILD gateway/sipbridge tests/bench/sbload)"; exit 2; }
+done
+WORK=$(mktemp -d /tmp/sb-relay.XXXXXX)
+GW_PID=""
+PERF_PID=""
+
+stop_pid() {   # stop_pid PID: TERM, wait up to 5 s, then KILL
+	local p=$1 i
+	[ -n "$p" ] || return 0
+	kill -TERM "$p" 2>/dev/null || return 0
+	for i in $(seq 50); do kill -0 "$p" 2>/dev/null || return 0; sleep 0.1; done
+	kill -KILL "$p" 2>/dev/null
+	wait "$p" 2>/dev/null
+}
+cleanup() { stop_pid "$PERF_PID"; stop_pid "$GW_PID"; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {   # a port with no UDP/TCP listener on it
+	local p
+	while :; do
+		p=$((20000 + RANDOM % 10000 + 30000))
+		[ -z "$(ss -Htuan "sport = :$p" 2>/dev/null)" ] && { echo "$p"; return; }
+	done
+}
+
+HTTP=$(free_port); SIPP=$(free_port); UAS=$(free_port); ADMIN=$(free_port)
+cat >"$WORK/gw.conf" <<EOF
+listen: {
+  http  = "127.0.0.1:$HTTP";
+  https = "";
+  sip   = [ "udp:127.0.0.1:$SIPP" ];
+  admin = "127.0.0.1:$ADMIN";
+};
+route: { outbound_proxy = "sip:127.0.0.1:$UAS"; };
+media: {
+  address     = "127.0.0.1";
+  rtp_ports   = [ 20000, 29999 ];
+  rtp_timeout = 60;
+  workers     = 1;
+};
+log: { level = "warning"; };
+EOF
+
+start_gw() {
+	ulimit -n "$(ulimit -Hn)"
+	nice -n "$NICE" taskset -c "$GW_CPU" "$GW_BIN" -c "$WORK/gw.conf" >>"$WORK/gw.log" 2>&1 &
+	GW_PID=$!
+	local i
+	for i in $(seq 50); do
+		curl -fs "http://127.0.0.1:$HTTP/health" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	echo "daemon did not start; see $WORK/gw.log"; tail -5 "$WORK/gw.log"; exit 1
+}
+
+val() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
+
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+ROWS=()
+BEST=0
+BEST_EST=""
+LAST_STEP=${STEPS##* }
+for n in $STEPS; do
+	start_gw
+	if [ "${SB_PERF:-0}" = 1 ] && [ "$n" = "$LAST_STEP" ]; then
+		( sleep $(( n / 40 + 4 )); exec perf record -g -o "$WORK/perf.data" -p "$GW_PID" -- sleep "$DUR" ) \
+			>"$WORK/perf.log" 2>&1 &
+		PERF_PID=$!
+	fi
+	echo "== $n calls"
+	ulimit -n "$(ulimit -Hn)"
+	out=$(timeout $((DUR + 120)) nice -n "$NICE" taskset -c "$GEN_CPU" "$LOAD" --ws "ws://127.0.0.1:$HTTP/" \
+		--uas-port "$UAS" -n "$n" -d "$DUR" --window "$WIN" --gw-pid "$GW_PID" 2>>"$WORK/sbload.log")
+	echo "$out" >>"$WORK/results.txt"
+	health=$(curl -fs "http://127.0.0.1:$HTTP/health")
+	[ -n "$PERF_PID" ] && { wait "$PERF_PID"; PERF_PID=""; }
+	stop_pid "$GW_PID"; GW_PID=""
+	r=$(grep '^RESULT' <<<"$out")
+	if [ "$(val ok "$r")" != 1 ]; then
+		echo "  step failed: $r"; ROWS+=("| $n | failed: $(val reason "$r") ||||||||||||"); break
+	fi
+	cpu=$(val gw_cpu_pct "$r"); loss=$(val loss_pct "$r"); gen=$(val gen_cpu_pct "$r")
+	est=$(awk -v n="$n" -v c="$cpu" 'BEGIN { if (c > 0) printf "%d", n * 100 / c; else print "-" }')
+	row="| $n | $(val up "$r") | $(val setups_per_s "$r") | $(val setup_p50_ms "$r") / $(val setup_p99_ms "$r") | $cpu | $gen | $(val relayed_pps "$r") | $loss | $(val late "$r") | $(val rtt_p50_ms "$r") / $(val rtt_p99_ms "$r") | $(val rss_per_call_kb "$r") | $est |"
+	ROWS+=("$row")
+	echo "  $r"
+	echo "  health after BYE: $health"
+	if awk -v c="$cpu" -v l="$loss" 'BEGIN { exit !(c < 98 && l <= 1) }'; then
+		BEST=$n
+		BEST_EST=$(awk -v n="$n" -v c="$cpu" 'BEGIN { printf "%d", n * 100 / c }')
+	else
+		break
+	fi
+done
+
+HDR="| calls | up | set-ups/s | set-up p50 / p99 ms | gateway CPU % | sbload CPU % | relayed pkt/s | loss % | late (>60 ms) | RTT p50 / p99 ms | gateway RSS/call KiB | calls/core at this CPU cost |
+|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+{
+	echo "$HDR"
+	printf '%s\n' "${ROWS[@]}"
+} >"$WORK/table.md"
+echo
+cat "$WORK/table.md"
+SUMMARY="Relayed calls per gateway core: $BEST calls measured below 100 % CPU with ≤ 1 % loss"
+[ -n "$BEST_EST" ] && SUMMARY="$SUMMARY; linear estimate from that step: ≈ $BEST_EST calls at 100 % CPU"
+echo "$SUMMARY"
+echo "work dir: $WORK"
+
+if [ "$DOC" != "-" ]; then
+	{
+		echo
+		echo "### Relay run $(date -u '+%Y-%m-%d %H:%M UTC'), $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)"
+		echo
+		echo "Command: \`$CMDLINE\`"
+		echo
+		echo "Machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), Linux $(uname -r);" \
+			"daemon on CPU $GW_CPU (media.workers = 1), sbload on CPU $GEN_CPU, both at nice $NICE; ${DUR} s window per step;" \
+			"load average before the run: $LOAD0 (other jobs share the machine)."
+		echo
+		cat "$WORK/table.md"
+		echo
+		echo "$SUMMARY."
+	} >>"$DOC"
+	echo "appended to $DOC"
+fi
