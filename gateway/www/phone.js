@@ -155,9 +155,14 @@
     else { s = 'connected'; text = 'Connected'; }
     el.dataset.state = s;
     $('status-text').textContent = text;
-    $('identity').textContent = state.identity
-      ? (state.anonymous ? `Calling as ${shortUri(state.identity)} (no account)` : `Account ${shortUri(state.identity)}`)
-      : '\u00a0';
+    let who = '\u00a0';
+    if (state.identity && state.identity === anonUri)
+      who = `Guest ${/^sip:([^@]+)/.exec(anonUri)[1]} · no account, outgoing calls only`;
+    else if (state.identity && state.anonymous)
+      who = `${shortUri(state.identity)} · no password, not registered`;
+    else if (state.identity)
+      who = shortUri(state.identity);
+    $('identity').textContent = who;
   }
   function shortUri(u) { return String(u || '').replace(/^sips?:/, ''); }
 
@@ -484,7 +489,7 @@
     s.on('unhold', e => { if (e.originator === 'local') { state.held = false; updateCallUi(); emit('hold', { on: false }); } });
     s.on('muted', () => { state.muted = true; updateCallUi(); });
     s.on('unmuted', () => { state.muted = false; updateCallUi(); });
-    s.on('newDTMF', e => { if (e.originator === 'local') emit('dtmf', { tone: e.dtmf.tone }); });
+    s.on('newDTMF', e => { if (e.originator === 'local') emit('dtmf', { tone: e.dtmf.tone, method: 'info' }); });
     s.on('ended', e => {
       emit('ended', { cause: e.cause, originator: e.originator });
       endSession('ended', null);
@@ -551,8 +556,9 @@
     $('hold-btn').disabled = !inCall;
     $('mute-btn').setAttribute('aria-pressed', String(state.muted));
     $('hold-btn').setAttribute('aria-pressed', String(state.held));
-    $('mute-btn').querySelector('span').textContent = state.muted ? 'Unmute' : 'Mute';
-    $('hold-btn').querySelector('span').textContent = state.held ? 'Resume' : 'Hold';
+    $('mute-btn').querySelector('.lbl').textContent = state.muted ? 'Unmute' : 'Mute';
+    $('mute-btn').querySelector('use').setAttribute('href', state.muted ? '#i-mic-off' : '#i-mic');
+    $('hold-btn').querySelector('.lbl').textContent = state.held ? 'Resume' : 'Hold';
     $('echo-btn').disabled = active;
     $('room-btn').disabled = active;
     $('dial-form').hidden = active;
@@ -575,9 +581,22 @@
     if (state.call === 'confirmed') timerId = setInterval(show, 1000);
   }
 
+  const dtmfWatched = new WeakSet();
   function sendDtmf(tones) {
     if (!session || state.call !== 'confirmed') return { ok: false, reason: 'not in a call' };
     const method = settings().dtmf === 'info' ? 'INFO' : 'RFC2833';
+    if (method === 'RFC2833') {
+      // JsSIP hands RFC 2833 tones to the browser's RTCDTMFSender and
+      // reports nothing: watch the sender, and say so when it cannot send.
+      const pc = session.connection;
+      const snd = pc && pc.getSenders().find(x => x.track && x.track.kind === 'audio' && x.dtmf);
+      if (!snd || !snd.dtmf.canInsertDTMF)
+        return { ok: false, reason: 'this call cannot send RTP tone events' };
+      if (!dtmfWatched.has(snd.dtmf)) {
+        dtmfWatched.add(snd.dtmf);
+        snd.dtmf.addEventListener('tonechange', e => { if (e.tone) emit('dtmf', { tone: e.tone, method: 'rfc2833' }); });
+      }
+    }
     try {
       session.sendDTMF(tones, { transportType: method, duration: 120, interToneGap: 70 });
     } catch (e) {

@@ -77,8 +77,10 @@ async (page, a, h) => {
   R.logShown = await page.textContent('#log');
   await h.sleep(1700);                          // "Call failed" gives way to the dial pad
   R.afterFail = await phone('sbPhone.state');
-  await page.fill('#target', 'alice@example.com');
-  if (a.screenshot) await h.shot(a.screenshot);
+  R.fieldKept = await page.inputValue('#target');
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.mouse.move(1, 1);                   // no hover highlight in the picture
+  if (a.screenshot) await h.shot(a.screenshot, { fullPage: true });
 
   // room dialog: opens, refuses a bad name, cancel closes it
   await page.click('#room-btn');
@@ -135,7 +137,7 @@ fi
 sb_wait ui 30
 sb_expect_eq "driver exit status" 0 "$?"
 J=$SB_WORK/ui.json
-echo "  info: $(sb_json "$J" '{status: r.status, err404: r.err404, mobile: r.mobile}' 2>/dev/null)"
+echo "  info: $(sb_json "$J" '({status: r.status, err404: r.err404, mobile: r.mobile})' 2>/dev/null)"
 
 sb_expect_json "WebSocket connected" "$J" 'r.connected && r.first.ws === "connected"'
 sb_expect_json "status line says Connected" "$J" '/^Connected/.test(r.status) && r.statusState === "connected"'
@@ -150,7 +152,7 @@ sb_expect_json "forget account: anonymous again" "$J" 'r.forgot.anonymous && /^s
 sb_expect_json "unknown number: lastError 404" "$J" 'r.err404 && r.err404.code === 404'
 sb_expect_json "404 message shown" "$J" 'r.errorVisible && /Number not found/.test(r.errorText) && /404/.test(r.errorText)'
 sb_expect_json "call log has the failed call" "$J" 'r.log[0] && r.log[0].uri === "sip:12345@127.0.0.1" && r.log[0].result === "failed" && r.log[0].code === 404 && /12345@127\.0\.0\.1/.test(r.logShown)'
-sb_expect_json "back to idle after the failure" "$J" 'r.afterFail.call === "idle"'
+sb_expect_json "back to idle after the failure, number kept for a retry" "$J" 'r.afterFail.call === "idle" && r.fieldKept === "12345"'
 sb_expect_json "room dialog opens, refuses a bad name, cancels" "$J" 'r.roomOpen && r.roomInvalid && r.roomClosed'
 sb_expect_json "phone screen: no horizontal scrolling" "$J" 'r.mobile.scrollWidth <= 390'
 sb_expect_json "phone screen: touch targets >= 44 px" "$J" 'r.mobile.minKey >= 44 && r.mobile.call >= 44 && r.mobile.echo >= 44 && r.mobile.room >= 44'
