@@ -17,7 +17,8 @@ libsb_sip_a_SOURCES = \
 	sip/sdp.c sip/sdp.h \
 	sip/auth_token.c sip/auth_token.h \
 	sip/dialplan.c sip/dialplan.h \
-	sip/limits.c sip/limits.h
+	sip/limits.c sip/limits.h \
+	sip/security_log.c sip/security_log.h
 SIP_LIBS = libsb_sip.a $(SOFIA_LIBS) $(LWS_LIBS) $(OPENSSL_LIBS) $(GLIB_LIBS)
 if FUZZING
 noinst_PROGRAMS += tests/fuzz/fuzz_sdp

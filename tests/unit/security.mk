@@ -20,3 +20,9 @@ TESTS += tests/unit/test_limits
 tests_unit_test_limits_SOURCES = tests/unit/test_limits.c
 tests_unit_test_limits_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_limits_LDADD = $(SECURITY_TEST_LIBS)
+
+check_PROGRAMS += tests/unit/test_security_log
+TESTS += tests/unit/test_security_log
+tests_unit_test_security_log_SOURCES = tests/unit/test_security_log.c
+tests_unit_test_security_log_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_security_log_LDADD = $(SECURITY_TEST_LIBS)
