@@ -47,6 +47,7 @@ struct sb_media_session {
 	sb_ms_dir d[2];             /* d[i]: from side i to side 1 - i */
 	GSource *tick;              /* owned: transcoding pull timer */
 	unsigned tick_ms;
+	gint64 tick_next;           /* monotonic µs of the next tick */
 	uint8_t txbuf[SB_LEG_BUF];  /* one transcoded packet being sent */
 };
 

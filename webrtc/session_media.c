@@ -120,14 +120,32 @@ static void pull_dir(sb_media_session *s, int from, uint64_t now)
 	}
 }
 
+/* The tick is a GSource with an absolute ready time that advances by
+ * exactly one period per dispatch: a g_timeout re-arms from the moment
+ * it ran and drifts late by the wake-up latency every time, which
+ * would make the output bursty (two packets at once every few dozen). */
+static gboolean tick_dispatch(GSource *src, GSourceFunc cb, gpointer data)
+{
+	(void)src;
+	return cb(data);
+}
+
+static GSourceFuncs tick_funcs = {
+	.dispatch = tick_dispatch,
+};
+
 static gboolean on_tick(gpointer data)
 {
 	sb_media_session *s = data;
-	uint64_t now = (uint64_t)g_get_monotonic_time();
+	gint64 now = g_get_monotonic_time();
 
 	for (int from = 0; from < 2 && !s->closed; from++)
 		if (s->d[from].xc)
-			pull_dir(s, from, now);
+			pull_dir(s, from, (uint64_t)now);
+	s->tick_next += s->tick_ms * 1000ll;
+	if (s->tick_next <= now) /* stalled: resume from now, no burst */
+		s->tick_next = now + s->tick_ms * 1000ll;
+	g_source_set_ready_time(s->tick, s->tick_next);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -141,6 +159,8 @@ static unsigned gcd(unsigned a, unsigned b)
 	return a;
 }
 
+static void stop_tick(sb_media_session *s);
+
 static void start_tick(sb_media_session *s)
 {
 	unsigned ms = gcd(s->d[0].out_ptime, s->d[1].out_ptime);
@@ -148,13 +168,12 @@ static void start_tick(sb_media_session *s)
 		ms = 10;
 	if (s->tick && s->tick_ms == ms)
 		return;
-	if (s->tick) {
-		g_source_destroy(s->tick);
-		g_source_unref(s->tick);
-	}
+	stop_tick(s);
 	s->tick_ms = ms;
-	s->tick = g_timeout_source_new(ms);
+	s->tick_next = g_get_monotonic_time() + ms * 1000ll;
+	s->tick = g_source_new(&tick_funcs, sizeof(GSource));
 	g_source_set_callback(s->tick, on_tick, s, NULL);
+	g_source_set_ready_time(s->tick, s->tick_next);
 	g_source_attach(s->tick, s->ctx);
 }
 

@@ -2,7 +2,8 @@
  * symmetric latching and strangers, RTP inactivity timeout, SR/RR built
  * from the leg's own counters, offer/answer errors (no shared codec,
  * wrong transport, answer without offer, double offer), hold and resume
- * with seq/ts continuity, and a late offer. RTP<->RTP sessions on
+ * with seq/ts continuity, a late offer, and transcoding admission
+ * (per-worker capacity, -EBUSY). RTP<->RTP sessions on
  * 127.0.0.1 with a private GMainContext and watchdogs. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -502,17 +503,6 @@ static void test_xcode_admission(void **state)
 	sb_media_session_free(c);
 }
 
-/* RTP <-> RTP transcoding: an Opus tone in, PCMU out at the phone. */
-static void test_xcode_rtp_flow(void **state)
-{
-	fixture *f = *state;
-	f->s = new_session(f, 0);
-	assert_int_equal(opus_to_pcmu(f, f->s, 0), 0);
-	sb_xcode_stats st;
-	assert_int_equal(sb_media_session_xcode_stats(f->s, 0, &st), 0);
-	assert_int_equal(st.packets_in, 0);
-}
-
 static void test_late_offer(void **state)
 {
 	fixture *f = *state;
@@ -547,8 +537,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_relay_hold_resume_continuity, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_xcode_admission, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_xcode_rtp_flow, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_late_offer, setup,
 						teardown),

@@ -6,9 +6,18 @@
  * negotiated PT, the SSRC the gateway announced and the same payload;
  * what the phone sends reaches the client decrypted likewise; DTMF PT
  * mapping; both DTLS role assignments; fingerprint mismatch reported.
+ * Transcoding: a client offering only Opus and a phone answering PCMU
+ * (and the phone offering PCMU, the client answering Opus): a 1 kHz
+ * Opus tone reaches the phone as PCMU carrying 1 kHz, a 700 Hz PCMU
+ * tone reaches the client as Opus carrying 700 Hz, DTMF crosses 48000
+ * <-> 8000 both ways. SB_DUMP=1 writes the decoded audio to
+ * /tmp/sb_phone.raw and /tmp/sb_client.raw (s16le, 8000/48000 Hz).
  * Private GMainContext, port 0 / high ports, watchdog-bounded. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,10 +31,19 @@
 #include <glib.h>
 #include <glib-unix.h>
 
+#include <math.h>
+
+#include "transcoding/codec.h"
 #include "webrtc/media_session.h"
 #include "webrtc/srtp.h"
 
 #define N_PKTS 20
+/* transcoding: 2 s of 20 ms packets each way, analysed over the last 1 s */
+#define XC_TICKS 100
+#define CLIENT_HZ 1000.0
+#define PHONE_HZ 700.0
+#define TONE_AMP 8000.0
+#define PCM_MAX (48000 * 3)
 
 typedef struct fixture {
 	GMainContext *ctx;
@@ -47,6 +65,17 @@ typedef struct fixture {
 	unsigned phone_te_rx, client_te_rx;
 	/* negotiated */
 	sb_media_desc offer_sip, answer_browser;
+	/* transcoding: decoded audio as each end heard it */
+	bool decode;
+	sb_codec_dec *client_dec, *phone_dec;
+	sb_codec_enc *client_enc, *phone_enc;
+	int16_t *client_pcm, *phone_pcm;
+	size_t client_n, phone_n;
+	unsigned ticks;
+	uint16_t phone_dst;          /* the gateway's RTP port */
+	uint8_t phone_te_event;
+	uint16_t phone_te_maxdur, client_te_maxdur;
+	uint8_t client_te_event;
 } fixture;
 
 static gboolean expire(gpointer data)
@@ -91,11 +120,24 @@ static void on_client_recv(sb_leg *leg, uint8_t *buf, size_t len,
 	fixture *f = ud;
 	(void)leg;
 	(void)cap;
-	if (h->pt == 126) {
+	if (h->pt == 126 || (f->decode && h->pt == 110)) {
 		f->client_te_rx++;
+		f->client_te_event = buf[h->payload_off];
+		uint16_t d = (uint16_t)(buf[h->payload_off + 2] << 8 |
+					buf[h->payload_off + 3]);
+		if (d > f->client_te_maxdur)
+			f->client_te_maxdur = d;
 		return;
 	}
 	f->client_rx++;
+	if (f->decode && f->client_n + 5760 <= PCM_MAX) {
+		ssize_t k = sb_codec_decode(f->client_dec,
+					    buf + h->payload_off,
+					    h->payload_len,
+					    f->client_pcm + f->client_n, 5760);
+		if (k > 0)
+			f->client_n += (size_t)k;
+	}
 	f->client_last = *h;
 	size_t n = h->payload_len < 64 ? h->payload_len : 64;
 	memcpy(f->client_payload, buf + h->payload_off, n);
@@ -123,9 +165,21 @@ static gboolean on_phone_readable(gint fd, GIOCondition c, gpointer ud)
 		return G_SOURCE_CONTINUE; /* RTCP or junk */
 	if (h.pt == 101) {
 		f->phone_te_rx++;
+		f->phone_te_event = buf[h.payload_off];
+		uint16_t d = (uint16_t)(buf[h.payload_off + 2] << 8 |
+					buf[h.payload_off + 3]);
+		if (d > f->phone_te_maxdur)
+			f->phone_te_maxdur = d;
 		return G_SOURCE_CONTINUE;
 	}
 	f->phone_rx++;
+	if (f->decode && f->phone_n + 1000 <= PCM_MAX) {
+		ssize_t k = sb_codec_decode(f->phone_dec, buf + h.payload_off,
+					    h.payload_len,
+					    f->phone_pcm + f->phone_n, 1000);
+		if (k > 0)
+			f->phone_n += (size_t)k;
+	}
 	f->phone_last = h;
 	memcpy(f->phone_payload, buf + h.payload_off,
 	       h.payload_len < 64 ? h.payload_len : 64);
@@ -166,6 +220,12 @@ static int teardown(void **state)
 	fixture *f = *state;
 	sb_media_session_free(f->s);
 	sb_leg_free(f->client);
+	sb_codec_dec_free(f->client_dec);
+	sb_codec_dec_free(f->phone_dec);
+	sb_codec_enc_free(f->client_enc);
+	sb_codec_enc_free(f->phone_enc);
+	g_free(f->client_pcm);
+	g_free(f->phone_pcm);
 	g_source_destroy(f->phone_src);
 	g_source_unref(f->phone_src);
 	close(f->phone_fd);
@@ -336,6 +396,7 @@ static void loop(fixture *f, sb_md_setup client_setup,
 	assert_int_equal(f->client_payload[0], 0x50 + ((1000 + N_PKTS) & 0xf));
 	assert_int_equal(f->ev_started[0], 1);
 	assert_int_equal(f->ev_started[1], 1);
+	assert_false(sb_media_session_transcoding(f->s));
 	const sb_leg_stats *st = sb_media_session_stats(f->s, 1);
 	assert_int_equal(st->rx_packets, N_PKTS);
 	assert_int_equal(st->tx_packets, N_PKTS + 1);
@@ -372,6 +433,323 @@ static void test_loop_fingerprint_mismatch(void **state)
 	assert_int_equal(f->ev_connected[0], 0);
 }
 
+/* --- transcoding: Opus (client) <-> PCMU (phone) --------------------- */
+
+static void tone(int16_t *pcm, size_t n, uint32_t rate, double hz,
+		 size_t off)
+{
+	for (size_t i = 0; i < n; i++)
+		pcm[i] = (int16_t)lrint(TONE_AMP * sin(2 * M_PI * hz *
+						       (double)(off + i) / rate));
+}
+
+/* Share of the signal's energy at `hz` (1.0 for a pure tone there). */
+static double tone_share(const int16_t *pcm, size_t n, uint32_t rate,
+			 double hz)
+{
+	double w = 2 * M_PI * hz / rate, c = 2 * cos(w);
+	double s1 = 0, s2 = 0, energy = 0;
+	for (size_t i = 0; i < n; i++) {
+		double s0 = pcm[i] + c * s1 - s2;
+		s2 = s1;
+		s1 = s0;
+		energy += (double)pcm[i] * pcm[i];
+	}
+	double power = s1 * s1 + s2 * s2 - c * s1 * s2;
+	return energy > 0 ? 2 * power / ((double)n * energy) : 0;
+}
+
+/* Fraction of 40 ms blocks whose energy is >= 90 % at `hz`: a glitch
+ * (a frame concealed when the loaded test machine delays a packet past
+ * the jitter buffer) costs only its own few blocks. */
+static double block_share(const int16_t *pcm, size_t n, uint32_t rate,
+			  double hz)
+{
+	size_t b = rate / 25, k = 0, good = 0;
+	for (size_t i = 0; i + b <= n; i += b, k++)
+		good += tone_share(pcm + i, b, rate, hz) >= 0.9;
+	return k ? (double)good / (double)k : 0;
+}
+
+static double rms(const int16_t *pcm, size_t n)
+{
+	double e = 0;
+	for (size_t i = 0; i < n; i++)
+		e += (double)pcm[i] * pcm[i];
+	return sqrt(e / (double)n);
+}
+
+static void send_event(fixture *f, bool from_client, uint8_t pt,
+		       uint16_t seq, uint32_t ts, uint16_t dur, bool end)
+{
+	uint8_t buf[SB_LEG_BUF], pl[4] = { 5, end ? 0x80 | 10 : 10,
+					   (uint8_t)(dur >> 8),
+					   (uint8_t)dur };
+	sb_rtp_hdr h = { .pt = pt, .seq = seq, .ts = ts,
+			 .marker = dur <= 960 && !end,
+			 .ssrc = from_client ? f->client->ssrc : 0x0badcafe };
+	ssize_t n = sb_rtp_build(buf, sizeof(buf), &h, pl, sizeof(pl));
+	if (from_client) {
+		sb_leg_send_rtp(f->client, buf, (size_t)n, sizeof(buf));
+		return;
+	}
+	struct sockaddr_in to = { .sin_family = AF_INET,
+				  .sin_port = htons(f->phone_dst) };
+	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sendto(f->phone_fd, buf, (size_t)n, 0, (struct sockaddr *)&to,
+	       sizeof(to));
+}
+
+typedef struct xc_src {
+	fixture *f;
+	uint16_t seq;
+	gint64 start;                /* sending is paced on absolute time */
+} xc_src;
+
+/* One 20 ms tick: a tone frame each way; at tick 20 a DTMF '5' each
+ * way (three updates and an end, RFC 4733 §2.5) in place of audio. */
+static void xc_send(xc_src *x)
+{
+	fixture *f = x->f;
+	int16_t pcm[960];
+	uint8_t pl[1500], buf[SB_LEG_BUF];
+	unsigned t = f->ticks++;
+	uint16_t seq = x->seq++;
+
+	if (t >= 20 && t < 24) {
+		uint16_t k = (uint16_t)(t - 19);
+		send_event(f, true, 110, seq, 20 * 960u, (uint16_t)(k * 960),
+			   k == 4);
+		send_event(f, false, 101, seq, 20 * 160u, (uint16_t)(k * 160),
+			   k == 4);
+		return;
+	}
+	tone(pcm, 960, 48000, CLIENT_HZ, t * 960u);
+	ssize_t n = sb_codec_encode(f->client_enc, pcm, 960, pl, sizeof(pl));
+	assert_true(n > 0);
+	sb_rtp_hdr h = { .pt = 111, .seq = seq, .ts = t * 960u,
+			 .ssrc = f->client->ssrc, .marker = t == 0 };
+	ssize_t len = sb_rtp_build(buf, sizeof(buf), &h, pl, (size_t)n);
+	sb_leg_send_rtp(f->client, buf, (size_t)len, sizeof(buf));
+
+	tone(pcm, 160, 8000, PHONE_HZ, t * 160u);
+	n = sb_codec_encode(f->phone_enc, pcm, 160, pl, sizeof(pl));
+	h = (sb_rtp_hdr){ .pt = 0, .seq = seq, .ts = t * 160u,
+			  .ssrc = 0x0badcafe, .marker = t == 0 };
+	len = sb_rtp_build(buf, sizeof(buf), &h, pl, (size_t)n);
+	struct sockaddr_in to = { .sin_family = AF_INET,
+				  .sin_port = htons(f->phone_dst) };
+	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sendto(f->phone_fd, buf, (size_t)len, 0, (struct sockaddr *)&to,
+	       sizeof(to));
+}
+
+/* A browser and a phone send on their own sample clocks: exactly one
+ * packet per 20 ms on average, whatever the timer's wake-up latency. */
+static gboolean xc_tick(gpointer data)
+{
+	xc_src *x = data;
+	gint64 now = g_get_monotonic_time();
+	if (!x->start)
+		x->start = now;
+	while (x->f->ticks < XC_TICKS &&
+	       now >= x->start + (gint64)x->f->ticks * 20000)
+		xc_send(x);
+	return x->f->ticks < XC_TICKS ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+}
+
+static bool xc_done(fixture *f)
+{
+	return f->ticks >= XC_TICKS;
+}
+
+static void open_codecs(fixture *f, xc_src *x)
+{
+	sb_codec_params p;
+	sb_codec_params_init(&p);
+	p.pcm_rate = 48000;
+	assert_int_equal(sb_codec_enc_new(&sb_codec_opus, &p, &f->client_enc), 0);
+	assert_int_equal(sb_codec_dec_new(&sb_codec_opus, &p,
+					  &f->client_dec), 0);
+	sb_codec_params_init(&p);
+	assert_int_equal(sb_codec_enc_new(&sb_codec_pcmu, &p, &f->phone_enc), 0);
+	assert_int_equal(sb_codec_dec_new(&sb_codec_pcmu, &p, &f->phone_dec),
+			 0);
+	f->client_pcm = g_new0(int16_t, PCM_MAX);
+	f->phone_pcm = g_new0(int16_t, PCM_MAX);
+	f->decode = true;
+}
+
+/* Browser offers Opus only (+ DTMF at 48000); the phone answers PCMU. */
+static void negotiate_browser_offers(fixture *f)
+{
+	sb_media_desc offer, ans;
+	memset(&offer, 0, sizeof(offer));
+	assert_int_equal(sb_leg_get_local(f->client, true, &offer), 0);
+	add(&offer, 111, "opus", 48000, 2);
+	add(&offer, 110, "telephone-event", 48000, 1);
+	g_strlcpy(offer.mid, "0", sizeof(offer.mid));
+	offer.bundled = true;
+	sb_media_desc *o = &f->offer_sip;
+	assert_int_equal(sb_media_session_remote_offer(f->s, 0, &offer, o), 0);
+	assert_int_equal(o->n_codecs, 5);
+	assert_string_equal(o->codecs[2].name, "PCMU");
+	assert_string_equal(o->codecs[3].name, "PCMA");
+	assert_int_equal(o->codecs[4].pt, 101);
+	f->phone_dst = o->port;
+
+	memset(&ans, 0, sizeof(ans));
+	ans.proto = SB_MD_PROTO_RTP_AVP;
+	g_strlcpy(ans.addr, "127.0.0.1", sizeof(ans.addr));
+	ans.port = f->phone_port;
+	add(&ans, 0, "PCMU", 8000, 1);
+	add(&ans, 101, "telephone-event", 8000, 1);
+	sb_media_desc *b = &f->answer_browser;
+	assert_int_equal(sb_media_session_remote_answer(f->s, 1, &ans, b), 0);
+	assert_int_equal(b->n_codecs, 2);
+	assert_string_equal(b->codecs[0].name, "opus");
+	assert_int_equal(b->codecs[0].pt, 111);
+	assert_int_equal(b->codecs[1].pt, 110);
+	assert_int_equal(sb_leg_set_remote(f->client, false, b), 0);
+}
+
+/* The phone offers PCMU (+ DTMF at 8000); the browser answers Opus. */
+static void negotiate_phone_offers(fixture *f)
+{
+	sb_media_desc offer, to_browser, ans, to_phone;
+	memset(&offer, 0, sizeof(offer));
+	offer.proto = SB_MD_PROTO_RTP_AVP;
+	g_strlcpy(offer.addr, "127.0.0.1", sizeof(offer.addr));
+	offer.port = f->phone_port;
+	add(&offer, 0, "PCMU", 8000, 1);
+	add(&offer, 101, "telephone-event", 8000, 1);
+	assert_int_equal(sb_media_session_remote_offer(f->s, 1, &offer,
+						       &to_browser), 0);
+	assert_int_equal(to_browser.n_codecs, 4);
+	assert_string_equal(to_browser.codecs[0].name, "opus");
+	assert_int_equal(to_browser.codecs[0].pt, 111);
+	assert_non_null(strstr(to_browser.codecs[0].fmtp,
+			       "sprop-maxcapturerate=8000"));
+	assert_string_equal(to_browser.codecs[1].name, "PCMU");
+	assert_int_equal(to_browser.codecs[3].pt, 110);
+	assert_int_equal(sb_leg_set_remote(f->client, true, &to_browser), 0);
+	memset(&ans, 0, sizeof(ans));
+	assert_int_equal(sb_leg_get_local(f->client, false, &ans), 0);
+	add(&ans, 111, "opus", 48000, 2);
+	add(&ans, 110, "telephone-event", 48000, 1);
+	g_strlcpy(ans.mid, "0", sizeof(ans.mid));
+	assert_int_equal(sb_media_session_remote_answer(f->s, 0, &ans,
+							&to_phone), 0);
+	assert_int_equal(to_phone.n_codecs, 2);
+	assert_int_equal(to_phone.codecs[0].pt, 0);
+	assert_int_equal(to_phone.codecs[1].pt, 101);
+	f->phone_dst = to_phone.port;
+	f->offer_sip = to_phone; /* the SSRC the phone will see */
+	f->answer_browser = to_browser;
+}
+
+static void xcode_flow(fixture *f, bool phone_offers)
+{
+	xc_src x = { .f = f, .seq = 1 };
+	make_gateway(f);
+	make_client(f, SB_MD_SETUP_ACTPASS);
+	open_codecs(f, &x);
+	if (phone_offers)
+		negotiate_phone_offers(f);
+	else
+		negotiate_browser_offers(f);
+	assert_true(sb_media_session_transcoding(f->s));
+	assert_true(run_until(f, both_connected, 10000));
+
+	GSource *t = g_timeout_source_new(2);
+	g_source_set_callback(t, xc_tick, &x, NULL);
+	g_source_attach(t, f->ctx);
+	f->ticks = 0;
+	/* ticks stop at XC_TICKS; 200 ms more lets the tail drain */
+	run_until(f, xc_done, (XC_TICKS + 10) * 20 + 5000);
+	GSource *w = g_timeout_source_new(200);
+	f->expired = false;
+	g_source_set_callback(w, expire, &f->expired, NULL);
+	g_source_attach(w, f->ctx);
+	while (!f->expired)
+		g_main_context_iteration(f->ctx, TRUE);
+	g_source_destroy(w);
+	g_source_unref(w);
+	g_source_destroy(t);
+	g_source_unref(t);
+
+	/* phone: PCMU 20 ms packets from the SSRC the gateway announced */
+	assert_true(f->phone_rx >= XC_TICKS - 20);
+	assert_int_equal(f->phone_last.pt, 0);
+	assert_int_equal(f->phone_last.payload_len, 160);
+	assert_int_equal(f->phone_last.ssrc, f->offer_sip.ssrc);
+	/* client: Opus from the SSRC announced to it */
+	assert_true(f->client_rx >= XC_TICKS - 20);
+	assert_int_equal(f->client_last.pt, 111);
+	assert_int_equal(f->client_last.ssrc, f->answer_browser.ssrc);
+
+	sb_xcode_stats st;
+	assert_int_equal(sb_media_session_xcode_stats(f->s, 0, &st), 0);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(sb_media_session_xcode_stats(f->s, i, &st), 0);
+		print_message("%s: in %" PRIu64 " out %" PRIu64 " lost %"
+			      PRIu64 " concealed %" PRIu64 " late %" PRIu64
+			      " delay %u ms jitter %.1f ms\n",
+			      i ? "phone->client" : "client->phone",
+			      st.packets_in, st.packets_out, st.lost,
+			      st.concealed, st.late, st.delay_ms,
+			      st.jitter_ms);
+	}
+	assert_int_equal(sb_media_session_xcode_stats(f->s, 0, &st), 0);
+	/* the tones made it through decode/encode: 500 ms ending 300 ms
+	 * before the end (after the sources stop, concealment fades out) */
+	assert_true(f->phone_n >= 8000 + 2400);
+	const int16_t *pp = f->phone_pcm + f->phone_n - 2400 - 4000;
+	if (getenv("SB_DUMP")) {
+		FILE *fp = fopen("/tmp/sb_phone.raw", "wb");
+		fwrite(f->phone_pcm, 2, f->phone_n, fp);
+		fclose(fp);
+		fp = fopen("/tmp/sb_client.raw", "wb");
+		fwrite(f->client_pcm, 2, f->client_n, fp);
+		fclose(fp);
+	}
+	double share = block_share(pp, 4000, 8000, CLIENT_HZ);
+	print_message("phone hears %.0f Hz: %.2f of 40 ms blocks clean, rms %.0f\n",
+		      CLIENT_HZ, share, rms(pp, 4000));
+	assert_true(share >= 0.7);
+	assert_true(block_share(pp, 4000, 8000, PHONE_HZ) < 0.05);
+	assert_true(rms(pp, 4000) > TONE_AMP / 2 / sqrt(2));
+	assert_true(f->client_n >= 48000 + 14400);
+	const int16_t *cp = f->client_pcm + f->client_n - 14400 - 24000;
+	share = block_share(cp, 24000, 48000, PHONE_HZ);
+	print_message("client hears %.0f Hz: %.2f of 40 ms blocks clean, rms %.0f\n",
+		      PHONE_HZ, share, rms(cp, 24000));
+	assert_true(share >= 0.7);
+	assert_true(block_share(cp, 24000, 48000, CLIENT_HZ) < 0.05);
+	assert_true(rms(cp, 24000) > TONE_AMP / 2 / sqrt(2));
+
+	/* DTMF '5' crossed clocks both ways: 4 x 960 at 48 kHz is 4 x 160
+	 * at 8 kHz and back */
+	assert_true(f->phone_te_rx >= 4);
+	assert_int_equal(f->phone_te_event, 5);
+	assert_int_equal(f->phone_te_maxdur, 640);
+	assert_true(f->client_te_rx >= 4);
+	assert_int_equal(f->client_te_event, 5);
+	assert_int_equal(f->client_te_maxdur, 3840);
+
+	assert_int_equal(st.dtmf_events, 1);
+}
+
+static void test_loop_transcode_browser_offers(void **state)
+{
+	xcode_flow(*state, false);
+}
+
+static void test_loop_transcode_phone_offers(void **state)
+{
+	xcode_flow(*state, true);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -381,6 +759,10 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_loop_fingerprint_mismatch,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_loop_transcode_browser_offers, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_loop_transcode_phone_offers, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
