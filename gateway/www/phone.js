@@ -383,8 +383,10 @@
     };
   }
 
+  let dialing = false;           // between the click and ua.call(): waiting for the microphone
+  let cancelDial = false;        // Hang up pressed while dialing
   async function dial(input) {
-    if (session) return { ok: false, reason: 'already in a call' };
+    if (session || dialing) return { ok: false, reason: 'already in a call' };
     const target = targetOf(input);
     if (!target) {
       showError('input', 'Nothing to call', 'Enter a number or a SIP address, or use the echo test.');
@@ -396,16 +398,25 @@
     }
     clearError();
     ctx();                                     // created inside the click: autoplay policy
+    dialing = true;
     setCall('calling', { direction: 'out', peer: 'sip:' + target });
     try {
       localStream = await getMic();
     } catch (err) {
+      dialing = false;
       const [code, t, d] = micError(err);
       setCall('failed');
       logCall({ dir: 'out', uri: 'sip:' + target, result: 'failed', code: 'mic' });
       showError(code, t, d);
       setCall('idle');
       return { ok: false, reason: 'microphone' };
+    }
+    dialing = false;
+    if (cancelDial) {            // hung up while the browser asked for the microphone
+      cancelDial = false;
+      releaseMedia();
+      setCall('idle');
+      return { ok: false, reason: 'cancelled' };
     }
     analysers.mic = makeAnalyser(localStream);
     startMeters();
@@ -424,7 +435,7 @@
   }
 
   function onIncoming(s, request) {
-    if (session) {
+    if (session || dialing) {
       s.terminate({ status_code: 486, reason_phrase: 'Busy Here' });
       logCall({ dir: 'in', uri: s.remote_identity.uri.toString(), name: s.remote_identity.display_name, result: 'missed', code: 486 });
       return;
@@ -466,6 +477,7 @@
   }
 
   function hangup() {
+    if (!session && dialing) { cancelDial = true; return { ok: true }; }
     if (!session) return { ok: false };
     try { session.terminate(); } catch (e) { endSession('ended', null); }
     return { ok: true };
@@ -525,7 +537,7 @@
     setCall(how);
     if (failure) showError(failure.code, failure.title, failure.detail, { status: typeof failure.code === 'number' ? failure.code : undefined, reason: failure.reason });
     // Show "Call ended" for a moment, then back to the dial pad.
-    setTimeout(() => { if (!session) setCall('idle'); }, 1500);
+    setTimeout(() => { if (!session && !dialing) setCall('idle'); }, 1500);
   }
 
   function setCall(st, extra = {}) {
@@ -544,9 +556,10 @@
 
   function updateCallUi() {
     const st = state.call;
-    const active = !!session;
+    const active = !!session || dialing;
     const inCall = st === 'confirmed';
     $('incoming').hidden = st !== 'incoming';
+    ring(st === 'incoming');
     $('callinfo').hidden = st === 'idle' || st === 'incoming';
     $('call-peer').textContent = state.peer ? shortUri(state.peer) : '';
     $('call-state').textContent = (state.held && inCall ? 'On hold' : CALL_TEXT[st] || '') + (state.muted && inCall ? ' · muted' : '');
@@ -566,6 +579,39 @@
     if (!active) $('dtmf-sent').textContent = '';
     document.title = st === 'incoming' ? 'Incoming call · sipbridge' : inCall ? 'In call · sipbridge' : 'sipbridge webphone';
     tickTimer();
+  }
+
+  // Ring while a call is offered: a 440+480 Hz double burst every 3 s, as
+  // long as the browser lets the page play sound.
+  let ringTimer = 0;
+  function ring(on) {
+    if (on === !!ringTimer) return;
+    clearInterval(ringTimer);
+    ringTimer = 0;
+    if (!on) return;
+    const burst = () => {
+      try {
+        const c = ctx();
+        const g = c.createGain();
+        g.gain.value = 0;
+        g.connect(c.destination);
+        const t = c.currentTime;
+        for (const start of [t, t + 0.6]) {
+          g.gain.setValueAtTime(0.08, start);
+          g.gain.setValueAtTime(0, start + 0.4);
+        }
+        for (const hz of [440, 480]) {
+          const o = c.createOscillator();
+          o.frequency.value = hz;
+          o.connect(g);
+          o.start(t);
+          o.stop(t + 1.1);
+        }
+      } catch (e) { /* no audio output: the banner still shows */ }
+      if (navigator.vibrate) navigator.vibrate([400, 200, 400]);
+    };
+    burst();
+    ringTimer = setInterval(burst, 3000);
   }
 
   let timerId = 0;
