@@ -701,10 +701,10 @@ static void xcode_flow(fixture *f, bool phone_offers)
 			      st.jitter_ms);
 	}
 	assert_int_equal(sb_media_session_xcode_stats(f->s, 0, &st), 0);
-	/* the tones made it through decode/encode: 500 ms ending 300 ms
+	/* the tones made it through decode/encode: 1 s ending 300 ms
 	 * before the end (after the sources stop, concealment fades out) */
 	assert_true(f->phone_n >= 8000 + 2400);
-	const int16_t *pp = f->phone_pcm + f->phone_n - 2400 - 4000;
+	const int16_t *pp = f->phone_pcm + f->phone_n - 2400 - 8000;
 	if (getenv("SB_DUMP")) {
 		FILE *fp = fopen("/tmp/sb_phone.raw", "wb");
 		fwrite(f->phone_pcm, 2, f->phone_n, fp);
@@ -713,20 +713,20 @@ static void xcode_flow(fixture *f, bool phone_offers)
 		fwrite(f->client_pcm, 2, f->client_n, fp);
 		fclose(fp);
 	}
-	double share = block_share(pp, 4000, 8000, CLIENT_HZ);
+	double share = block_share(pp, 8000, 8000, CLIENT_HZ);
 	print_message("phone hears %.0f Hz: %.2f of 40 ms blocks clean, rms %.0f\n",
-		      CLIENT_HZ, share, rms(pp, 4000));
-	assert_true(share >= 0.7);
-	assert_true(block_share(pp, 4000, 8000, PHONE_HZ) < 0.05);
-	assert_true(rms(pp, 4000) > TONE_AMP / 2 / sqrt(2));
+		      CLIENT_HZ, share, rms(pp, 8000));
+	assert_true(share >= 0.6);
+	assert_true(block_share(pp, 8000, 8000, PHONE_HZ) < 0.05);
+	assert_true(rms(pp, 8000) > TONE_AMP / 2 / sqrt(2));
 	assert_true(f->client_n >= 48000 + 14400);
-	const int16_t *cp = f->client_pcm + f->client_n - 14400 - 24000;
-	share = block_share(cp, 24000, 48000, PHONE_HZ);
+	const int16_t *cp = f->client_pcm + f->client_n - 14400 - 48000;
+	share = block_share(cp, 48000, 48000, PHONE_HZ);
 	print_message("client hears %.0f Hz: %.2f of 40 ms blocks clean, rms %.0f\n",
-		      PHONE_HZ, share, rms(cp, 24000));
-	assert_true(share >= 0.7);
-	assert_true(block_share(cp, 24000, 48000, CLIENT_HZ) < 0.05);
-	assert_true(rms(cp, 24000) > TONE_AMP / 2 / sqrt(2));
+		      PHONE_HZ, share, rms(cp, 48000));
+	assert_true(share >= 0.6);
+	assert_true(block_share(cp, 48000, 48000, CLIENT_HZ) < 0.05);
+	assert_true(rms(cp, 48000) > TONE_AMP / 2 / sqrt(2));
 
 	/* DTMF '5' crossed clocks both ways: 4 x 960 at 48 kHz is 4 x 160
 	 * at 8 kHz and back */
@@ -750,6 +750,75 @@ static void test_loop_transcode_phone_offers(void **state)
 	xcode_flow(*state, true);
 }
 
+/* --- echo service ----------------------------------------------------- */
+
+static bool echo_done(fixture *f)
+{
+	return f->client_rx >= N_PKTS;
+}
+
+/* A client calls the echo (sip:echo@): the session answers locally with
+ * the first codec the client offered among Opus/G722/PCMU/PCMA, and the
+ * client gets its own packets back after the configured delay. */
+static void test_loop_echo(void **state)
+{
+	fixture *f = *state;
+	sb_media_params p = {
+		.media_addr = "127.0.0.1",
+		.port_min = 42000, .port_max = 42999,
+		.cert = f->gw_cert,
+		.kind = { SB_LEG_KIND_WEBRTC, SB_LEG_KIND_ECHO },
+		.echo_delay_ms = 200,
+	};
+	int err = 0;
+	f->s = sb_media_session_new(&p, f->ctx, on_session_event, f, &err);
+	assert_non_null(f->s);
+	make_client(f, SB_MD_SETUP_ACTPASS);
+
+	sb_media_desc offer, ans, fwd;
+	memset(&offer, 0, sizeof(offer));
+	assert_int_equal(sb_leg_get_local(f->client, true, &offer), 0);
+	add(&offer, 13, "CN", 8000, 1);
+	add(&offer, 9, "G722", 8000, 1);
+	add(&offer, 0, "PCMU", 8000, 1);
+	add(&offer, 126, "telephone-event", 8000, 1);
+	g_strlcpy(offer.mid, "0", sizeof(offer.mid));
+	offer.bundled = true;
+	/* the echo is not a peer to forward offers to */
+	assert_int_equal(sb_media_session_remote_offer(f->s, 0, &offer, &fwd),
+			 -EINVAL);
+	assert_int_equal(sb_media_session_answer_locally(f->s, 1, &offer,
+							 &ans), -EINVAL);
+	assert_int_equal(sb_media_session_answer_locally(f->s, 0, &offer,
+							 &ans), 0);
+	assert_int_equal(ans.proto, SB_MD_PROTO_DTLS_SAVPF);
+	assert_string_equal(ans.mid, "0");
+	assert_int_equal(ans.n_codecs, 2);
+	assert_string_equal(ans.codecs[0].name, "G722"); /* first usable */
+	assert_int_equal(ans.codecs[1].pt, 126);
+	assert_int_equal(ans.dir, SB_MD_DIR_SENDRECV);
+	assert_false(sb_media_session_transcoding(f->s));
+	assert_int_equal(sb_leg_set_remote(f->client, false, &ans), 0);
+	assert_true(run_until(f, both_connected, 10000));
+
+	gint64 t0 = g_get_monotonic_time();
+	for (uint16_t i = 1; i <= N_PKTS; i++)
+		send_client(f, 9, i);
+	assert_true(run_until(f, echo_done, 5000));
+	gint64 took = g_get_monotonic_time() - t0;
+	print_message("echo: %u packets back after %" G_GINT64_FORMAT
+		      " ms\n", f->client_rx, took / 1000);
+	assert_true(took >= 200 * 1000);
+	/* our own payload, in our codec, from the SSRC announced to us */
+	assert_int_equal(f->client_last.pt, 9);
+	assert_int_equal(f->client_last.ssrc, ans.ssrc);
+	assert_int_equal(f->client_last.payload_len, 160);
+	assert_int_equal(f->client_payload[0], 0xa0 + (N_PKTS & 0xf));
+	const sb_leg_stats *st = sb_media_session_stats(f->s, 0);
+	assert_int_equal(st->rx_packets, N_PKTS);
+	assert_int_equal(st->tx_packets, N_PKTS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -763,6 +832,8 @@ int main(void)
 			test_loop_transcode_browser_offers, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_loop_transcode_phone_offers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_loop_echo, setup,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
