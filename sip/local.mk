@@ -26,3 +26,13 @@ tests_fuzz_fuzz_sdp_SOURCES = tests/fuzz/fuzz_sdp.c
 tests_fuzz_fuzz_sdp_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_sdp_LDADD = $(SIP_LIBS)
 endif
+# Security modules (auth_token, dialplan): libconfig is not in SIP_LIBS.
+if FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz_token tests/fuzz/fuzz_dialplan
+tests_fuzz_fuzz_token_SOURCES = tests/fuzz/fuzz_token.c
+tests_fuzz_fuzz_token_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_token_LDADD = $(SIP_LIBS) $(LIBCONFIG_LIBS)
+tests_fuzz_fuzz_dialplan_SOURCES = tests/fuzz/fuzz_dialplan.c
+tests_fuzz_fuzz_dialplan_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_dialplan_LDADD = $(SIP_LIBS) $(LIBCONFIG_LIBS)
+endif
