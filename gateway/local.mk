@@ -22,3 +22,10 @@ GATEWAY_LIBS = libsb_gateway.a $(WEBRTC_LIBS) $(SIP_LIBS) $(LIBCONFIG_LIBS) \
 gateway_sipbridge_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"sb-gw\"
 gateway_sipbridge_SOURCES = gateway/main.c
 gateway_sipbridge_LDADD = $(GATEWAY_LIBS)
+
+if FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz_ws_sip
+tests_fuzz_fuzz_ws_sip_SOURCES = tests/fuzz/fuzz_ws_sip.c
+tests_fuzz_fuzz_ws_sip_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_ws_sip_LDADD = $(SIP_LIBS)
+endif

@@ -516,7 +516,10 @@ void sb_proxy_ws_message(sb_ws_conn *c, const char *buf, size_t len, void *proxy
 	if (!f)
 		return;
 	/* RFC 5626 §3.5.1 keep-alive: a bare CRLF CRLF gets CRLF back. */
-	if (len <= 4 && strspn(buf, "\r\n") == len) {
+	size_t crlf = 0;
+	while (crlf < len && crlf < 4 && (buf[crlf] == '\r' || buf[crlf] == '\n'))
+		crlf++;
+	if (len <= 4 && crlf == len) {
 		if (len == 4)
 			sb_ws_conn_send(c, "\r\n", 2);
 		return;

@@ -26,6 +26,9 @@ struct sb_ws_conn {
 	GQueue tx;                /* of GBytes: LWS_PRE + payload */
 	size_t tx_bytes;
 	void *data;               /* borrowed: the proxy's per-flow state */
+	sb_ws_sink_cb sink;       /* detached test connections only */
+	void *sink_data;
+	bool detached_open;
 };
 
 /* Per-session storage lws allocates for each wsi. */
@@ -91,7 +94,10 @@ void sb_ws_conn_unref(sb_ws_conn *c)
 uint64_t sb_ws_conn_id(const sb_ws_conn *c) { return c->id; }
 const char *sb_ws_conn_peer(const sb_ws_conn *c) { return c->peer; }
 const char *sb_ws_conn_peer_ip(const sb_ws_conn *c) { return c->peer_ip; }
-bool sb_ws_conn_is_open(const sb_ws_conn *c) { return c->wsi && !c->closing; }
+bool sb_ws_conn_is_open(const sb_ws_conn *c)
+{
+	return (c->wsi && !c->closing) || c->detached_open;
+}
 bool sb_ws_conn_secure(const sb_ws_conn *c) { return c->secure; }
 void sb_ws_conn_set_data(sb_ws_conn *c, void *data) { c->data = data; }
 void *sb_ws_conn_get_data(const sb_ws_conn *c) { return c->data; }
@@ -105,6 +111,10 @@ int sb_ws_conn_send(sb_ws_conn *c, const char *buf, size_t len)
 {
 	if (!sb_ws_conn_is_open(c))
 		return -ENOTCONN;
+	if (c->sink) {
+		c->sink(buf, len, c->sink_data);
+		return 0;
+	}
 	if (c->tx_bytes + len > settings.max_queued_bytes)
 		return -ENOBUFS;
 	guint8 *frame = g_malloc(LWS_PRE + len);
@@ -113,6 +123,26 @@ int sb_ws_conn_send(sb_ws_conn *c, const char *buf, size_t len)
 	c->tx_bytes += len;
 	lws_callback_on_writable(c->wsi);
 	return 0;
+}
+
+sb_ws_conn *sb_ws_conn_new_detached(sb_ws_sink_cb sink, void *user_data)
+{
+	sb_ws_conn *c = g_new0(sb_ws_conn, 1);
+	g_ref_count_init(&c->ref);
+	c->id = next_id++;
+	c->rx = g_byte_array_new();
+	g_queue_init(&c->tx);
+	g_strlcpy(c->peer, "detached", sizeof(c->peer));
+	g_strlcpy(c->peer_ip, "127.0.0.1", sizeof(c->peer_ip));
+	c->sink = sink;
+	c->sink_data = user_data;
+	c->detached_open = true;
+	return c;
+}
+
+void sb_ws_conn_detach_close(sb_ws_conn *c)
+{
+	c->detached_open = false;
 }
 
 void sb_ws_conn_close(sb_ws_conn *c, int status, const char *reason)

@@ -61,6 +61,13 @@ bool sb_ws_conn_secure(const sb_ws_conn *c);
 void sb_ws_conn_set_data(sb_ws_conn *c, void *data);
 void *sb_ws_conn_get_data(const sb_ws_conn *c);
 
+/* A connection with no socket behind it, for tests and fuzzing: what is
+ * sent on it goes to sink (borrowed buffer). Open until
+ * sb_ws_conn_detach_close(), which does not call on_close. */
+typedef void (*sb_ws_sink_cb)(const char *buf, size_t len, void *user_data);
+sb_ws_conn *sb_ws_conn_new_detached(sb_ws_sink_cb sink, void *user_data);
+void sb_ws_conn_detach_close(sb_ws_conn *c);
+
 /* Connections currently open. */
 unsigned sb_ws_transport_count(void);
 
