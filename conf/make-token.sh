@@ -35,9 +35,10 @@ expiry=$(( $(date +%s) + life ))
 user_part="$expiry:$user"
 token=$(printf '%s' "$user_part" |
 	openssl dgst -sha256 -hmac "$secret" -binary | openssl base64 -A)
-# Percent-encode the base64 specials for the URL.
+# Percent-encode what a URL query would misread ('+' is a space there).
 token_url=$(printf '%s' "$token" | sed -e 's/+/%2B/g' -e 's,/,%2F,g' -e 's/=/%3D/g')
+user_url=$(printf '%s' "$user_part" | sed -e 's/+/%2B/g')
 
 echo "user_part=$user_part"
 echo "token=$token"
-echo "query=?user=$user_part&token=$token_url"
+echo "query=?user=$user_url&token=$token_url"

@@ -160,11 +160,13 @@ sb_auth_token_result sb_auth_token_verify(const sb_auth_keys *k,
 	unsigned char want[MAC_LEN];
 	int64_t expiry;
 	char user[SB_AUTH_USER_MAX + 1];
-	if (strlen(user_part) > USER_PART_MAX ||
-	    !split_user_part(user_part, &expiry, user) ||
-	    !b64_decode_mac(token, want))
+	char up[USER_PART_MAX + 1];
+	if (g_strlcpy(up, user_part, sizeof(up)) >= sizeof(up))
 		return SB_AUTH_TOKEN_MALFORMED;
-	int idx = find_secret(k, user_part, want);
+	g_strdelimit(up, " ", '+'); /* a form-decoded '+' (never a valid space) */
+	if (!split_user_part(up, &expiry, user) || !b64_decode_mac(token, want))
+		return SB_AUTH_TOKEN_MALFORMED;
+	int idx = find_secret(k, up, want);
 	if (idx < 0)
 		return SB_AUTH_TOKEN_FORGED;
 	if (expiry < now || expiry - now > k->max_lifetime)

@@ -14,8 +14,8 @@
  * Standard base64 ("+/", "=" padding, which should be percent-encoded in
  * a URL as %2B %2F %3D) and URL-safe base64 ("-_", padding optional) are
  * both accepted; a literal space in the token is read as "+" because form
- * decoding turns an unencoded "+" into a space. The ':' may be sent as
- * %3A. Other query parameters are ignored; a repeated user= or token= is
+ * decoding turns an unencoded "+" into a space; the same holds for a '+'
+ * in USER. The ':' may be sent as %3A. Other query parameters are ignored; a repeated user= or token= is
  * refused (parameter pollution). conf/make-token.sh makes a token.
  *
  * Verification tries every configured secret (rotation: put the new one

@@ -164,7 +164,7 @@ static void test_malformed(void **state)
 	sb_auth_keys *k = keys(SECRET_A, NULL, 86400);
 	static const char *const bad_user[] = {
 		"alice", ":alice", "17672x9200:alice", "-1:alice", "1767229200:",
-		"1767229200:al ice", "1767229200:al@ice", "1767229200:a:b",
+		"1767229200:al\tice", "1767229200:al@ice", "1767229200:a:b",
 		"99999999999999999999:alice",
 		"1:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
 	};
@@ -258,6 +258,16 @@ static void test_alphabets(void **state)
 	assert_int_equal(sb_auth_token_check_query(k, enc->str, NOW, NULL),
 			 SB_AUTH_TOKEN_OK);
 	g_string_free(enc, TRUE);
+	g_free(up);
+	g_free(tok);
+
+	/* A '+' in the user, form-decoded to a space on the way. */
+	sb_auth_identity id;
+	assert_int_equal(sb_auth_token_make(SECRET_A, "a+b", NOW + 10, &up, &tok), 0);
+	assert_string_equal(up, "1767225610:a+b");
+	assert_int_equal(sb_auth_token_verify(k, "1767225610:a b", tok, NOW, &id),
+			 SB_AUTH_TOKEN_OK);
+	assert_string_equal(id.user, "a+b");
 	g_free(up);
 	g_free(tok);
 	sb_auth_keys_free(k);
