@@ -129,8 +129,11 @@ static int make_agent(sb_ice *ice, const sb_ice_params *p)
 {
 	NiceAddress addr;
 
+	/* RFC 7675: libnice sends consent checks on the selected pair and
+	 * moves the component to FAILED when the peer stops answering
+	 * them for 30 s (reported as SB_ICE_STATE_FAILED). */
 	ice->agent = nice_agent_new_full(ice->ctx, NICE_COMPATIBILITY_RFC5245,
-					 NICE_AGENT_OPTION_NONE);
+					 NICE_AGENT_OPTION_CONSENT_FRESHNESS);
 	if (!ice->agent)
 		return -EIO;
 	g_object_set(ice->agent, "controlling-mode", p->controlling,

@@ -203,6 +203,7 @@ static bool accept_source(rtp_leg *r, const struct sockaddr_storage *from,
 		return true;
 	r->strangers++;
 	r->base.stats.rx_dropped++;
+	r->base.stats.rx_strangers++;
 	return false;
 }
 

@@ -13,6 +13,9 @@
 #include "webrtc/ice.h"
 #include "webrtc/srtp.h"
 
+/* RFC 7675 §5.1: consent expires 30 s after the last response. */
+#define SB_WEBRTC_CONSENT_MS 30000
+
 typedef struct webrtc_leg {
 	sb_leg base;                 /* first: sb_leg * casts to this */
 	sb_ice *ice;                 /* owned, created at first offer/answer */
@@ -28,6 +31,10 @@ typedef struct webrtc_leg {
 	sb_dtls_role role;
 	char remote_fp[SB_CERT_FP_LEN];
 	bool ice_connected;
+	unsigned consent_ms;         /* silence that means consent is lost */
+	gint64 last_rx;              /* monotonic µs of the last datagram */
+	GSource *consent_timer;      /* owned, from ICE connected on */
+	bool consent_lost;
 	uint8_t rxbuf[SB_LEG_BUF];   /* decrypt area; no per-packet malloc */
 	uint8_t rtcpbuf[SB_LEG_BUF];
 } webrtc_leg;
@@ -105,6 +112,7 @@ static void recv_srtp(webrtc_leg *w, const uint8_t *buf, size_t len)
 	sb_rtp_hdr h;
 	if (n < 0 || sb_rtp_parse(w->rxbuf, (size_t)n, &h) < 0) {
 		w->base.stats.rx_dropped++;
+		w->base.stats.rx_replayed += n == -EALREADY;
 		return;
 	}
 	sb_leg_deliver_rtp(&w->base, w->rxbuf, (size_t)n, sizeof(w->rxbuf),
@@ -130,6 +138,7 @@ static void on_ice_recv(void *ud, const uint8_t *buf, size_t len)
 {
 	webrtc_leg *w = ud;
 
+	w->last_rx = g_get_monotonic_time();
 	switch (sb_demux_classify(buf, len)) {
 	case SB_DEMUX_DTLS:
 		if (w->dtls)
@@ -156,14 +165,44 @@ static void start_client(webrtc_leg *w)
 		sb_dtls_start(w->dtls);
 }
 
+/* RFC 7675 §5.1 on our side too: libnice checks that the browser still
+ * answers STUN; this checks that it still sends anything at all (SRTP,
+ * SRTCP or DTLS: a browser sends RTCP every few seconds even on hold).
+ * Either one failing ends the call with ICE_FAILED, once. */
+static gboolean check_consent(gpointer data)
+{
+	webrtc_leg *w = data;
+	gint64 idle = g_get_monotonic_time() - w->last_rx;
+
+	if (!w->consent_lost && !w->base.closed &&
+	    idle > (gint64)w->consent_ms * 1000) {
+		w->consent_lost = true;
+		sb_leg_emit(&w->base, SB_LEG_EV_ICE_FAILED,
+			    "consent expired: nothing received from the peer");
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+static void start_consent(webrtc_leg *w)
+{
+	if (w->consent_timer || w->base.closed)
+		return;
+	w->last_rx = g_get_monotonic_time();
+	w->consent_timer = g_timeout_source_new(MIN(w->consent_ms / 4, 1000u));
+	g_source_set_callback(w->consent_timer, check_consent, w, NULL);
+	g_source_attach(w->consent_timer, w->base.ctx);
+}
+
 static void on_ice_state(void *ud, sb_ice_state st)
 {
 	webrtc_leg *w = ud;
 
 	if (st == SB_ICE_STATE_CONNECTED || st == SB_ICE_STATE_READY) {
 		w->ice_connected = true;
+		start_consent(w);
 		start_client(w);
-	} else if (st == SB_ICE_STATE_FAILED) {
+	} else if (st == SB_ICE_STATE_FAILED && !w->consent_lost) {
+		w->consent_lost = true;
 		sb_leg_emit(&w->base, SB_LEG_EV_ICE_FAILED, "ICE failed");
 	}
 }
@@ -304,6 +343,10 @@ static void wl_close(sb_leg *leg)
 	if (leg->closed)
 		return;
 	sb_leg_base_close(leg);
+	if (w->consent_timer) {
+		g_source_destroy(w->consent_timer);
+		g_clear_pointer(&w->consent_timer, g_source_unref);
+	}
 	/* close_notify goes out through ICE before ICE closes */
 	if (w->dtls)
 		sb_dtls_close(w->dtls);
@@ -353,6 +396,8 @@ int sb_webrtc_leg_new(const sb_leg_params *p, sb_leg **out)
 			  sizeof(w->srtp_profiles));
 	w->port_min = p->port_min;
 	w->port_max = p->port_max;
+	w->consent_ms = p->consent_timeout_ms ? p->consent_timeout_ms :
+						SB_WEBRTC_CONSENT_MS;
 	w->offer_setup = p->offer_setup == SB_MD_SETUP_NONE ?
 		SB_MD_SETUP_ACTPASS : p->offer_setup;
 	*out = &w->base;

@@ -59,6 +59,8 @@ typedef struct fixture {
 	char failed_reason[128];
 	int failed_side;
 	unsigned ev_connected[2], ev_started[2], ev_dtls_failed;
+	unsigned ev_ice_failed;
+	char ice_reason[128];
 	unsigned client_rx, phone_rx;
 	sb_rtp_hdr client_last, phone_last;
 	uint8_t client_payload[64], phone_payload[64];
@@ -106,6 +108,12 @@ static void on_session_event(sb_media_session *s, int side,
 		f->ev_connected[side]++;
 	if (ev == SB_MEDIA_EV_MEDIA_STARTED)
 		f->ev_started[side]++;
+	if (ev == SB_MEDIA_EV_ICE_FAILED) {
+		f->ev_ice_failed++;
+		f->failed_side = side;
+		g_strlcpy(f->ice_reason, reason ? reason : "",
+			  sizeof(f->ice_reason));
+	}
 	if (ev == SB_MEDIA_EV_DTLS_FAILED) {
 		f->ev_dtls_failed++;
 		f->failed_side = side;
@@ -249,18 +257,24 @@ static void add(sb_media_desc *d, uint8_t pt, const char *name,
 	c->channels = ch;
 }
 
-static void make_gateway(fixture *f)
+static void make_gateway_consent(fixture *f, unsigned consent_ms)
 {
 	sb_media_params p = {
 		.media_addr = "127.0.0.1",
 		.port_min = 42000, .port_max = 42999,
 		.cert = f->gw_cert,
 		.kind = { SB_LEG_KIND_WEBRTC, SB_LEG_KIND_RTP },
+		.consent_timeout_ms = consent_ms,
 	};
 	int err = 0;
 	f->s = sb_media_session_new(&p, f->ctx, on_session_event, f, &err);
 	assert_non_null(f->s);
 	assert_int_equal(err, 0);
+}
+
+static void make_gateway(fixture *f)
+{
+	make_gateway_consent(f, 0);
 }
 
 static void make_client(fixture *f, sb_md_setup setup)
@@ -819,6 +833,65 @@ static void test_loop_echo(void **state)
 	assert_int_equal(st->tx_packets, N_PKTS);
 }
 
+/* --- consent freshness (RFC 7675) ------------------------------------- */
+
+static bool ice_failed(fixture *f)
+{
+	return f->ev_ice_failed > 0;
+}
+
+typedef struct keep_alive {
+	fixture *f;
+	uint16_t seq;
+} keep_alive;
+
+static gboolean client_talks(gpointer data)
+{
+	keep_alive *k = data;
+	send_client(k->f, 0, k->seq++);
+	return G_SOURCE_CONTINUE;
+}
+
+/* The browser goes quiet (tab frozen, network gone, no BYE): after the
+ * consent timeout the session reports ICE_FAILED on the browser side,
+ * once; while it talks, nothing is reported. */
+static void test_loop_consent_expires(void **state)
+{
+	fixture *f = *state;
+	make_gateway_consent(f, 1500);
+	make_client(f, SB_MD_SETUP_ACTPASS);
+	negotiate(f, NULL);
+	assert_true(run_until(f, both_connected, 10000));
+
+	keep_alive k = { f, 1 };
+	GSource *t = g_timeout_source_new(20);
+	g_source_set_callback(t, client_talks, &k, NULL);
+	g_source_attach(t, f->ctx);
+	assert_false(run_until(f, ice_failed, 2500));
+	g_source_destroy(t);
+	g_source_unref(t);
+	assert_true(f->phone_rx > 50);
+
+	gint64 quiet = g_get_monotonic_time();
+	assert_true(run_until(f, ice_failed, 5000));
+	gint64 after = (g_get_monotonic_time() - quiet) / 1000;
+	print_message("consent lost %" G_GINT64_FORMAT " ms after the last "
+		      "packet: %s\n", after, f->ice_reason);
+	assert_true(after >= 1500 && after < 3000);
+	assert_int_equal(f->failed_side, 0);
+	assert_non_null(strstr(f->ice_reason, "consent"));
+	/* reported once */
+	GSource *w = g_timeout_source_new(1000);
+	f->expired = false;
+	g_source_set_callback(w, expire, &f->expired, NULL);
+	g_source_attach(w, f->ctx);
+	while (!f->expired)
+		g_main_context_iteration(f->ctx, TRUE);
+	g_source_destroy(w);
+	g_source_unref(w);
+	assert_int_equal(f->ev_ice_failed, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -834,6 +907,8 @@ int main(void)
 			test_loop_transcode_phone_offers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_loop_echo, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_loop_consent_expires,
+						setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
