@@ -70,8 +70,10 @@ typedef struct sb_leg_stats {
 	uint64_t rx_packets, rx_octets;   /* valid RTP received (payload) */
 	uint64_t tx_packets, tx_octets;   /* RTP sent (payload) */
 	uint64_t rx_dropped;              /* failed auth, malformed, strangers */
-	uint64_t rx_strangers;            /* of those: not from the latched
-					   * source / ICE-selected pair */
+	uint64_t rx_strangers;            /* of those: RTP leg, not from the
+					   * latched source (a WebRTC leg
+					   * never sees them: libnice drops
+					   * data from non-candidates) */
 	uint64_t rx_replayed;             /* of those: SRTP replays */
 	uint64_t tx_dropped;              /* not sent: transport not ready */
 	uint64_t rtcp_rx, rtcp_tx;

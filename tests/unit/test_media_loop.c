@@ -892,6 +892,64 @@ static void test_loop_consent_expires(void **state)
 	assert_int_equal(f->ev_ice_failed, 1);
 }
 
+/* --- strangers on the browser leg ---------------------------------- */
+
+static uint16_t cand_port(const char *cand)
+{
+	/* candidate:<f> <c> <proto> <prio> <addr> <port> typ ... */
+	char addr[64];
+	unsigned port = 0;
+	if (sscanf(cand, "candidate:%*s %*u %*s %*u %63s %u", addr,
+		   &port) != 2)
+		return 0;
+	return (uint16_t)port;
+}
+
+static bool client_got_all(fixture *f)
+{
+	return f->client_rx >= N_PKTS;
+}
+
+/* Datagrams to the gateway's ICE port from an address that is not the
+ * ICE-selected pair never reach the leg or the relay; the phone's RTP
+ * still flows to the client. */
+static void test_loop_stranger_dropped(void **state)
+{
+	fixture *f = *state;
+	make_gateway(f);
+	make_client(f, SB_MD_SETUP_ACTPASS);
+	negotiate(f, NULL);
+	assert_true(run_until(f, both_connected, 10000));
+	uint16_t port = cand_port(f->answer_browser.cands[0]);
+	assert_true(port != 0);
+
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in to = { .sin_family = AF_INET,
+				  .sin_port = htons(port) };
+	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	uint8_t junk[120];
+	memset(junk, 0x5a, sizeof(junk));
+	junk[0] = 0x80; /* looks like (S)RTP to the demux */
+	junk[1] = 0;
+	for (int i = 0; i < 10; i++)
+		sendto(fd, junk, sizeof(junk), 0, (struct sockaddr *)&to,
+		       sizeof(to));
+	close(fd);
+	for (uint16_t i = 1; i <= N_PKTS; i++)
+		send_phone(f, (uint16_t)(2000 + i));
+	assert_true(run_until(f, client_got_all, 5000));
+	const sb_leg_stats *st = sb_media_session_stats(f->s, 0);
+	print_message("browser leg: rx %" PRIu64 " dropped %" PRIu64
+		      " strangers %" PRIu64 "\n", st->rx_packets,
+		      st->rx_dropped, st->rx_strangers);
+	assert_int_equal(st->rx_packets, 0);
+	assert_int_equal(f->phone_rx, 0);
+	/* libnice 0.1.21 discards non-STUN datagrams from addresses that
+	 * are no remote candidate before they reach us: nothing to count */
+	assert_int_equal(st->rx_dropped, 0);
+	assert_int_equal(st->rx_strangers, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -908,6 +966,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_loop_echo, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_loop_consent_expires,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_loop_stranger_dropped,
 						setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
