@@ -16,8 +16,11 @@
 # both processes, default -20 when root: the machine is shared with other
 # jobs and a descheduled gateway shows up as latency and loss).
 # Everything runs on 127.0.0.1; every process started here is stopped
-# here (by PID). The ramp stops after the first step at 100 % gateway
-# CPU or > 1 % loss.
+# here (by PID). A step passes when the gateway stays below 98 % CPU,
+# loses at most 1 % and delivers at least 99 % of packets within 60 ms
+# round trip (no standing queue); the ramp stops at the first step that
+# fails. A step where sbload itself reaches 95 % CPU is marked: beyond it
+# the generator, not the gateway, may be the limit.
 set -u
 # Nice levels only order processes within one autogroup (one session);
 # against the other sessions on a shared machine, run in a session of our
@@ -119,15 +122,20 @@ for n in $STEPS; do
 	stop_pid "$GW_PID"; GW_PID=""
 	r=$(grep '^RESULT' <<<"$out")
 	if [ "$(val ok "$r")" != 1 ]; then
-		echo "  step failed: $r"; ROWS+=("| $n | failed: $(val reason "$r") ||||||||||||"); break
+		echo "  step failed: $r"; ROWS+=("| $n | failed: $(val reason "$r") |||||||||||| FAIL |"); break
 	fi
 	cpu=$(val gw_cpu_pct "$r"); loss=$(val loss_pct "$r"); gen=$(val gen_cpu_pct "$r")
+	late=$(val late "$r"); recv=$(val recv "$r")
+	latepct=$(awk -v l="$late" -v r="$recv" 'BEGIN { printf "%.1f", (r > 0 ? 100 * l / r : 100) }')
+	verdict=pass
+	awk -v c="$cpu" -v l="$loss" -v lp="$latepct" 'BEGIN { exit !(c < 98 && l <= 1 && lp <= 1) }' || verdict=FAIL
+	awk -v g="$gen" 'BEGIN { exit !(g >= 95) }' && verdict="$verdict (sbload ≥ 95 % CPU)"
 	est=$(awk -v n="$n" -v c="$cpu" 'BEGIN { if (c > 0) printf "%d", n * 100 / c; else print "-" }')
-	row="| $n | $(val up "$r") | $(val setups_per_s "$r") | $(val setup_p50_ms "$r") / $(val setup_p99_ms "$r") | $cpu | $gen | $(val relayed_pps "$r") | $loss | $(val late "$r") | $(val rtt_p50_ms "$r") / $(val rtt_p99_ms "$r") | $(val rss_per_call_kb "$r") | $est |"
+	row="| $n | $(val up "$r") | $(val setups_per_s "$r") | $(val setup_p50_ms "$r") / $(val setup_p99_ms "$r") | $cpu | $gen | $(val relayed_pps "$r") | $loss | $latepct | $(val rtt_p50_ms "$r") / $(val rtt_p99_ms "$r") | $(val rss_per_call_kb "$r") | $est | $verdict |"
 	ROWS+=("$row")
 	echo "  $r"
 	echo "  health after BYE: $health"
-	if awk -v c="$cpu" -v l="$loss" 'BEGIN { exit !(c < 98 && l <= 1) }'; then
+	if [ "${verdict%% *}" = pass ]; then
 		BEST=$n
 		BEST_EST=$(awk -v n="$n" -v c="$cpu" 'BEGIN { printf "%d", n * 100 / c }')
 	else
@@ -135,16 +143,16 @@ for n in $STEPS; do
 	fi
 done
 
-HDR="| calls | up | set-ups/s | set-up p50 / p99 ms | gateway CPU % | sbload CPU % | relayed pkt/s | loss % | late (>60 ms) | RTT p50 / p99 ms | gateway RSS/call KiB | calls/core at this CPU cost |
-|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+HDR="| calls | up | set-ups/s | set-up p50 / p99 ms | gateway CPU % | sbload CPU % | relayed pkt/s | loss % | late % (RTT > 60 ms) | RTT p50 / p99 ms | gateway RSS/call KiB | calls/core at this CPU cost | step |
+|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 {
 	echo "$HDR"
 	printf '%s\n' "${ROWS[@]}"
 } >"$WORK/table.md"
 echo
 cat "$WORK/table.md"
-SUMMARY="Relayed calls per gateway core: $BEST calls measured below 100 % CPU with ≤ 1 % loss"
-[ -n "$BEST_EST" ] && SUMMARY="$SUMMARY; linear estimate from that step: ≈ $BEST_EST calls at 100 % CPU"
+SUMMARY="Relayed calls per gateway core: $BEST calls (largest passing step: < 98 % CPU, ≤ 1 % loss, ≤ 1 % late)"
+[ -n "$BEST_EST" ] && SUMMARY="$SUMMARY; CPU cost at that step extrapolated to a full core: ≈ $BEST_EST calls"
 echo "$SUMMARY"
 echo "work dir: $WORK"
 
