@@ -113,6 +113,10 @@ for n in $STEPS; do
 		PERF_PID=$!
 	fi
 	echo "== $n calls"
+	# UDP receive backlog of each side around the middle of the window:
+	# tells which process is behind when latency grows
+	( sleep $(( n / 150 + 2 + DUR / 2 )); ss -Huanp >"$WORK/ss_$n.txt" 2>/dev/null ) &
+	SS_PID=$!
 	ulimit -n "$(ulimit -Hn)"
 	out=$(timeout $((DUR + 120)) nice -n "$NICE" taskset -c "$GEN_CPU" "$LOAD" --ws "ws://127.0.0.1:$HTTP/" \
 		--uas-port "$UAS" -n "$n" -d "$DUR" --window "$WIN" --gw-pid "$GW_PID" 2>>"$WORK/sbload.log")
@@ -121,8 +125,11 @@ for n in $STEPS; do
 	[ -n "$PERF_PID" ] && { wait "$PERF_PID"; PERF_PID=""; }
 	stop_pid "$GW_PID"; GW_PID=""
 	r=$(grep '^RESULT' <<<"$out")
+	wait "$SS_PID" 2>/dev/null
+	bl_gw=$(awk '/"sipbridge"/ { q += $2 } END { printf "%d", q / 1024 }' "$WORK/ss_$n.txt")
+	bl_sb=$(awk '/"sbload"/ { q += $2 } END { printf "%d", q / 1024 }' "$WORK/ss_$n.txt")
 	if [ "$(val ok "$r")" != 1 ]; then
-		echo "  step failed: $r"; ROWS+=("| $n | failed: $(val reason "$r") |||||||||||| FAIL |"); break
+		echo "  step failed: $r"; ROWS+=("| $n | failed: $(val reason "$r") ||||||||||||| FAIL |"); break
 	fi
 	cpu=$(val gw_cpu_pct "$r"); loss=$(val loss_pct "$r"); gen=$(val gen_cpu_pct "$r")
 	late=$(val late "$r"); recv=$(val recv "$r")
@@ -131,7 +138,7 @@ for n in $STEPS; do
 	awk -v c="$cpu" -v l="$loss" -v lp="$latepct" 'BEGIN { exit !(c < 98 && l <= 1 && lp <= 1) }' || verdict=FAIL
 	awk -v g="$gen" 'BEGIN { exit !(g >= 95) }' && verdict="$verdict (sbload ≥ 95 % CPU)"
 	est=$(awk -v n="$n" -v c="$cpu" 'BEGIN { if (c > 0) printf "%d", n * 100 / c; else print "-" }')
-	row="| $n | $(val up "$r") | $(val setups_per_s "$r") | $(val setup_p50_ms "$r") / $(val setup_p99_ms "$r") | $cpu | $gen | $(val relayed_pps "$r") | $loss | $latepct | $(val rtt_p50_ms "$r") / $(val rtt_p99_ms "$r") | $(val rss_per_call_kb "$r") | $est | $verdict |"
+	row="| $n | $(val up "$r") | $(val setups_per_s "$r") | $(val setup_p50_ms "$r") / $(val setup_p99_ms "$r") | $cpu | $gen | $(val relayed_pps "$r") | $loss | $latepct | $(val rtt_p50_ms "$r") / $(val rtt_p99_ms "$r") | $bl_gw / $bl_sb | $(val rss_per_call_kb "$r") | $est | $verdict |"
 	ROWS+=("$row")
 	echo "  $r"
 	echo "  health after BYE: $health"
@@ -143,8 +150,8 @@ for n in $STEPS; do
 	fi
 done
 
-HDR="| calls | up | set-ups/s | set-up p50 / p99 ms | gateway CPU % | sbload CPU % | relayed pkt/s | loss % | late % (RTT > 60 ms) | RTT p50 / p99 ms | gateway RSS/call KiB | calls/core at this CPU cost | step |
-|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+HDR="| calls | up | set-ups/s | set-up p50 / p99 ms | gateway CPU % | sbload CPU % | relayed pkt/s | loss % | late % (RTT > 60 ms) | RTT p50 / p99 ms | UDP backlog KiB gateway / sbload | gateway RSS/call KiB | calls/core at this CPU cost | step |
+|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 {
 	echo "$HDR"
 	printf '%s\n' "${ROWS[@]}"
