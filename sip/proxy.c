@@ -28,11 +28,17 @@ void sb_proxy_ws_send_msg(sb_flow *f, msg_t *msg)
 		       sb_ws_conn_id(f->conn));
 }
 
-void sb_proxy_ws_reply(sb_flow *f, const sip_t *req, int status,
+static void nack_remember(sb_proxy *p, const char *branch);
+
+void sb_proxy_ws_reply(sb_proxy *p, sb_flow *f, const sip_t *req, int status,
 		       const char *phrase, const char *extra)
 {
 	g_autofree char *s = sb_pmsg_response_text(req, status, phrase, f->token, extra);
 	sb_ws_conn_send(f->conn, s, strlen(s));
+	/* The browser will ACK a failed INVITE hop by hop: absorb it. */
+	if (status >= 300 && req->sip_request &&
+	    req->sip_request->rq_method == sip_method_invite && req->sip_via->v_branch)
+		nack_remember(p, req->sip_via->v_branch);
 }
 
 sb_dialog *sb_proxy_dialog(sb_proxy *p, const char *call_id)
@@ -336,7 +342,7 @@ static void forward_to_sip(sb_proxy *p, msg_t *msg, int status, void *ctx)
 	if (status < 0) {
 		const char *phrase;
 		int code = sb_proxy_sdp_status(status, &phrase);
-		sb_proxy_ws_reply(c->flow, sip, code, phrase, NULL);
+		sb_proxy_ws_reply(p, c->flow, sip, code, phrase, NULL);
 		msg_destroy(msg);
 		sb_dialog *d = sb_proxy_dialog(p, c->call_id);
 		if (d && d->state == SB_DLG_EARLY && c->method == sip_method_invite)
@@ -385,9 +391,9 @@ static void ws_cancel(sb_proxy *p, sb_flow *f, msg_t *msg, sip_t *sip)
 {
 	sb_ctxn *t = g_hash_table_lookup(p->ctxns, sip->sip_via->v_branch ? sip->sip_via->v_branch : "");
 	if (!t || t->method != sip_method_invite) {
-		sb_proxy_ws_reply(f, sip, 481, "Call/Transaction Does Not Exist", NULL);
+		sb_proxy_ws_reply(p, f, sip, 481, "Call/Transaction Does Not Exist", NULL);
 	} else {
-		sb_proxy_ws_reply(f, sip, 200, "OK", NULL);
+		sb_proxy_ws_reply(p, f, sip, 200, "OK", NULL);
 		if (t->orq)
 			nta_outgoing_tcancel(t->orq, NULL, NULL, TAG_END());
 	}
@@ -407,7 +413,10 @@ static char *in_dialog_next_hop(msg_t *msg, sip_t *sip, sb_flow *f, bool *ok)
 {
 	char tok[64] = "";
 	bool ours = sb_pmsg_pop_own_routes(msg, sip, tok, sizeof(tok));
-	*ok = !ours || !strcmp(tok, f->token);
+	/* Every dialog set up through the gateway carries its Record-Route
+	 * with this flow's token; anything else is not ours to relay (and
+	 * would let a browser reach any host it names). */
+	*ok = ours && !strcmp(tok, f->token);
 	su_home_t *home = msg_home(msg);
 	const url_t *u = sip->sip_route ? sip->sip_route->r_url : sip->sip_request->rq_url;
 	char *s = url_as_string(home, u);
@@ -442,7 +451,7 @@ static void ws_request(sb_proxy *p, sb_flow *f, msg_t *msg, sip_t *sip)
 	}
 	if (sb_pmsg_max_forwards(msg, sip) == -ELOOP) {
 		if (m != sip_method_ack)
-			sb_proxy_ws_reply(f, sip, 483, "Too Many Hops", NULL);
+			sb_proxy_ws_reply(p, f, sip, 483, "Too Many Hops", NULL);
 		msg_destroy(msg);
 		return;
 	}
@@ -452,7 +461,7 @@ static void ws_request(sb_proxy *p, sb_flow *f, msg_t *msg, sip_t *sip)
 		next_hop = in_dialog_next_hop(msg, sip, f, &ok);
 		if (!ok) {
 			if (m != sip_method_ack)
-				sb_proxy_ws_reply(f, sip, 403, "Forbidden (route of another flow)", NULL);
+				sb_proxy_ws_reply(p, f, sip, 403, "Forbidden (not a dialog through this gateway)", NULL);
 			msg_destroy(msg);
 			return;
 		}
@@ -460,12 +469,12 @@ static void ws_request(sb_proxy *p, sb_flow *f, msg_t *msg, sip_t *sip)
 		msg_destroy(msg);  /* an ACK outside any dialog: nothing to do */
 		return;
 	} else if (m == sip_method_options && !sip->sip_request->rq_url->url_user) {
-		sb_proxy_ws_reply(f, sip, 200, "OK", "Allow: " SB_ALLOW "\r\n"
+		sb_proxy_ws_reply(p, f, sip, 200, "OK", "Allow: " SB_ALLOW "\r\n"
 				  "Accept: application/sdp\r\n");
 		msg_destroy(msg);
 		return;
 	} else if (!*p->outbound_proxy) {
-		sb_proxy_ws_reply(f, sip, 404, "Not Found (no route.outbound_proxy)", NULL);
+		sb_proxy_ws_reply(p, f, sip, 404, "Not Found (no route.outbound_proxy)", NULL);
 		msg_destroy(msg);
 		return;
 	} else {
@@ -482,11 +491,11 @@ static void ws_request(sb_proxy *p, sb_flow *f, msg_t *msg, sip_t *sip)
 	sb_dialog *d = sb_proxy_dialog(p, call_id);
 	if (m == sip_method_invite && !in_dialog) {
 		if (d) {
-			sb_proxy_ws_reply(f, sip, 482, "Loop Detected", NULL);
+			sb_proxy_ws_reply(p, f, sip, 482, "Loop Detected", NULL);
 			msg_destroy(msg);
 			return;
 		}
-		sb_proxy_ws_reply(f, sip, 100, "Trying", NULL);
+		sb_proxy_ws_reply(p, f, sip, 100, "Trying", NULL);
 		d = sb_dialog_new(call_id, f, true);
 		g_hash_table_insert(p->dialogs, d->call_id, d);
 		g_hash_table_add(f->dialogs, d);
@@ -534,7 +543,7 @@ void sb_proxy_ws_message(sb_ws_conn *c, const char *buf, size_t len, void *proxy
 		    rs->sip_call_id && rs->sip_cseq &&
 		    rs->sip_request->rq_method != sip_method_ack) {
 			g_autofree char *phrase = g_strdup_printf("Bad Request (%s)", why);
-			sb_proxy_ws_reply(f, rs, 400, phrase, NULL);
+			sb_proxy_ws_reply(p, f, rs, 400, phrase, NULL);
 		}
 		g_message("ws %" G_GUINT64_FORMAT " %s: dropped bad message: %s",
 			  sb_ws_conn_id(c), sb_ws_conn_peer(c), why);

@@ -58,7 +58,7 @@ typedef struct sb_stxn {
 
 /* proxy.c */
 void sb_proxy_ws_send_msg(sb_flow *f, msg_t *msg);
-void sb_proxy_ws_reply(sb_flow *f, const sip_t *req, int status,
+void sb_proxy_ws_reply(sb_proxy *p, sb_flow *f, const sip_t *req, int status,
 		       const char *phrase, const char *extra);
 sb_dialog *sb_proxy_dialog(sb_proxy *p, const char *call_id);
 void sb_proxy_dialog_end(sb_proxy *p, sb_dialog *d);

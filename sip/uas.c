@@ -97,8 +97,7 @@ static void ws_answered(sb_proxy *p, msg_t *msg, int status, void *ctx)
 	if (status < 0) {
 		const char *phrase;
 		int code = sb_proxy_sdp_status(status, &phrase);
-		g_autofree char *r = sb_pmsg_response_text(sip, code, phrase, d->local_tag, NULL);
-		sb_ws_conn_send(c->flow->conn, r, strlen(r));
+		sb_proxy_ws_reply(p, c->flow, sip, code, phrase, NULL);
 		if (d->state == SB_DLG_EARLY)
 			sb_proxy_dialog_end(p, d);
 		msg_destroy(msg);
@@ -122,11 +121,11 @@ void sb_uas_ws_request(sb_proxy *p, sb_flow *f, msg_t *msg, sip_t *sip,
 	sip_method_t m = sip->sip_request->rq_method;
 	if (!d) {
 		if (sb_proxy_dialog(p, sip->sip_call_id->i_id)) {
-			sb_proxy_ws_reply(f, sip, 482, "Loop Detected", NULL);
+			sb_proxy_ws_reply(p, f, sip, 482, "Loop Detected", NULL);
 			msg_destroy(msg);
 			return;
 		}
-		sb_proxy_ws_reply(f, sip, 100, "Trying", NULL);
+		sb_proxy_ws_reply(p, f, sip, 100, "Trying", NULL);
 		d = local_dialog(p, f, sip, service, true);
 	}
 	sb_dialog_learn(d, sip, true);
@@ -135,7 +134,7 @@ void sb_uas_ws_request(sb_proxy *p, sb_flow *f, msg_t *msg, sip_t *sip,
 		msg_destroy(msg);
 		return;
 	case sip_method_bye:
-		sb_proxy_ws_reply(f, sip, 200, "OK", NULL);
+		sb_proxy_ws_reply(p, f, sip, 200, "OK", NULL);
 		msg_destroy(msg);
 		sb_proxy_dialog_end(p, d);
 		return;
@@ -150,7 +149,7 @@ void sb_uas_ws_request(sb_proxy *p, sb_flow *f, msg_t *msg, sip_t *sip,
 		}
 		/* No offer: RFC 3264 wants ours; the services need the
 		 * caller's, so refuse (browsers always offer). */
-		sb_proxy_ws_reply(f, sip, m == sip_method_invite ? 488 : 200,
+		sb_proxy_ws_reply(p, f, sip, m == sip_method_invite ? 488 : 200,
 				  m == sip_method_invite ? "Not Acceptable Here (offer required)"
 							 : "OK", NULL);
 		if (m == sip_method_invite && d->state == SB_DLG_EARLY)
@@ -161,11 +160,11 @@ void sb_uas_ws_request(sb_proxy *p, sb_flow *f, msg_t *msg, sip_t *sip,
 	case sip_method_options:
 	case sip_method_message:
 	case sip_method_notify:
-		sb_proxy_ws_reply(f, sip, 200, "OK", NULL);
+		sb_proxy_ws_reply(p, f, sip, 200, "OK", NULL);
 		msg_destroy(msg);
 		return;
 	default:
-		sb_proxy_ws_reply(f, sip, 501, "Not Implemented", NULL);
+		sb_proxy_ws_reply(p, f, sip, 501, "Not Implemented", NULL);
 		msg_destroy(msg);
 		return;
 	}

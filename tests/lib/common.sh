@@ -158,11 +158,17 @@ sb_ns_create() {
 	SB_NS="sbt-$$-$RANDOM"
 	ip netns add "$SB_NS" || sb_die "ip netns add $SB_NS"
 	ip -n "$SB_NS" link set lo up || sb_die "lo up in $SB_NS"
+	# DNS inside the namespace goes to lo and fails at once (ip netns exec
+	# bind-mounts this file over /etc/resolv.conf). With the host's
+	# resolver, unreachable from here, sofia's resolver retries in a
+	# tight loop.
+	mkdir -p "/etc/netns/$SB_NS" && echo "nameserver 127.0.0.1" >"/etc/netns/$SB_NS/resolv.conf"
 }
 
 sb_ns_destroy() {
 	[ -n "$SB_NS" ] || return 0
 	ip netns del "$SB_NS" 2>/dev/null
+	rm -rf "/etc/netns/$SB_NS"
 	SB_NS=""
 }
 
