@@ -36,7 +36,9 @@ async (page, a, h) => {
   const tTone = Date.now();
   R.msConfirmedToTone = R.tone ? tTone - tConf : null;
   R.msClickToTone = R.tone ? tTone - tClick : null;
-  await h.sleep(300);
+  // the on-screen meter follows on the next animation frames
+  await h.waitPhone(`(() => { const t = getComputedStyle(document.querySelector('#meter-remote i')).transform;
+    return t !== 'none' && t !== 'matrix(0, 0, 0, 1, 0, 0)' && +document.getElementById('meter-remote').getAttribute('aria-valuenow') > -60; })()`, 3000);
   R.ui = await page.evaluate(() => ({
     hangupVisible: !document.getElementById('hangup-btn').hidden,
     callVisible: !document.getElementById('call-btn').hidden,
