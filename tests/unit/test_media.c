@@ -503,6 +503,42 @@ static void test_xcode_admission(void **state)
 	sb_media_session_free(c);
 }
 
+/* Re-offers keep the slot a transcoded session holds (a full worker
+ * does not refuse its own hold/resume); switching to relay frees it. */
+static void test_xcode_reoffer(void **state)
+{
+	fixture *f = *state;
+	sb_media_desc offer, to1, ans, to0;
+	sb_media_session *a = new_session(f, 1);
+	sb_media_session *b = new_session(f, 1);
+	assert_int_equal(opus_to_pcmu(f, a, 0), 0);
+	assert_int_equal(opus_to_pcmu(f, a, 0), 0);      /* re-offer */
+	assert_int_equal(opus_to_pcmu(f, b, -EBUSY), -EBUSY);
+	/* a re-offer answered with Opus: relay, the slot goes back */
+	avp(&offer, f->port[0]);
+	add(&offer, 111, "opus", 48000);
+	offer.codecs[0].channels = 2;
+	assert_int_equal(sb_media_session_remote_offer(a, 0, &offer, &to1), 0);
+	avp(&ans, f->port[1]);
+	add(&ans, 111, "opus", 48000);
+	ans.codecs[0].channels = 2;
+	assert_int_equal(sb_media_session_remote_answer(a, 1, &ans, &to0), 0);
+	assert_false(sb_media_session_transcoding(a));
+	assert_int_equal(to0.codecs[0].pt, 111);
+	assert_int_equal(opus_to_pcmu(f, b, 0), 0);
+	/* our own refresh offer toward the SIP side while transcoding:
+	 * the negotiated codec only; the answer keeps transcoding */
+	assert_int_equal(sb_media_session_local_offer(b, 1, &offer), 0);
+	assert_int_equal(offer.n_codecs, 2);
+	assert_string_equal(offer.codecs[0].name, "PCMU");
+	avp(&ans, f->port[1]);
+	add(&ans, 0, "PCMU", 8000);
+	assert_int_equal(sb_media_session_remote_answer(b, 1, &ans, NULL), 0);
+	assert_true(sb_media_session_transcoding(b));
+	sb_media_session_free(a);
+	sb_media_session_free(b);
+}
+
 static void test_late_offer(void **state)
 {
 	fixture *f = *state;
@@ -537,6 +573,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_relay_hold_resume_continuity, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_xcode_admission, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_xcode_reoffer, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_late_offer, setup,
 						teardown),
