@@ -49,7 +49,8 @@ struct sb_media_anchor {
 	void *end_data;
 };
 
-typedef enum { OP_OFFER, OP_ANSWER, OP_DESTROY } op_kind;
+/* OP_LOCAL: a local service answers the offer itself (echo, rooms). */
+typedef enum { OP_OFFER, OP_ANSWER, OP_LOCAL, OP_DESTROY } op_kind;
 
 typedef struct op {
 	op_kind kind;
@@ -141,6 +142,7 @@ static int ensure_session(worker_call *wc)
 		.cert = wc->cert,
 		.kind = { wc->kind[0], wc->kind[1] },
 		.webrtc_offer_setup = SB_MD_SETUP_ACTPASS,
+		.echo_delay_ms = c->echo_delay_ms,
 	};
 	int err = 0;
 	wc->session = sb_media_session_new(&p, g_main_context_get_thread_default(),
@@ -172,6 +174,9 @@ static void op_run(sb_msg *m, void *payload)
 	if (r->status == 0 && o->kind == OP_OFFER)
 		r->status = sb_media_session_remote_offer(o->wc->session, o->side,
 							  &o->in, &r->out);
+	else if (r->status == 0 && o->kind == OP_LOCAL)
+		r->status = sb_media_session_answer_locally(o->wc->session, o->side,
+							    &o->in, &r->out);
 	else if (r->status == 0)
 		r->status = sb_media_session_remote_answer(o->wc->session, o->side,
 							   &o->in, &r->out);
@@ -204,7 +209,9 @@ static void pending_free(gpointer d)
 static char *write_sdp(anchor_call *c, const pending *pd, const sb_media_desc *out,
 		       int *err)
 {
-	int to = 1 - pd->side;
+	/* A local service answers the side that offered; otherwise the SDP
+	 * goes to the other side. */
+	int to = pd->kind == OP_LOCAL ? pd->side : 1 - pd->side;
 	char *text = NULL;
 	if (pd->kind == OP_OFFER)
 		*err = sb_sdp_write_offer(&c->origin[to], out, &text);
@@ -253,7 +260,8 @@ static void op_replied(void *reply, void *user_data)
 	if (text)
 		SB_DEBUG(c->tag, "SDP %s toward the %s side:\n%s",
 			 pd->kind == OP_OFFER ? "offer" : "answer",
-			 pd->side == SB_SIDE_WS ? "SIP" : "browser", text);
+			 (pd->kind == OP_LOCAL) == (pd->side == SB_SIDE_WS) ? "browser" : "SIP",
+			 text);
 	pd->done(text ? 0 : err, text, pd->done_data);
 }
 
@@ -272,6 +280,17 @@ static sb_leg_kind kind_of(const sb_media_desc *d, int side)
 	if (d->proto == SB_MD_PROTO_UNKNOWN)
 		return side == SB_SIDE_WS ? SB_LEG_KIND_WEBRTC : SB_LEG_KIND_RTP;
 	return SB_LEG_KIND_RTP;
+}
+
+static const char *kind_name(sb_leg_kind k)
+{
+	static const char *const n[] = { "webrtc", "rtp", "echo", "conference" };
+	return (unsigned)k < G_N_ELEMENTS(n) ? n[k] : "?";
+}
+
+static sb_leg_kind service_kind(const char *service)
+{
+	return g_str_has_prefix(service, "conf:") ? SB_LEG_KIND_CONF : SB_LEG_KIND_ECHO;
 }
 
 static anchor_call *call_new(sb_media_anchor *a, const sb_sdp_event *ev,
@@ -295,19 +314,13 @@ static anchor_call *call_new(sb_media_anchor *a, const sb_sdp_event *ev,
 	wc->anchor = a;
 	wc->worker = c->worker;
 	wc->kind[ev->from] = kind_of(&sdp->audio, ev->from);
-	wc->kind[1 - ev->from] = ev->from == SB_SIDE_WS ? SB_LEG_KIND_RTP : SB_LEG_KIND_WEBRTC;
+	wc->kind[1 - ev->from] = ev->service ? service_kind(ev->service)
+		: ev->from == SB_SIDE_WS ? SB_LEG_KIND_RTP : SB_LEG_KIND_WEBRTC;
 	c->wc = wc;
 	g_hash_table_insert(a->calls, c->call_id, c);
 	SB_INFO(c->tag, "media on worker %u (%s leg <-> %s leg)", sb_worker_index(c->worker),
-		wc->kind[0] == SB_LEG_KIND_WEBRTC ? "webrtc" : "rtp",
-		wc->kind[1] == SB_LEG_KIND_WEBRTC ? "webrtc" : "rtp");
+		kind_name(wc->kind[0]), kind_name(wc->kind[1]));
 	return c;
-}
-
-/* Local service legs arrive with the echo/conference work in webrtc/. */
-static bool sb_media_anchor_has_services(void)
-{
-	return false;
 }
 
 static void hook_process(void *data, const sb_sdp_event *ev, sb_sdp_done_cb done,
@@ -320,11 +333,6 @@ static void hook_process(void *data, const sb_sdp_event *ev, sb_sdp_done_cb done
 		SB_WARN(ev->tag, "unusable SDP from the %s side: %s",
 			ev->from == SB_SIDE_WS ? "browser" : "SIP", g_strerror(-r));
 		done(r == -ENOENT ? -ENOTSUP : r, NULL, done_data);
-		return;
-	}
-	if (ev->service && !sb_media_anchor_has_services()) {
-		sb_sdp_free(sdp);
-		done(-ENOTSUP, NULL, done_data);
 		return;
 	}
 	anchor_call *c = g_hash_table_lookup(a->calls, ev->call_id);
@@ -345,8 +353,13 @@ static void hook_process(void *data, const sb_sdp_event *ev, sb_sdp_done_cb done
 		}
 		c = call_new(a, ev, sdp);
 	}
+	if (ev->service && ev->kind != SB_SDP_OFFER) {
+		sb_sdp_free(sdp);   /* a service only ever answers */
+		done(-EPROTO, NULL, done_data);
+		return;
+	}
 	op *o = g_new0(op, 1);
-	o->kind = ev->kind == SB_SDP_OFFER ? OP_OFFER : OP_ANSWER;
+	o->kind = ev->service ? OP_LOCAL : ev->kind == SB_SDP_OFFER ? OP_OFFER : OP_ANSWER;
 	o->wc = c->wc;
 	o->side = ev->from;
 	o->in = sdp->audio;

@@ -33,6 +33,9 @@ static void nack_remember(sb_proxy *p, const char *branch);
 void sb_proxy_ws_reply(sb_proxy *p, sb_flow *f, const sip_t *req, int status,
 		       const char *phrase, const char *extra)
 {
+	/* Every 503 of ours says when to come back (RFC 3261 §21.5.4). */
+	if (status == 503 && !extra)
+		extra = "Retry-After: 5\r\n";
 	g_autofree char *s = sb_pmsg_response_text(req, status, phrase, f->token, extra);
 	sb_ws_conn_send(f->conn, s, strlen(s));
 	/* The browser will ACK a failed INVITE hop by hop: absorb it. */

@@ -52,7 +52,8 @@ static void reply_to_sip(sb_proxy *p, msg_t *msg, int status, void *ctx)
 		const char *phrase;
 		code = sb_proxy_sdp_status(status, &phrase);
 		msg_destroy(msg);
-		nta_incoming_treply(t->irq, code, phrase, TAG_END());
+		nta_incoming_treply(t->irq, code, phrase,
+				    TAG_IF(code == 503, SIPTAG_RETRY_AFTER_STR("5")), TAG_END());
 	} else {
 		nta_incoming_mreply(t->irq, msg);  /* consumes msg */
 	}
@@ -198,7 +199,8 @@ static void send_request_to_ws(sb_proxy *p, msg_t *msg, int status, void *ctx)
 	if (status < 0) {
 		const char *phrase;
 		int code = sb_proxy_sdp_status(status, &phrase);
-		nta_incoming_treply(t->irq, code, phrase, TAG_END());
+		nta_incoming_treply(t->irq, code, phrase,
+				    TAG_IF(code == 503, SIPTAG_RETRY_AFTER_STR("5")), TAG_END());
 		t->final = true;
 		sb_dialog *d = sb_proxy_dialog(p, t->call_id);
 		if (d && d->state == SB_DLG_EARLY && t->method == sip_method_invite)

@@ -200,7 +200,8 @@ static void sip_answered(sb_proxy *p, msg_t *msg, int status, void *ctx)
 	if (status < 0) {
 		const char *phrase;
 		int code = sb_proxy_sdp_status(status, &phrase);
-		nta_incoming_treply(c->irq, code, phrase, TAG_END());
+		nta_incoming_treply(c->irq, code, phrase,
+				    TAG_IF(code == 503, SIPTAG_RETRY_AFTER_STR("5")), TAG_END());
 		if (d->state == SB_DLG_EARLY)
 			sb_proxy_dialog_end(p, d);
 		msg_destroy(msg);
