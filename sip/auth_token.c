@@ -278,6 +278,115 @@ const char *sb_auth_token_result_str(sb_auth_token_result r)
 	return "token-invalid";
 }
 
+/* ---- Origin allow-list ---- */
+
+#define ORIGIN_MAX 256
+
+static bool host_chars_ok(const char *h, size_t n, bool bracket)
+{
+	for (size_t i = 0; i < n; i++) {
+		char c = h[i];
+		if (bracket ? !(g_ascii_isxdigit(c) || c == ':' || c == '.')
+			    : !(g_ascii_isalnum(c) || c == '-' || c == '.' ||
+				(c == '*' && i == 0 && h[1] == '.')))
+			return false;
+	}
+	return n > 0;
+}
+
+static const char *default_port(const char *scheme, size_t n)
+{
+	if ((n == 5 && !g_ascii_strncasecmp(scheme, "https", 5)) ||
+	    (n == 3 && !g_ascii_strncasecmp(scheme, "wss", 3)))
+		return "443";
+	if ((n == 4 && !g_ascii_strncasecmp(scheme, "http", 4)) ||
+	    (n == 2 && !g_ascii_strncasecmp(scheme, "ws", 2)))
+		return "80";
+	return NULL;
+}
+
+/* "scheme://host[:port]" -> lower-case "scheme://host:port", the
+ * scheme's default port made explicit. false when not of that shape. */
+static bool origin_norm(const char *o, char *out, size_t n)
+{
+	const char *sep = strstr(o, "://");
+	if (!sep || sep == o || strlen(o) >= ORIGIN_MAX)
+		return false;
+	size_t sl = (size_t)(sep - o);
+	for (size_t i = 0; i < sl; i++)
+		if (!g_ascii_isalnum(o[i]) && !strchr("+-.", o[i]))
+			return false;
+	const char *host = sep + 3, *port;
+	size_t hl;
+	bool v6 = host[0] == '[';
+	if (v6) {
+		const char *rb = strchr(host, ']');
+		if (!rb || (rb[1] && rb[1] != ':'))
+			return false;
+		hl = (size_t)(rb + 1 - host);
+		port = rb[1] ? rb + 2 : NULL;
+		if (!host_chars_ok(host + 1, hl - 2, true))
+			return false;
+	} else {
+		const char *c = strchr(host, ':');
+		hl = c ? (size_t)(c - host) : strlen(host);
+		port = c ? c + 1 : NULL;
+		if (!host_chars_ok(host, hl, false))
+			return false;
+	}
+	if (port) {
+		size_t pl = strlen(port);
+		if (pl < 1 || pl > 5 || strspn(port, "0123456789") != pl ||
+		    atoi(port) < 1 || atoi(port) > 65535)
+			return false;
+	} else {
+		port = default_port(o, sl);
+	}
+	g_snprintf(out, n, "%.*s://%.*s%s%s", (int)sl, o, (int)hl, host,
+		   port ? ":" : "", port ? port : "");
+	for (char *p = out; *p; p++)
+		*p = g_ascii_tolower(*p);
+	return true;
+}
+
+bool sb_auth_origin_pattern_valid(const char *s)
+{
+	char norm[ORIGIN_MAX + 8];
+	return !strcmp(s, "*") || origin_norm(s, norm, sizeof(norm));
+}
+
+/* origin (normalised) under pattern (normalised, host "*.domain"). */
+static bool wildcard_match(const char *pat, const char *origin)
+{
+	const char *star = strstr(pat, "://*.");
+	if (!star)
+		return false;
+	size_t scheme = (size_t)(star - pat) + 3;     /* "https://" */
+	const char *suffix = star + 4;                 /* ".domain:port" */
+	size_t ol = strlen(origin), sl = strlen(suffix);
+	return strncmp(pat, origin, scheme) == 0 && ol > scheme + sl &&
+	       strcmp(origin + ol - sl, suffix) == 0 &&
+	       !strchr(origin + scheme, '[');
+}
+
+bool sb_auth_origin_allowed(const char *const *allowed, const char *origin)
+{
+	if (!allowed || !allowed[0] || !origin)
+		return true;
+	char norm[ORIGIN_MAX + 8];
+	bool ok = origin_norm(origin, norm, sizeof(norm)) && !strchr(norm, '*');
+	for (size_t i = 0; allowed[i]; i++) {
+		if (!strcmp(allowed[i], "*"))
+			return true;
+		if (ok && (!strcmp(allowed[i], norm) ||
+			   wildcard_match(allowed[i], norm)))
+			return true;
+	}
+	return false;
+}
+
+/* ---- configuration (libconfig) ---- */
+
 static int fail(GError **err, const char *file, const config_setting_t *s,
 		const char *msg)
 {
@@ -286,9 +395,10 @@ static int fail(GError **err, const char *file, const config_setting_t *s,
 	return -EINVAL;
 }
 
-/* Secrets from a string or a list of strings; returns the count or -1. */
-static int collect_secrets(const config_setting_t *s, const char **v,
-			   const config_setting_t **bad)
+/* Strings from a string or a list of strings; returns the count or -1
+ * (*bad: the offending setting). */
+static int collect_strings(const config_setting_t *s, const char **v,
+			   int max, const config_setting_t **bad)
 {
 	int t = config_setting_type(s);
 	*bad = s;
@@ -299,7 +409,7 @@ static int collect_secrets(const config_setting_t *s, const char **v,
 	if (t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST)
 		return -1;
 	int n = config_setting_length(s);
-	if (n > SECRETS_MAX)
+	if (n > max)
 		return -1;
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *e = config_setting_get_elem(s, i);
@@ -312,44 +422,101 @@ static int collect_secrets(const config_setting_t *s, const char **v,
 	return n;
 }
 
-int sb_auth_keys_from_setting(const config_setting_t *grp, const char *file,
-			      sb_auth_keys **out, GError **err)
+#define ORIGINS_MAX 64
+
+static int cfg_origins(const config_setting_t *s, const char *file,
+		       sb_auth_config *out, GError **err)
 {
-	*out = NULL;
+	const char *v[ORIGINS_MAX];
+	const config_setting_t *bad;
+	int n = collect_strings(s, v, ORIGINS_MAX, &bad);
+	if (n < 0)
+		return fail(err, file, bad, "'auth.allowed_origins' must be a list "
+			    "of at most 64 strings");
+	g_strfreev(out->allowed_origins);
+	out->allowed_origins = n ? g_new0(char *, (size_t)n + 1) : NULL;
+	for (int i = 0; i < n; i++) {
+		char norm[ORIGIN_MAX + 8];
+		if (strcmp(v[i], "*") && !origin_norm(v[i], norm, sizeof(norm)))
+			return fail(err, file, config_setting_get_elem(s, i) ?
+				    config_setting_get_elem(s, i) : s,
+				    "'auth.allowed_origins': expected \"*\" or "
+				    "\"SCHEME://HOST[:PORT]\" (HOST may start with "
+				    "\"*.\"), no path");
+		out->allowed_origins[i] = g_strdup(strcmp(v[i], "*") ? norm : "*");
+	}
+	return 0;
+}
+
+static int cfg_lifetime(const config_setting_t *s, const char *file,
+			long long *life, GError **err)
+{
+	int t = config_setting_type(s);
+	*life = config_setting_get_int64(s);
+	if ((t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64) || *life < 60 ||
+	    *life > 31536000)
+		return fail(err, file, s, "'auth.token_max_lifetime' must be "
+			    "60..31536000 seconds");
+	return 0;
+}
+
+static int cfg_member(const config_setting_t *s, const char *file,
+		      sb_auth_config *out, const config_setting_t **secrets,
+		      long long *life, GError **err)
+{
+	const char *name = config_setting_name(s);
+	if (!strcmp(name, "token_secrets")) {
+		*secrets = s;
+		return 0;
+	}
+	if (!strcmp(name, "token_max_lifetime"))
+		return cfg_lifetime(s, file, life, err);
+	if (!strcmp(name, "allowed_origins"))
+		return cfg_origins(s, file, out, err);
+	g_autofree char *m = g_strdup_printf("unknown key 'auth.%s'", name);
+	return fail(err, file, s, m);
+}
+
+static int cfg_secrets(const config_setting_t *s, const char *file,
+		       long long life, sb_auth_config *out, GError **err)
+{
+	const char *v[SECRETS_MAX];
+	const config_setting_t *bad;
+	int n = collect_strings(s, v, SECRETS_MAX, &bad);
+	if (n < 0)
+		return fail(err, file, bad, "'auth.token_secrets' must be a string "
+			    "or a list of at most 16 strings");
+	for (int i = 0; i < n; i++)
+		if (strlen(v[i]) < SB_AUTH_SECRET_MIN)
+			return fail(err, file, s, "'auth.token_secrets': each secret "
+				    "needs at least 16 characters");
+	return n ? sb_auth_keys_new(v, (unsigned)n, (unsigned)life, &out->keys) : 0;
+}
+
+int sb_auth_config_from_setting(const config_setting_t *grp, const char *file,
+				sb_auth_config *out, GError **err)
+{
+	memset(out, 0, sizeof(*out));
 	if (!grp)
 		return 0;
-	const char *secrets[SECRETS_MAX];
-	int n = 0;
+	if (config_setting_type(grp) != CONFIG_TYPE_GROUP)
+		return fail(err, file, grp, "'auth' must be a group { ... }");
+	const config_setting_t *secrets = NULL;
 	long long life = SB_AUTH_DEFAULT_MAX_LIFETIME;
-	for (int i = 0; i < config_setting_length(grp); i++) {
-		const config_setting_t *s = config_setting_get_elem(grp, i);
-		const char *name = config_setting_name(s);
-		const config_setting_t *bad;
-		if (!strcmp(name, "token_secrets")) {
-			n = collect_secrets(s, secrets, &bad);
-			if (n < 0)
-				return fail(err, file, bad,
-					    "'auth.token_secrets' must be a string or "
-					    "a list of at most 16 strings");
-		} else if (!strcmp(name, "token_max_lifetime")) {
-			life = config_setting_get_int64(s);
-			if ((config_setting_type(s) != CONFIG_TYPE_INT &&
-			     config_setting_type(s) != CONFIG_TYPE_INT64) ||
-			    life < 60 || life > 31536000)
-				return fail(err, file, s,
-					    "'auth.token_max_lifetime' must be "
-					    "60..31536000 seconds");
-		} else {
-			g_autofree char *m = g_strdup_printf("unknown key 'auth.%s'", name);
-			return fail(err, file, s, m);
-		}
-	}
-	if (n == 0)
-		return 0;
-	for (int i = 0; i < n; i++)
-		if (strlen(secrets[i]) < SB_AUTH_SECRET_MIN)
-			return fail(err, file, config_setting_get_member(grp, "token_secrets"),
-				    "'auth.token_secrets': each secret needs at "
-				    "least 16 characters");
-	return sb_auth_keys_new(secrets, (unsigned)n, (unsigned)life, out);
+	int r = 0;
+	for (int i = 0; r == 0 && i < config_setting_length(grp); i++)
+		r = cfg_member(config_setting_get_elem(grp, i), file, out, &secrets,
+			       &life, err);
+	if (r == 0 && secrets)
+		r = cfg_secrets(secrets, file, life, out, err);
+	if (r < 0)
+		sb_auth_config_clear(out);
+	return r;
+}
+
+void sb_auth_config_clear(sb_auth_config *c)
+{
+	sb_auth_keys_free(c->keys);
+	g_strfreev(c->allowed_origins);
+	memset(c, 0, sizeof(*c));
 }

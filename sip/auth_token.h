@@ -15,8 +15,9 @@
  * a URL as %2B %2F %3D) and URL-safe base64 ("-_", padding optional) are
  * both accepted; a literal space in the token is read as "+" because form
  * decoding turns an unencoded "+" into a space; the same holds for a '+'
- * in USER. The ':' may be sent as %3A. Other query parameters are ignored; a repeated user= or token= is
- * refused (parameter pollution). conf/make-token.sh makes a token.
+ * in USER. The ':' may be sent as %3A. Other query parameters are
+ * ignored; a repeated user= or token= is refused (parameter pollution).
+ * conf/make-token.sh makes a token.
  *
  * Verification tries every configured secret (rotation: put the new one
  * first, keep the old one until the tokens it signed have expired), with a
@@ -31,13 +32,24 @@
  * The user named by a valid token is the identity the gateway uses for
  * the dial plan (sip/dialplan.h) and the per-user call limit.
  *
- * Proposed configuration (libconfig, parsed by sb_auth_keys_from_setting):
+ * The upgrade may also be bound to the pages allowed to open it, by
+ * their Origin header (sb_auth_origin_allowed): this stops another web
+ * site from using the gateway from its visitors' browsers. A request
+ * without Origin is not a browser and is allowed: a non-browser client
+ * can send any Origin it likes, so refusing a missing one adds nothing
+ * (tokens are the control for those).
+ *
+ * Proposed configuration (libconfig, parsed by sb_auth_config_from_setting):
  *
  *   auth: {
  *     # Shared secrets, newest first; "" or [] = no token required.
  *     # At least 16 characters each.
  *     token_secrets = [ "7fd3...new", "a01c...old" ];
  *     token_max_lifetime = 86400;   # seconds a token may be valid ahead
+ *     # Pages allowed to open the WebSocket: "https://host[:port]"
+ *     # (host may be "*.example.com": any subdomain), or "*" (any).
+ *     # [] = any origin.
+ *     allowed_origins = [ "https://app.example.com" ];
  *   };
  *
  * Pure: no I/O, no clock, no global state. An sb_auth_keys is immutable
@@ -80,11 +92,29 @@ int sb_auth_keys_new(const char *const *secrets, unsigned n,
 		     unsigned max_lifetime_s, sb_auth_keys **out);
 void sb_auth_keys_free(sb_auth_keys *k);
 
-/* Build from the "auth" group above (grp may be NULL: no group). Sets
- * *out to NULL when no secret is configured (tokens not required). On a
- * bad value returns -EINVAL with *err = "FILE:LINE: message". */
-int sb_auth_keys_from_setting(const config_setting_t *grp, const char *file,
-			      sb_auth_keys **out, GError **err);
+/* The "auth" group, parsed. Owned by whoever filled it (clear). */
+typedef struct sb_auth_config {
+	sb_auth_keys *keys;        /* owned; NULL = no token required */
+	char **allowed_origins;    /* owned, NULL-terminated (g_strfreev),
+				      lower-cased; NULL = any origin */
+} sb_auth_config;
+
+/* Fill *out from the "auth" group above (grp may be NULL: no group, all
+ * open). On a bad value returns -EINVAL with *err = "FILE:LINE: message"
+ * and *out cleared. */
+int sb_auth_config_from_setting(const config_setting_t *grp, const char *file,
+				sb_auth_config *out, GError **err);
+void sb_auth_config_clear(sb_auth_config *c);
+
+/* True when a page of origin (the Origin header, NULL when absent) may
+ * open the WebSocket: allowed NULL or empty, origin NULL, or origin
+ * equal to an entry (scheme and host case-insensitive, default ports
+ * 80/443 implied) or under an entry whose host is "*.domain". "null" (opaque
+ * origins: file://, sandboxed frames) matches only "*". */
+bool sb_auth_origin_allowed(const char *const *allowed, const char *origin);
+
+/* True when s is a valid allowed_origins entry. */
+bool sb_auth_origin_pattern_valid(const char *s);
 
 /* Check a user part and a token that are already percent-decoded (e.g.
  * from lws_get_urlarg_by_name() minus the "name=" part). NULL or "" for

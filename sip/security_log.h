@@ -41,8 +41,8 @@
  * LF, TAB, other controls, DEL, non-ASCII) become \xHH, so a value never
  * contains a space: it cannot start a new line, fake another key, or
  * carry a fake "security: event=... ip=..." for fail2ban to ban. A bare
- * value that would need escaping is quoted. Values are cut at 200 bytes ("..." appended inside
- * the quotes). Secrets are never logged: no function takes a token, a
+ * value that would need escaping is quoted. Values are cut at 200
+ * bytes ("..." appended inside the quotes). Secrets are never logged: no function takes a token, a
  * password or an Authorization header.
  *
  * The lines go through GLib structured logging (domain of the caller's

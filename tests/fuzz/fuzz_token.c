@@ -1,8 +1,9 @@
 /* libFuzzer target for sip/auth_token.c. Mode from the first byte:
- * even: the rest is a URL query checked against fixed secrets (must not
- * crash; an OK must name a valid user); odd: the rest is a user name,
+ * 0 mod 3: the rest is a URL query checked against fixed secrets (must
+ * not crash; an OK must name a valid user); 1: the rest is a user name,
  * and a token made for it must verify, and must not verify for a user
- * one byte different. */
+ * one byte different; 2: the rest is an Origin header checked against
+ * an allow-list (an origin with a '*' never passes an entry without). */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -57,13 +58,27 @@ static void check_round_trip(const char *user)
 	g_free(tok);
 }
 
+static void check_origin(const char *origin)
+{
+	static const char *const allowed[] = { "https://app.example.com:443",
+					       "https://*.example.org:8443", NULL };
+	bool ok = sb_auth_origin_allowed(allowed, origin);
+	if (ok && strchr(origin, '*'))
+		__builtin_trap();
+	if (ok && g_ascii_strncasecmp(origin, "https://", 8))
+		__builtin_trap();
+	(void)sb_auth_origin_pattern_valid(origin);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1 || size > 8192)
 		return 0;
 	char *s = g_strndup((const char *)data + 1, size - 1);
-	if (data[0] & 1)
+	if (data[0] % 3 == 1)
 		check_round_trip(s);
+	else if (data[0] % 3 == 2)
+		check_origin(s);
 	else
 		check_query(s);
 	g_free(s);

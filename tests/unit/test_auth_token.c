@@ -1,6 +1,7 @@
 /* Unit tests for sip/auth_token.c: round trip, expired, forged, tampered
  * user/expiry, wrong secret, rotation, URL forms (percent-encoding,
- * URL-safe base64, form-decoded '+'), malformed input, config parsing.
+ * URL-safe base64, form-decoded '+'), malformed input, config parsing,
+ * the Origin allow-list.
  * The expected MAC of one vector is computed independently with the
  * same recipe as conf/make-token.sh (openssl dgst), see KNOWN_*. */
 #include <errno.h>
@@ -291,14 +292,14 @@ static void test_keys_new_refuses(void **state)
 			    "token-forged");
 }
 
-static int parse_auth(const char *text, sb_auth_keys **out, char **msg)
+static int parse_auth(const char *text, sb_auth_config *out, char **msg)
 {
 	config_t cf;
 	config_init(&cf);
 	assert_true(config_read_string(&cf, text));
 	GError *err = NULL;
-	int r = sb_auth_keys_from_setting(config_lookup(&cf, "auth"), "t.conf",
-					  out, &err);
+	int r = sb_auth_config_from_setting(config_lookup(&cf, "auth"), "t.conf",
+					    out, &err);
 	*msg = err ? g_strdup(err->message) : NULL;
 	g_clear_error(&err);
 	config_destroy(&cf);
@@ -308,22 +309,39 @@ static int parse_auth(const char *text, sb_auth_keys **out, char **msg)
 static void test_config(void **state)
 {
 	(void)state;
-	sb_auth_keys *k;
+	sb_auth_config c;
 	char *msg;
 	assert_int_equal(parse_auth("auth: { token_secrets = [ \"" SECRET_B
 				    "\", \"" SECRET_A "\" ]; "
-				    "token_max_lifetime = 7200; };", &k, &msg), 0);
-	assert_non_null(k);
+				    "token_max_lifetime = 7200;\n"
+				    "allowed_origins = [ \"HTTPS://App.Example.com\","
+				    " \"https://*.example.org:8443\" ]; };", &c, &msg), 0);
+	assert_non_null(c.keys);
 	sb_auth_identity id;
-	assert_int_equal(sb_auth_token_verify(k, KNOWN_USER_PART, KNOWN_TOKEN,
+	assert_int_equal(sb_auth_token_verify(c.keys, KNOWN_USER_PART, KNOWN_TOKEN,
 					      NOW, &id), SB_AUTH_TOKEN_OK);
 	assert_int_equal(id.key_index, 1);
-	sb_auth_keys_free(k);
+	/* max lifetime 7200 from the config: 3600 ahead passes, not 7201. */
+	char *up, *tok;
+	assert_int_equal(sb_auth_token_make(SECRET_A, "x", NOW + 7201, &up, &tok), 0);
+	assert_int_equal(sb_auth_token_verify(c.keys, up, tok, NOW, NULL),
+			 SB_AUTH_TOKEN_EXPIRED);
+	g_free(up);
+	g_free(tok);
+	assert_string_equal(c.allowed_origins[0], "https://app.example.com:443");
+	assert_string_equal(c.allowed_origins[1], "https://*.example.org:8443");
+	assert_null(c.allowed_origins[2]);
+	const char *const *ao = (const char *const *)c.allowed_origins;
+	assert_true(sb_auth_origin_allowed(ao, "https://app.example.com"));
+	assert_true(sb_auth_origin_allowed(ao, "https://a.b.example.org:8443"));
+	assert_false(sb_auth_origin_allowed(ao, "https://evil.example"));
+	sb_auth_config_clear(&c);
 
-	assert_int_equal(parse_auth("auth: { token_secrets = \"\"; };", &k, &msg), 0);
-	assert_null(k);
-	assert_int_equal(parse_auth("x = 1;", &k, &msg), 0);
-	assert_null(k);
+	assert_int_equal(parse_auth("auth: { token_secrets = \"\"; };", &c, &msg), 0);
+	assert_null(c.keys);
+	assert_null(c.allowed_origins);
+	assert_int_equal(parse_auth("x = 1;", &c, &msg), 0);
+	assert_null(c.keys);
 
 	static const struct { const char *text, *msg; } bad[] = {
 		{ "auth: {\n token_secrets = [ \"short\" ];\n};",
@@ -333,15 +351,61 @@ static void test_config(void **state)
 		{ "auth: {\n token_secrets = [ 1 ];\n};", "t.conf:2: 'auth.token_secrets' must" },
 		{ "auth: { token_secrets = \"" SECRET_A "\";\n token_max_lifetime = 5; };",
 		  "t.conf:2: 'auth.token_max_lifetime' must be 60..31536000" },
+		{ "auth: { token_secrets = \"" SECRET_A "\";\n allowed_origins = [\n"
+		  "\"https://ok.example\",\n \"https://bad.example/path\" ]; };",
+		  "t.conf:4: 'auth.allowed_origins': expected" },
+		{ "auth: {\n allowed_origins = 3; };", "t.conf:2: 'auth.allowed_origins' must be" },
+		{ "auth = 1;", "t.conf:1: 'auth' must be a group" },
 	};
 	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
-		assert_int_equal(parse_auth(bad[i].text, &k, &msg), -EINVAL);
-		assert_null(k);
+		assert_int_equal(parse_auth(bad[i].text, &c, &msg), -EINVAL);
+		assert_null(c.keys);
+		assert_null(c.allowed_origins);
 		assert_non_null(msg);
 		if (!g_str_has_prefix(msg, bad[i].msg))
 			fail_msg("case %zu: got '%s'", i, msg);
 		g_free(msg);
 	}
+}
+
+static void test_origins(void **state)
+{
+	(void)state;
+	const char *const exact[] = { "https://app.example.com:443",
+				      "http://127.0.0.1:8080", "http://[::1]:8080",
+				      "https://*.example.org:443", NULL };
+	static const struct { const char *origin; bool ok; } cases[] = {
+		{ NULL, true },                          /* not a browser */
+		{ "https://app.example.com", true },
+		{ "https://APP.example.com:443", true },
+		{ "https://app.example.com:8443", false },
+		{ "http://app.example.com", false },
+		{ "https://app.example.com.evil.example", false },
+		{ "https://evilapp.example.com", false },
+		{ "http://127.0.0.1:8080", true },
+		{ "http://127.0.0.1", false },
+		{ "http://[::1]:8080", true },
+		{ "https://x.example.org", true },
+		{ "https://a.b.example.org", true },
+		{ "https://example.org", false },
+		{ "https://evilexample.org", false },
+		{ "https://*.example.org", false },
+		{ "null", false },
+		{ "", false },
+		{ "https://app.example.com/", false },
+		{ "https://app.example.com:99999", false },
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++)
+		if (sb_auth_origin_allowed(exact, cases[i].origin) != cases[i].ok)
+			fail_msg("case %zu '%s'", i, cases[i].origin);
+	const char *const any[] = { "*", NULL };
+	assert_true(sb_auth_origin_allowed(any, "null"));
+	assert_true(sb_auth_origin_allowed(NULL, "https://evil.example"));
+	const char *const none[] = { NULL };
+	assert_true(sb_auth_origin_allowed(none, "https://evil.example"));
+	assert_true(sb_auth_origin_pattern_valid("https://*.example.org"));
+	assert_false(sb_auth_origin_pattern_valid("https://a.*.example.org"));
+	assert_false(sb_auth_origin_pattern_valid("example.org"));
 }
 
 int main(void)
@@ -359,6 +423,7 @@ int main(void)
 		cmocka_unit_test(test_alphabets),
 		cmocka_unit_test(test_keys_new_refuses),
 		cmocka_unit_test(test_config),
+		cmocka_unit_test(test_origins),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
