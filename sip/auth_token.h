@@ -47,7 +47,7 @@
  *     token_secrets = [ "7fd3...new", "a01c...old" ];
  *     token_max_lifetime = 86400;   # seconds a token may be valid ahead
  *     # Pages allowed to open the WebSocket: "https://host[:port]"
- *     # (host may be "*.example.com": any subdomain), or "*" (any).
+ *     # (host may be "*.example.com": any subdomain), or "*" for any.
  *     # [] = any origin.
  *     allowed_origins = [ "https://app.example.com" ];
  *   };
@@ -109,7 +109,7 @@ void sb_auth_config_clear(sb_auth_config *c);
 /* True when a page of origin (the Origin header, NULL when absent) may
  * open the WebSocket: allowed NULL or empty, origin NULL, or origin
  * equal to an entry (scheme and host case-insensitive, default ports
- * 80/443 implied) or under an entry whose host is "*.domain". "null" (opaque
+ * 80/443 implied) or under an entry whose host is "*.domain" (a wildcard). "null" (opaque
  * origins: file://, sandboxed frames) matches only "*". */
 bool sb_auth_origin_allowed(const char *const *allowed, const char *origin);
 
