@@ -115,6 +115,7 @@ typedef struct sb_leg_params {
 	const char *srtp_profiles;    /* webrtc: NULL = GCM then CM_80 */
 	unsigned consent_timeout_ms;  /* webrtc: 0 = 30000 (RFC 7675) */
 	unsigned echo_delay_ms;       /* echo: 0..SB_ECHO_MAX_DELAY_MS */
+	const char *conf_room;        /* conf: room name (required) */
 } sb_leg_params;
 
 /* Echo leg: the longest delay, and its ring (packets held at once). */
@@ -129,6 +130,15 @@ int sb_rtp_leg_new(const sb_leg_params *p, sb_leg **out);
  * at most SB_ECHO_RING packets (more in flight are dropped and counted
  * in tx_dropped); buffers are allocated at creation. */
 int sb_echo_leg_new(const sb_leg_params *p, sb_leg **out);
+/* A conference participant in room p->conf_room of this worker thread
+ * (created with its first participant, freed with its last). It joins
+ * the mix when set_remote gives it the negotiated codec (codecs[0]:
+ * PCMU, PCMA, G722 or opus; else -ENOTSUP; -EBUSY when the room holds
+ * 32); from then on it returns the mix of the others every 20 ms as
+ * received RTP in that codec. */
+int sb_conf_leg_new(const sb_leg_params *p, sb_leg **out);
+/* Participants mixed in this worker's room `name` (0 if none). */
+unsigned sb_conf_room_count(const char *name);
 
 /* Dispatch helpers. */
 void sb_leg_set_callbacks(sb_leg *leg, sb_leg_recv_cb recv_cb,

@@ -82,12 +82,14 @@ static int make_leg(const sb_media_params *p, GMainContext *ctx,
 		.cert = p->cert,
 		.offer_setup = p->webrtc_offer_setup,
 		.echo_delay_ms = p->echo_delay_ms,
+		.conf_room = p->conf_room,
 		.consent_timeout_ms = p->consent_timeout_ms,
 	};
 	switch (kind) {
 	case SB_LEG_KIND_WEBRTC: return sb_webrtc_leg_new(&lp, out);
 	case SB_LEG_KIND_RTP: return sb_rtp_leg_new(&lp, out);
 	case SB_LEG_KIND_ECHO: return sb_echo_leg_new(&lp, out);
+	case SB_LEG_KIND_CONF: return sb_conf_leg_new(&lp, out);
 	default: return -ENOTSUP;
 	}
 }
@@ -490,6 +492,10 @@ int sb_media_session_answer_locally(sb_media_session *s, int side,
 	answer->dir = mirror_dir(effective_dir(offer));
 	answer->ptime = offer->ptime;
 	webrtc_identity(s, side, offer, answer);
+	/* the local leg learns the codec the way any leg learns a peer's */
+	err = sb_leg_set_remote(s->leg[other], false, answer);
+	if (err < 0)
+		return err;
 	return sb_ms_setup_media(s);
 }
 

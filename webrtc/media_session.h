@@ -50,9 +50,8 @@ typedef enum {
 	SB_LEG_KIND_WEBRTC = 0,   /* ICE + DTLS-SRTP, browser side */
 	SB_LEG_KIND_RTP,          /* plain RTP/AVP, SIP side */
 	SB_LEG_KIND_ECHO,         /* local echo service (answer_locally) */
-	SB_LEG_KIND_CONF,         /* conference participant: reserved, not
-				   * built yet (sb_media_session_new gives
-				   * -ENOTSUP) */
+	SB_LEG_KIND_CONF,         /* conference participant (answer_locally)
+				   * in room sb_media_params.conf_room */
 } sb_leg_kind;
 
 /* Transcoded sessions per worker when sb_media_params.max_transcoded is
@@ -77,6 +76,7 @@ typedef struct sb_media_params {
 	 * a worker should pass the same value); 0 = the default above */
 	unsigned max_transcoded;
 	unsigned echo_delay_ms;      /* ECHO leg: delay before echoing, 0..2000 */
+	const char *conf_room;       /* CONF leg: room name, per worker */
 	/* WebRTC leg: no datagram (SRTP, SRTCP, DTLS) from the browser for
 	 * this long once connected = consent lost (RFC 7675 §5.1), reported
 	 * as SB_MEDIA_EV_ICE_FAILED; 0 = 30000 ms */
@@ -137,17 +137,18 @@ int sb_media_session_local_offer(sb_media_session *s, int side,
 				 sb_media_desc *offer);
 
 /* Answer an offer from the peer on `side` directly, when the other side
- * is a local service leg (SB_LEG_KIND_ECHO; later SB_LEG_KIND_CONF), as
+ * is a local service leg (SB_LEG_KIND_ECHO or SB_LEG_KIND_CONF), as
  * the gateway does for sip:echo@ and conference URIs. The answer holds
  * our transport (ICE/DTLS or RTP address), the first of Opus, G722,
  * PCMU, PCMA in the caller's offer order (with its PT and fmtp), and the
  * caller's telephone-event at that codec's clock if it offered one; the
- * direction mirrors the offer's. No transcoding is involved: the echo
- * sends back what it received, in the same codec. Also used for
+ * direction mirrors the offer's. No transcoding in the session: the
+ * echo sends back what it received, in the same codec; a conference leg
+ * decodes and encodes that codec itself (16 kHz mix). Also used for
  * re-offers (hold/resume) on such a session.
  * 0, -EINVAL (side bad, or the other side is not a local leg), -EPROTO
  * (unusable offer), -ENOTSUP (none of those codecs), -EBUSY (an offer
- * is pending), -ESHUTDOWN (closed). */
+ * is pending, or the conference room is full), -ESHUTDOWN (closed). */
 int sb_media_session_answer_locally(sb_media_session *s, int side,
 				    const sb_media_desc *offer,
 				    sb_media_desc *answer);

@@ -2,7 +2,7 @@
 WEBRTC_UNIT = tests/unit/test_demux tests/unit/test_rtp tests/unit/test_rtcp \
 	tests/unit/test_dtls tests/unit/test_srtp tests/unit/test_ice \
 	tests/unit/test_media tests/unit/test_media_loop \
-	tests/unit/test_codec_policy
+	tests/unit/test_codec_policy tests/unit/test_conf
 check_PROGRAMS += $(WEBRTC_UNIT)
 TESTS += $(WEBRTC_UNIT)
 
@@ -41,3 +41,7 @@ tests_unit_test_media_LDADD = $(WEBRTC_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_codec_policy_SOURCES = tests/unit/test_codec_policy.c
 tests_unit_test_codec_policy_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_codec_policy_LDADD = $(WEBRTC_LIBS) $(CMOCKA_LIBS)
+
+tests_unit_test_conf_SOURCES = tests/unit/test_conf.c
+tests_unit_test_conf_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_conf_LDADD = $(WEBRTC_LIBS) $(CMOCKA_LIBS)
