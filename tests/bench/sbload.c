@@ -730,9 +730,11 @@ static gboolean parse_mode(const char *n, const char *v, gpointer d,
 
 static int parse_args(int argc, char **argv)
 {
-	g_autofree char *ws = g_strdup("ws://127.0.0.1:8080/");
+	/* GOption overwrites string options without freeing what was there:
+	 * defaults are applied after parsing */
+	g_autofree char *ws = NULL;
 	g_autofree char *target = NULL;
-	g_autofree char *domain = g_strdup("sipbridge.test");
+	g_autofree char *domain = NULL;
 	int calls = 100, per_ws = 1, window = 50, late = 60, echo = 8;
 	double dur = 10, warm = 1;
 	GOptionEntry ent[] = {
@@ -759,6 +761,10 @@ static int parse_args(int argc, char **argv)
 		fprintf(stderr, "sbload: %s\n", err->message);
 		return -EINVAL;
 	}
+	if (!ws)
+		ws = g_strdup("ws://127.0.0.1:8080/");
+	if (!domain)
+		domain = g_strdup("sipbridge.test");
 	if (sscanf(ws, "ws://%63[^:/]:%d%127s", A.o.ws_host, &A.o.ws_port,
 		   A.o.ws_path) < 2 || calls < 1 || per_ws < 1 || window < 1 ||
 	    dur <= 0 || echo < 1 || (A.o.mode == SBL_MODE_MEDIA && !A.o.uas_port && !target)) {
@@ -860,6 +866,7 @@ int main(int argc, char **argv)
 		g_timeout_add(TICK_MS, on_tick, NULL);
 	g_main_loop_run(A.loop);
 	report((sbl_now_us() - t0) / 1e6);
+	fflush(stdout);   /* before a sanitizer's exit path can skip it */
 	int ok = A.w_start && A.w_end > A.w_start;
 	teardown();
 	return ok ? 0 : 1;
