@@ -8,7 +8,15 @@
 #include <math.h>
 #include <string.h>
 
+#include "webrtc/media_session.h"
+
 #define SB_METRICS_PREFIX "sipbridge_"
+
+/* Samples are indexed by sb_leg_kind. */
+G_STATIC_ASSERT(SB_METRICS_LEG_WEBRTC == SB_LEG_KIND_WEBRTC);
+G_STATIC_ASSERT(SB_METRICS_LEG_RTP == SB_LEG_KIND_RTP);
+G_STATIC_ASSERT(SB_METRICS_LEG_ECHO == SB_LEG_KIND_ECHO);
+G_STATIC_ASSERT(SB_METRICS_LEG_CONF == SB_LEG_KIND_CONF);
 
 typedef struct child {
 	char **values;            /* owned, n_labels strings */
@@ -739,7 +747,9 @@ void sb_metrics_media_update(unsigned worker, const sb_metrics_media_sample *s)
 	g_array_index(f->samples, sb_metrics_media_sample, worker) = *s;
 }
 
-static const char *const leg_names[SB_METRICS_LEG_KINDS] = { "webrtc", "rtp" };
+static const char *const leg_names[SB_METRICS_LEG_KINDS] = {
+	"webrtc", "rtp", "echo", "conf"
+};
 static const char *const dir_names[2] = { "rx", "tx" };
 
 static void render_media(families *f, const sb_metrics_media_sample *t)

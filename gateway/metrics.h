@@ -87,10 +87,13 @@ char *sb_metrics_registry_render(sb_metrics_registry *r);
 
 /* ---- worker-side media sample (plain data, any thread) --------------- */
 
-/* Leg kinds, same values as sb_leg_kind (webrtc/media_session.h). */
+/* Leg kinds, same values as sb_leg_kind (webrtc/media_session.h);
+ * rendered as leg="webrtc", "rtp", "echo", "conf". */
 #define SB_METRICS_LEG_WEBRTC 0
 #define SB_METRICS_LEG_RTP 1
-#define SB_METRICS_LEG_KINDS 2
+#define SB_METRICS_LEG_ECHO 2
+#define SB_METRICS_LEG_CONF 3
+#define SB_METRICS_LEG_KINDS 4
 #define SB_METRICS_RX 0
 #define SB_METRICS_TX 1
 

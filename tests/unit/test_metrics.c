@@ -281,6 +281,8 @@ static void fill_worker(sb_metrics_media_sample *s, uint64_t base)
 			     .tx_dropped = 1 };
 	sb_metrics_sample_add_leg(s, SB_METRICS_LEG_WEBRTC, &web, 5, 1);
 	sb_metrics_sample_add_leg(s, SB_METRICS_LEG_RTP, &rtp, 0, 0);
+	sb_metrics_sample_add_leg(s, SB_METRICS_LEG_ECHO, &rtp, 0, 0);
+	sb_metrics_sample_add_leg(s, SB_METRICS_LEG_KINDS, &web, 9, 9); /* ignored */
 	sb_metrics_sample_add_xcode(s, "opus", "pcmu");
 	sb_metrics_sample_observe_pkt(s, 40e-6);
 	s->sessions = 1;
@@ -306,6 +308,10 @@ static void test_media_samples_summed(void **state)
 		"sipbridge_media_packets_dropped_total{leg=\"webrtc\",direction=\"rx\"} 4"));
 	assert_true(has_line(t,
 		"sipbridge_media_packets_dropped_total{leg=\"rtp\",direction=\"tx\"} 2"));
+	assert_true(has_line(t,
+		"sipbridge_media_packets_total{leg=\"echo\",direction=\"tx\"} 330"));
+	assert_true(has_line(t,
+		"sipbridge_media_packets_total{leg=\"conf\",direction=\"rx\"} 0"));
 	assert_true(has_line(t, "sipbridge_media_packets_lost_total{leg=\"webrtc\"} 10"));
 	assert_true(has_line(t, "sipbridge_media_packets_late_total{leg=\"webrtc\"} 2"));
 	assert_true(has_line(t,
