@@ -14,7 +14,10 @@
 # doc/BENCHMARKS.md; "-" = none), SB_PERF=1 (perf record -g the daemon
 # during the last step; report in the work dir), SB_NICE (nice level of
 # both processes, default -20 when root: the machine is shared with other
-# jobs and a descheduled gateway shows up as latency and loss).
+# jobs and a descheduled gateway shows up as latency and loss),
+# SB_CODEC=opus (transcoding run: sbload offers Opus only, the UAS answers
+# PCMU, the daemon transcodes both ways; "late" is then > 150 ms because
+# each direction goes through a jitter buffer).
 # Everything runs on 127.0.0.1; every process started here is stopped
 # here (by PID). A step passes when the gateway stays below 98 % CPU,
 # loses at most 1 % and delivers at least 99 % of packets within 60 ms
@@ -35,12 +38,15 @@ LOAD=$BUILD/tests/bench/sbload
 STEPS=${*:-100 200 400 600 800 1000}
 DUR=${SB_STEP_S:-10}
 WIN=${SB_WINDOW:-50}
+CODEC=${SB_CODEC:-pcmu}
+LATE_MS=60
+[ "$CODEC" = opus ] && LATE_MS=150
 GW_CPU=${SB_GW_CPU:-0}
 GEN_CPU=${SB_GEN_CPU:-1}
 if [ "$(id -u)" = 0 ]; then NICE=${SB_NICE:--20}; else NICE=${SB_NICE:-0}; fi
 [ -w /proc/self/autogroup ] && echo "$NICE" >/proc/self/autogroup 2>/dev/null
 DOC=${SB_BENCH_DOC:-$ROOT/doc/BENCHMARKS.md}
-CMDLINE="SB_BUILD=${SB_BUILD:-./build} SB_STEP_S=$DUR SB_WINDOW=$WIN SB_NICE=$NICE tests/bench/run_relay.sh $STEPS"
+CMDLINE="SB_BUILD=${SB_BUILD:-./build} SB_STEP_S=$DUR SB_WINDOW=$WIN SB_NICE=$NICE SB_CODEC=$CODEC tests/bench/run_relay.sh $STEPS"
 for b in "$GW_BIN" "$LOAD"; do
 	[ -x "$b" ] || { echo "missing $b (build first: make -C BUILD gateway/sipbridge tests/bench/sbload)"; exit 2; }
 done
@@ -119,7 +125,7 @@ for n in $STEPS; do
 	SS_PID=$!
 	ulimit -n "$(ulimit -Hn)"
 	out=$(timeout $((DUR + 120)) nice -n "$NICE" taskset -c "$GEN_CPU" "$LOAD" --ws "ws://127.0.0.1:$HTTP/" \
-		--uas-port "$UAS" -n "$n" -d "$DUR" --window "$WIN" --gw-pid "$GW_PID" 2>>"$WORK/sbload.log")
+		--uas-port "$UAS" -n "$n" -d "$DUR" --window "$WIN" --codec "$CODEC" --late-ms "$LATE_MS" --gw-pid "$GW_PID" 2>>"$WORK/sbload.log")
 	echo "$out" >>"$WORK/results.txt"
 	health=$(curl -fs "http://127.0.0.1:$HTTP/health")
 	[ -n "$PERF_PID" ] && { wait "$PERF_PID"; PERF_PID=""; }
@@ -150,7 +156,7 @@ for n in $STEPS; do
 	fi
 done
 
-HDR="| calls | up | set-ups/s | set-up p50 / p99 ms | gateway CPU % | sbload CPU % | relayed pkt/s | loss % | late % (RTT > 60 ms) | RTT p50 / p99 ms | UDP backlog KiB gateway / sbload | gateway RSS/call KiB | calls/core at this CPU cost | step |
+HDR="| calls | up | set-ups/s | set-up p50 / p99 ms | gateway CPU % | sbload CPU % | relayed pkt/s | loss % | late % (RTT > $LATE_MS ms) | RTT p50 / p99 ms | UDP backlog KiB gateway / sbload | gateway RSS/call KiB | calls/core at this CPU cost | step |
 |---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 {
 	echo "$HDR"
@@ -166,7 +172,7 @@ echo "work dir: $WORK"
 if [ "$DOC" != "-" ]; then
 	{
 		echo
-		echo "### Relay run $(date -u '+%Y-%m-%d %H:%M UTC'), $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)"
+		echo "### Relay run ($CODEC) $(date -u '+%Y-%m-%d %H:%M UTC'), $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)"
 		echo
 		echo "Command: \`$CMDLINE\`"
 		echo

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include <opus/opus.h>
 #include <sofia-sip/msg.h>
 #include <sofia-sip/sip.h>
 #include <sofia-sip/sip_header.h>
@@ -31,6 +32,9 @@
 #include "webrtc/cert.h"
 
 #define PAYLOAD 160           /* 20 ms of PCMU */
+#define OPUS_FRAMES 50        /* 1 s of pre-encoded Opus, looped */
+#define OPUS_MAX 400
+#define RING 64               /* Opus: send times by packet order */
 #define MARK_LEN 20
 #define TICK_MS 2
 #define SETUP_TIMEOUT_US (15 * G_USEC_PER_SEC)
@@ -60,6 +64,8 @@ typedef struct call {
 	uint16_t rtp_seq;
 	uint32_t rtp_ts;
 	bool in_window;            /* sig modes: started inside the window */
+	uint32_t rx_pkts;          /* Opus: packets received */
+	int64_t ring[RING];        /* Opus: send time of packet n % RING */
 } call;
 
 static struct app {
@@ -74,6 +80,8 @@ static struct app {
 	GHashTable *by_cid;        /* Call-ID -> call */
 	char via_host[16];
 	uint8_t tone[PAYLOAD];
+	uint8_t opus[OPUS_FRAMES][OPUS_MAX];
+	int opus_len[OPUS_FRAMES];
 	phase ph;
 	int64_t t_phase;
 	unsigned next_call, in_flight, n_up, n_failed, n_done;
@@ -214,6 +222,27 @@ static void call_fail(call *c, const char *why)
 		A.fail_reason = why;
 }
 
+/* The transcoder changes the payload and re-times the stream, so Opus runs
+ * match packets by order: the n-th packet back is timed against the n-th
+ * sent. An estimate that includes the gateway's jitter buffer; loss is
+ * counted as packets sent vs received over the same wall-clock window. */
+static void on_opus(call *c, const sb_rtp_hdr *h)
+{
+	int64_t now = sbl_now_us();
+	uint32_t n = c->rx_pkts++;
+	if (h->pt != 111)
+		A.bad++;
+	if (A.ph != P_WINDOW)
+		return;
+	A.recv_w++;
+	if (n < c->pkt && c->pkt - n < RING) {
+		int64_t lat = now - c->ring[n % RING];
+		sbl_hist_add(&A.lat, lat);
+		if (lat > (int64_t)A.o.late_ms * 1000)
+			A.late_w++;
+	}
+}
+
 static void on_rtp(sb_leg *leg, uint8_t *buf, size_t len, size_t cap,
 		   const sb_rtp_hdr *h, void *ud)
 {
@@ -224,6 +253,10 @@ static void on_rtp(sb_leg *leg, uint8_t *buf, size_t len, size_t cap,
 	(void)leg, (void)len, (void)cap;
 
 	A.recv++;
+	if (A.o.opus) {
+		on_opus(c, h);
+		return;
+	}
 	if (h->payload_len < MARK_LEN || memcmp(p, "SBLD", 4) != 0) {
 		A.bad++;
 		return;
@@ -243,9 +276,33 @@ static void on_rtp(sb_leg *leg, uint8_t *buf, size_t len, size_t cap,
 		A.late_w++;
 }
 
+static void send_opus(call *c, int64_t now)
+{
+	uint8_t buf[SB_LEG_BUF];
+	unsigned f = c->pkt % OPUS_FRAMES;
+	sb_rtp_hdr h = { .pt = 111, .seq = c->rtp_seq++, .ts = c->rtp_ts,
+			 .ssrc = c->leg->ssrc };
+	c->rtp_ts += 960;
+	c->ring[c->pkt % RING] = now;
+	c->pkt++;
+	ssize_t n = sb_rtp_build(buf, sizeof(buf), &h, A.opus[f],
+				 (size_t)A.opus_len[f]);
+	if (n < 0 || sb_leg_send_rtp(c->leg, buf, (size_t)n, sizeof(buf)) < 0) {
+		A.send_err++;
+		return;
+	}
+	A.sent++;
+	if (A.ph == P_WINDOW)
+		A.sent_w++;
+}
+
 static void send_one(call *c, int64_t now)
 {
 	uint8_t buf[SB_LEG_BUF], pl[PAYLOAD];
+	if (A.o.opus) {
+		send_opus(c, now);
+		return;
+	}
 	memcpy(pl, A.tone, PAYLOAD);
 	memcpy(pl, "SBLD", 4);
 	memcpy(pl + 4, &c->idx, 4);
@@ -332,8 +389,13 @@ static int start_media_call(call *c)
 	memset(&d, 0, sizeof(d));
 	if ((err = sb_leg_get_local(c->leg, true, &d)) < 0)
 		return err;
-	d.codecs[0] = (sb_md_codec){ .pt = 0, .name = "PCMU", .clock = 8000,
-				     .channels = 1 };
+	if (A.o.opus)
+		d.codecs[0] = (sb_md_codec){ .pt = 111, .name = "opus",
+					     .clock = 48000, .channels = 2,
+					     .fmtp = "minptime=10;useinbandfec=1" };
+	else
+		d.codecs[0] = (sb_md_codec){ .pt = 0, .name = "PCMU",
+					     .clock = 8000, .channels = 1 };
 	d.n_codecs = 1;
 	d.dir = SB_MD_DIR_SENDRECV;
 	d.ptime = 20;
@@ -440,7 +502,9 @@ static void media_response(call *c, su_home_t *home, const sip_t *sip)
 		return;
 	if (m == sip_method_invite) {
 		if (st >= 300) {
-			call_fail(c, "INVITE rejected");
+			call_fail(c, st == 488 ? "INVITE rejected: 488"
+				  : st == 503 ? "INVITE rejected: 503"
+				  : "INVITE rejected");
 			return;
 		}
 		if (c->st == C_INVITING)
@@ -686,7 +750,7 @@ static void report(double wall_s)
 	uint64_t uas = A.uas_rx1 - A.uas_rx0, cli = A.client_rx1 - A.client_rx0;
 	long rss_per_call = A.n_up && A.rss_after > 0 && A.rss_before > 0
 		? (A.rss_after - A.rss_before) / (long)A.n_up : -1;
-	printf("RESULT mode=media ok=1 calls=%u up=%u failed=%u"
+	printf("RESULT mode=media ok=1 codec=%s calls=%u up=%u failed=%u"
 	       " setup_s=%.3f setups_per_s=%.1f setup_p50_ms=%.2f setup_p99_ms=%.2f"
 	       " window_s=%.2f sent=%" G_GUINT64_FORMAT " recv=%" G_GUINT64_FORMAT
 	       " loss_pct=%.3f late=%" G_GUINT64_FORMAT
@@ -697,7 +761,7 @@ static void report(double wall_s)
 	       " crosstalk=%" G_GUINT64_FORMAT " bad=%" G_GUINT64_FORMAT
 	       " tick_gap_max_ms=%.1f tick_gaps_20ms=%" G_GUINT64_FORMAT
 	       " bye_ok=%u wall_s=%.1f\n",
-	       A.n_calls, A.n_up, A.n_failed, setup_s,
+	       A.o.opus ? "opus" : "pcmu", A.n_calls, A.n_up, A.n_failed, setup_s,
 	       setup_s > 0 ? A.n_up / setup_s : 0,
 	       sbl_hist_quantile(&A.setup, .5) / 1e3,
 	       sbl_hist_quantile(&A.setup, .99) / 1e3, w, A.sent_w, A.recv_w,
@@ -735,6 +799,7 @@ static int parse_args(int argc, char **argv)
 	g_autofree char *ws = NULL;
 	g_autofree char *target = NULL;
 	g_autofree char *domain = NULL;
+	g_autofree char *codec = NULL;
 	int calls = 100, per_ws = 1, window = 50, late = 60, echo = 8;
 	double dur = 10, warm = 1;
 	GOptionEntry ent[] = {
@@ -742,6 +807,7 @@ static int parse_args(int argc, char **argv)
 		{ "target", 0, 0, G_OPTION_ARG_STRING, &target, "Request-URI of the INVITEs (default sip:bench@127.0.0.1:UAS_PORT)", "URI" },
 		{ "domain", 0, 0, G_OPTION_ARG_STRING, &domain, "From/To/REGISTER domain", "D" },
 		{ "mode", 0, 0, G_OPTION_ARG_CALLBACK, (gpointer)parse_mode, "media (default), register, call (INVITE without SDP)", "M" },
+		{ "codec", 0, 0, G_OPTION_ARG_STRING, &codec, "media: pcmu (relay, default) or opus (Opus only offered: the gateway transcodes to the UAS's PCMU)", "C" },
 		{ "calls", 'n', 0, G_OPTION_ARG_INT, &calls, "media: concurrent calls; register/call: WebSocket clients (default 100)", "N" },
 		{ "calls-per-ws", 0, 0, G_OPTION_ARG_INT, &per_ws, "media: calls sharing one WebSocket (default 1)", "K" },
 		{ "window", 0, 0, G_OPTION_ARG_INT, &window, "media: call set-ups in flight at most (default 50)", "W" },
@@ -761,6 +827,11 @@ static int parse_args(int argc, char **argv)
 		fprintf(stderr, "sbload: %s\n", err->message);
 		return -EINVAL;
 	}
+	if (codec && strcmp(codec, "pcmu") && strcmp(codec, "opus")) {
+		fprintf(stderr, "sbload: --codec pcmu or opus\n");
+		return -EINVAL;
+	}
+	A.o.opus = codec && !strcmp(codec, "opus");
 	if (!ws)
 		ws = g_strdup("ws://127.0.0.1:8080/");
 	if (!domain)
@@ -806,6 +877,31 @@ static void make_tone(void)
 	sb_g711_ulaw_encode_buf(A.tone, pcm, PAYLOAD);
 }
 
+/* 1 s of a 400 Hz tone as 20 ms Opus frames, encoded once: the
+ * generator must not spend its CPU on encoding. */
+static int make_opus(void)
+{
+	int err;
+	int16_t pcm[960];
+	OpusEncoder *e = opus_encoder_create(48000, 1, OPUS_APPLICATION_VOIP,
+					     &err);
+	if (!e)
+		return -EIO;
+	opus_encoder_ctl(e, OPUS_SET_BITRATE(24000));
+	for (unsigned f = 0; f < OPUS_FRAMES; f++) {
+		for (unsigned i = 0; i < 960; i++)
+			pcm[i] = (int16_t)(8000 * sin(2 * M_PI * 400 *
+					   (f * 960 + i) / 48000.0));
+		A.opus_len[f] = opus_encode(e, pcm, 960, A.opus[f], OPUS_MAX);
+		if (A.opus_len[f] < 0) {
+			opus_encoder_destroy(e);
+			return -EIO;
+		}
+	}
+	opus_encoder_destroy(e);
+	return 0;
+}
+
 static void teardown(void)
 {
 	for (unsigned i = 0; i < A.n_calls; i++) {
@@ -837,6 +933,10 @@ int main(int argc, char **argv)
 		return 2;
 	raise_nofile();
 	make_tone();
+	if (A.o.opus && make_opus() < 0) {
+		fprintf(stderr, "sbload: Opus encoder failed\n");
+		return 1;
+	}
 	sbl_token(A.via_host, 12);
 	A.loop = g_main_loop_new(NULL, FALSE);
 	A.by_cid = g_hash_table_new(g_str_hash, g_str_equal);

@@ -28,6 +28,7 @@ typedef enum {
 /* Command-line options; filled once in main, read-only afterwards. */
 typedef struct sbl_opts {
 	sbl_mode mode;
+	bool opus;               /* media: offer Opus only (transcoding run) */
 	char ws_host[64];
 	int ws_port;
 	char ws_path[128];
