@@ -12,7 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
-typedef enum { T_STRING, T_INT, T_LIST_STRING, T_PORT_RANGE, T_GROUP } key_type;
+/* T_SECTION: a group whose own parser (elsewhere) checks its keys. */
+typedef enum { T_STRING, T_INT, T_LIST_STRING, T_PORT_RANGE, T_GROUP, T_BOOL,
+	       T_SECTION } key_type;
 
 /* Checks one value; returns NULL or a static error message. */
 typedef const char *(*check_fn)(const config_setting_t *s);
@@ -62,6 +64,11 @@ static const schema_key schema[] = {
 	{ "web.ws_max_message", T_INT, check_nonneg },
 	{ "log", T_GROUP, NULL },
 	{ "log.level", T_STRING, check_log_level },
+	{ "security", T_GROUP, NULL },
+	{ "security.open_relay", T_BOOL, NULL },
+	{ "auth", T_SECTION, NULL },
+	{ "limits", T_SECTION, NULL },
+	{ "dialplan", T_SECTION, NULL },
 };
 
 int sb_config_parse_hostport(const char *s, sb_hostport *out)
@@ -226,7 +233,9 @@ static bool type_ok(const config_setting_t *s, key_type t)
 	switch (t) {
 	case T_STRING: return ct == CONFIG_TYPE_STRING;
 	case T_INT: return ct == CONFIG_TYPE_INT || ct == CONFIG_TYPE_INT64;
-	case T_GROUP: return ct == CONFIG_TYPE_GROUP;
+	case T_GROUP:
+	case T_SECTION: return ct == CONFIG_TYPE_GROUP;
+	case T_BOOL: return ct == CONFIG_TYPE_BOOL;
 	case T_PORT_RANGE: return ct == CONFIG_TYPE_ARRAY || ct == CONFIG_TYPE_LIST;
 	case T_LIST_STRING:
 		if (ct != CONFIG_TYPE_ARRAY && ct != CONFIG_TYPE_LIST)
@@ -243,7 +252,8 @@ static bool type_ok(const config_setting_t *s, key_type t)
 static const char *type_name(key_type t)
 {
 	static const char *const n[] = { "a string", "an integer",
-		"a list of strings", "[ MIN, MAX ]", "a group { ... }" };
+		"a list of strings", "[ MIN, MAX ]", "a group { ... }",
+		"true or false", "a group { ... }" };
 	return n[t];
 }
 
@@ -278,6 +288,8 @@ static int validate(const config_setting_t *grp, const char *prefix,
 		if (!type_ok(s, k->type))
 			return fail(err, file, s, "'%s' must be %s", path,
 				    type_name(k->type));
+		if (k->type == T_SECTION)
+			continue;
 		if (k->type == T_GROUP) {
 			int r = validate(s, path, file, err);
 			if (r < 0)
@@ -367,6 +379,48 @@ static void extract(const config_t *cf, sb_config *c)
 	c->log_level = log_level_of(lv);
 }
 
+/* The sections whose keys belong to the security modules. */
+static int load_security(const config_t *cf, sb_config *c, const char *file,
+			 GError **err)
+{
+	int v;
+	c->open_relay = config_lookup_bool(cf, "security.open_relay", &v) && v;
+	if (sb_auth_config_from_setting(config_lookup(cf, "auth"), file, &c->auth, err) < 0)
+		return -EINVAL;
+	sb_limits_config_defaults(&c->limits);
+	if (sb_limits_from_setting(config_lookup(cf, "limits"), file, &c->limits, err) < 0)
+		return -EINVAL;
+	c->limits.sip_max_size = c->ws_max_message;
+	if (sb_dialplan_from_setting(config_lookup(cf, "dialplan"), file, &c->dialplan, err) < 0)
+		return -EINVAL;
+	if (c->dialplan) {
+		sb_dialplan_add_service(c->dialplan, c->svc_echo, false);
+		sb_dialplan_add_service(c->dialplan, c->svc_conference_prefix, true);
+	}
+	return 0;
+}
+
+static bool is_loopback(const char *host)
+{
+	return g_str_has_prefix(host, "127.") || !strcmp(host, "::1") ||
+	       !g_ascii_strcasecmp(host, "localhost");
+}
+
+bool sb_config_is_open_relay(const sb_config *c, const char **which)
+{
+	if (c->open_relay || c->auth.keys || c->dialplan)
+		return false;
+	if (c->has_http && !is_loopback(c->http.host)) {
+		*which = "listen.http";
+		return true;
+	}
+	if (c->has_https && !is_loopback(c->https.host)) {
+		*which = "listen.https";
+		return true;
+	}
+	return false;
+}
+
 static int cross_check(const config_t *cf, sb_config *c, const char *file,
 		       GError **err)
 {
@@ -411,6 +465,8 @@ sb_config *sb_config_load(const char *path, GError **err)
 	}
 	extract(&cf, c);
 	int r = cross_check(&cf, c, path, err);
+	if (r == 0)
+		r = load_security(&cf, c, path, err);
 	config_destroy(&cf);
 	if (r < 0) {
 		sb_config_unref(c);
@@ -440,5 +496,7 @@ void sb_config_unref(sb_config *c)
 	g_free(c->svc_echo);
 	g_free(c->svc_conference_prefix);
 	g_free(c->www_root);
+	sb_auth_config_clear(&c->auth);
+	sb_dialplan_free(c->dialplan);
 	g_free(c);
 }

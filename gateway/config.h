@@ -9,6 +9,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "sip/auth_token.h"
+#include "sip/dialplan.h"
+#include "sip/limits.h"
+
 #define SB_CONFIG_DEFAULT_PATH "conf/sipbridge.conf"
 
 /* "host:port" split; host is an IP literal or "*" for any. */
@@ -69,7 +73,17 @@ typedef struct sb_config {
 
 	/* log */
 	GLogLevelFlags log_level;   /* most verbose level shown */
+
+	/* security (parsers in sip/auth_token.c, sip/limits.c, sip/dialplan.c) */
+	sb_auth_config auth;        /* owned; keys NULL = no token required */
+	sb_limits_config limits;
+	sb_dialplan *dialplan;      /* owned; NULL = no dial plan configured */
+	bool open_relay;            /* security.open_relay */
 } sb_config;
+
+/* listen.http/https bind beyond loopback while neither tokens nor a dial
+ * plan restrict who may call where, and security.open_relay is not set. */
+bool sb_config_is_open_relay(const sb_config *c, const char **which);
 
 /* Load and validate FILE. On error returns NULL and sets *err to
  * "FILE:LINE: message". Caller owns the result (unref). */

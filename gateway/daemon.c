@@ -14,6 +14,7 @@
 #include "gateway/media_anchor.h"
 #include "gateway/worker.h"
 #include "sip/proxy.h"
+#include "sip/security_log.h"
 #include "sip/sip_stack.h"
 #include "sip/ws_transport.h"
 
@@ -105,6 +106,7 @@ static gboolean on_sighup(gpointer data)
 	sb_log_set_level(n->log_level);
 	sb_proxy_set_outbound(d->proxy, n->outbound_proxy);
 	sb_proxy_set_services(d->proxy, n->svc_echo, n->svc_conference_prefix);
+	sb_proxy_set_security(d->proxy, &n->auth, &n->limits, n->dialplan);
 	sb_media_anchor_set_config(d->media, n);
 	g_message("SIGHUP: configuration reloaded from %s", n->path);
 	return G_SOURCE_CONTINUE;
@@ -149,6 +151,15 @@ static bool start(sb_daemon *d, GError **err)
 {
 	if (!stun_symbol_ok(err))
 		return false;
+	const char *which;
+	if (sb_config_is_open_relay(d->cfg, &which)) {
+		sb_seclog_open_relay_refused(NULL, which, "no-tokens-no-dialplan", NULL);
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
+			    "%s binds beyond loopback with neither auth.token_secrets nor a "
+			    "dialplan: anyone could call any number through this gateway. "
+			    "Configure one, or set security.open_relay = true", which);
+		return false;
+	}
 	if (sb_cert_new("sipbridge", &d->cert) < 0) {
 		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
 			    "cannot create the DTLS certificate");
@@ -179,15 +190,18 @@ static bool start(sb_daemon *d, GError **err)
 	d->proxy = sb_proxy_new(sb_sip_stack_agent(d->sip), &pc);
 	g_free(ls);
 	sb_sip_stack_set_handler(d->sip, sb_proxy_sip_message, d->proxy);
+	sb_proxy_set_security(d->proxy, &d->cfg->auth, &d->cfg->limits, d->cfg->dialplan);
 	d->media = sb_media_anchor_new(d->cfg, d->workers, d->cert, d->ctx,
 				       media_ended, d);
 	sb_sdp_hook hook = sb_media_anchor_hook(d->media);
 	sb_proxy_set_sdp_hook(d->proxy, &hook);
 
-	sb_ws_handlers wh = { .on_open = sb_proxy_ws_open,
+	sb_ws_handlers wh = { .on_upgrade = sb_proxy_ws_upgrade,
+		.on_open = sb_proxy_ws_open, .on_too_large = sb_proxy_ws_too_large,
 		.on_message = sb_proxy_ws_message, .on_close = sb_proxy_ws_close };
 	sb_ws_transport_init(&wh, d->proxy, &(sb_ws_settings){
-		.max_message = d->cfg->ws_max_message, .max_queued_bytes = 1 << 20 });
+		.max_message = d->cfg->ws_max_message, .max_queued_bytes = 1 << 20,
+		.first_message_ms = d->cfg->limits.ws_first_message_ms });
 	sb_http_hooks hooks = { .health = health_cb, .user_data = d };
 	d->http = sb_http_server_new(d->cfg, d->loop, &hooks, err);
 	if (!d->http)

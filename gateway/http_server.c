@@ -138,7 +138,7 @@ static int http_common(struct lws *wsi, enum lws_callback_reasons reason,
 		{
 			char ip[64] = "";
 			lws_get_peer_simple(wsi, ip, sizeof(ip));
-			g_message("security: ws-refused ip=%s reason=no-sip-subprotocol",
+			g_warning("security: event=ws-refused ip=%s reason=no-sip-subprotocol",
 				  ip);
 		}
 		return 1;

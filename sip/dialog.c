@@ -39,6 +39,7 @@ void sb_dialog_free(sb_dialog *d)
 	g_free(d->sip_target);
 	g_free(d->ws_target);
 	g_free(d->service);
+	g_free(d->limit_key);
 	g_ptr_array_unref(d->sip_routes);
 	g_free(d);
 }

@@ -48,6 +48,8 @@ typedef struct sb_dialog {
 	/* Local services: the gateway is the UAS (sip/uas.c). */
 	char *service;             /* owned: "echo", "conf:NAME", or NULL */
 	char local_tag[24];        /* our To tag as that UAS */
+	char *limit_key;           /* owned: counted in the call limits
+				      under this key ("" = total only) */
 
 	gint64 created_us;
 } sb_dialog;

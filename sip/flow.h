@@ -9,6 +9,7 @@
 #include <glib.h>
 #include <stdbool.h>
 
+#include "sip/limits.h"
 #include "sip/ws_transport.h"
 
 #define SB_FLOW_TOKEN_LEN 16
@@ -21,6 +22,9 @@ typedef struct sb_flow {
 				      (both owned strings) */
 	GHashTable *dialogs;       /* sb_dialog* -> NULL (borrowed; the
 				      dialog table owns them) */
+	sb_rate rate;              /* messages per second (sip/limits.h) */
+	bool rate_init;
+	gint64 rate_logged_us;     /* last rate-limited log line */
 } sb_flow;
 
 /* New flow for an open connection; registered in the token table. */

@@ -9,7 +9,7 @@ libsb_sip_a_SOURCES = \
 	sip/flow.c sip/flow.h \
 	sip/proxy.c sip/proxy.h sip/proxy_internal.h \
 	sip/proxy_msg.c sip/proxy_msg.h \
-	sip/proxy_sdp.c sip/proxy_sip.c \
+	sip/proxy_policy.c sip/proxy_sdp.c sip/proxy_sip.c \
 	sip/sdp_hook.h \
 	sip/sip_stack.c sip/sip_stack.h \
 	sip/uas.c \
@@ -19,7 +19,7 @@ libsb_sip_a_SOURCES = \
 	sip/dialplan.c sip/dialplan.h \
 	sip/limits.c sip/limits.h \
 	sip/security_log.c sip/security_log.h
-SIP_LIBS = libsb_sip.a $(SOFIA_LIBS) $(LWS_LIBS) $(OPENSSL_LIBS) $(GLIB_LIBS)
+SIP_LIBS = libsb_sip.a $(SOFIA_LIBS) $(LWS_LIBS) $(OPENSSL_LIBS) $(LIBCONFIG_LIBS) $(GLIB_LIBS)
 if FUZZING
 noinst_PROGRAMS += tests/fuzz/fuzz_sdp
 tests_fuzz_fuzz_sdp_SOURCES = tests/fuzz/fuzz_sdp.c

@@ -57,6 +57,7 @@ void sb_proxy_dialog_end(sb_proxy *p, sb_dialog *d)
 		: "before answer");
 	if (p->hook.call_end)
 		p->hook.call_end(p->hook.hook_data, d->call_id);
+	sb_proxy_policy_call_end(p, d);
 	if (d->flow)
 		g_hash_table_remove(d->flow->dialogs, d);
 	g_hash_table_remove(p->dialogs, d->call_id);
@@ -110,6 +111,7 @@ static void ctxn_free(sb_ctxn *t)
 	sb_flow_unref(t->flow);
 	g_free(t->call_id);
 	g_free(t->branch);
+	g_free(t->auth_user);
 	g_free(t);
 }
 
@@ -292,6 +294,7 @@ static int ctxn_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq,
 		msg_destroy(msg);
 		return 0;
 	}
+	sb_proxy_policy_auth_failed(t, sip);
 	sb_pmsg_pop_via(msg, sip);
 	if (t->method == sip_method_register && status < 300)
 		register_restore(msg, sip, t->flow);
@@ -326,6 +329,8 @@ typedef struct fwd_ctx {
 	char *branch;
 	char *call_id;
 	sip_method_t method;
+	bool had_credentials;
+	char *auth_user;
 } fwd_ctx;
 
 static void fwd_ctx_free(gpointer data)
@@ -335,6 +340,7 @@ static void fwd_ctx_free(gpointer data)
 	g_free(c->next_hop);
 	g_free(c->branch);
 	g_free(c->call_id);
+	g_free(c->auth_user);
 	g_free(c);
 }
 
@@ -368,6 +374,8 @@ static void forward_to_sip(sb_proxy *p, msg_t *msg, int status, void *ctx)
 	t->flow = sb_flow_ref(c->flow);
 	t->method = c->method;
 	t->call_id = g_strdup(c->call_id);
+	t->had_credentials = c->had_credentials;
+	t->auth_user = g_strdup(c->auth_user);
 	g_autofree char *keep = sb_pmsg_response_text(sip, 503, "Service Unavailable",
 						      NULL, "Reason: SIP;cause=503;text=\"next hop unreachable\"\r\n");
 	t->orq = nta_outgoing_mcreate(p->agent, ctxn_response, (nta_outgoing_magic_t *)t,
@@ -428,6 +436,20 @@ static char *in_dialog_next_hop(msg_t *msg, sip_t *sip, sb_flow *f, bool *ok)
 	return r;
 }
 
+/* Hand the call-limit count to the dialog that ends it; with no dialog
+ * (the request was refused) give it back at once. */
+static void attach_limit_key(sb_proxy *p, sb_dialog *d, char **key)
+{
+	if (!*key)
+		return;
+	if (d && !d->limit_key) {
+		d->limit_key = g_steal_pointer(key);
+		return;
+	}
+	sb_dialog tmp = { .limit_key = g_steal_pointer(key) };
+	sb_proxy_policy_call_end(p, &tmp);
+}
+
 static void ws_request(sb_proxy *p, sb_flow *f, msg_t *msg, sip_t *sip)
 {
 	sip_method_t m = sip->sip_request->rq_method;
@@ -444,8 +466,22 @@ static void ws_request(sb_proxy *p, sb_flow *f, msg_t *msg, sip_t *sip)
 		sb_uas_ws_request(p, f, msg, sip, ld->service, ld);
 		return;
 	}
+	g_autofree char *limit_key = NULL;
+	if (!in_dialog && m == sip_method_invite &&
+	    !sb_proxy_dialog(p, sip->sip_call_id->i_id)) {
+		const char *phrase;
+		int code = sb_proxy_policy_call(p, f, sip, &limit_key, &phrase);
+		if (code) {
+			sb_proxy_ws_reply(p, f, sip, code, phrase, NULL);
+			msg_destroy(msg);
+			return;
+		}
+	}
+	const char *call_id = sip->sip_call_id->i_id;
 	if (!in_dialog && sb_uas_service_of(p, sip, svc, sizeof(svc))) {
+		g_autofree char *cid = g_strdup(call_id);
 		sb_uas_ws_request(p, f, msg, sip, svc, NULL);
+		attach_limit_key(p, sb_proxy_dialog(p, cid), &limit_key);
 		return;
 	}
 	if (m == sip_method_ack && g_hash_table_contains(p->nack, sip->sip_via->v_branch ? sip->sip_via->v_branch : "")) {
@@ -490,7 +526,6 @@ static void ws_request(sb_proxy *p, sb_flow *f, msg_t *msg, sip_t *sip)
 	if (m == sip_method_register)
 		register_rewrite(p, msg, sip, f, next_url);
 
-	const char *call_id = sip->sip_call_id->i_id;
 	sb_dialog *d = sb_proxy_dialog(p, call_id);
 	if (m == sip_method_invite && !in_dialog) {
 		if (d) {
@@ -505,6 +540,7 @@ static void ws_request(sb_proxy *p, sb_flow *f, msg_t *msg, sip_t *sip)
 		SB_INFO(d->tag, "INVITE from browser %s to %s via %s",
 			sb_ws_conn_peer(f->conn), sip->sip_request->rq_url->url_user ?
 			sip->sip_request->rq_url->url_user : "", next_hop);
+		attach_limit_key(p, d, &limit_key);
 	}
 	if (d && d->flow == f)
 		sb_dialog_learn(d, sip, true);
@@ -517,6 +553,9 @@ static void ws_request(sb_proxy *p, sb_flow *f, msg_t *msg, sip_t *sip)
 	c->branch = g_strdup(sip->sip_via->v_branch ? sip->sip_via->v_branch : "");
 	c->call_id = g_strdup(call_id);
 	c->method = m;
+	c->had_credentials = sip->sip_authorization || sip->sip_proxy_authorization;
+	c->auth_user = g_strdup(sip->sip_from->a_url->url_user);
+	attach_limit_key(p, NULL, &limit_key);   /* a counted call that got no dialog */
 	sb_proxy_sdp(p, d && d->flow == f ? d : NULL, msg, SB_SIDE_WS, forward_to_sip, c,
 		     fwd_ctx_free);
 }
@@ -555,10 +594,28 @@ void sb_proxy_ws_message(sb_ws_conn *c, const char *buf, size_t len, void *proxy
 		return;
 	}
 	sip_t *sip = sip_object(msg);
+	if (sip->sip_request && !sb_proxy_policy_rate(p, f)) {
+		msg_destroy(msg);   /* over the message rate: dropped, logged once a second */
+		return;
+	}
 	if (sip->sip_request)
 		ws_request(p, f, msg, sip);
 	else
 		sb_proxy_ws_response(p, f, msg, sip);
+}
+
+void sb_proxy_ws_too_large(sb_ws_conn *c, const char *head, size_t len, void *proxy)
+{
+	sb_proxy *p = proxy;
+	sb_flow *f = sb_ws_conn_get_data(c);
+	msg_t *raw = f ? msg_make(sip_default_mclass(), 0, head, len) : NULL;
+	sip_t *rs = raw ? sip_object(raw) : NULL;
+	p->stats.bad_messages++;
+	if (rs && rs->sip_request && rs->sip_via && rs->sip_from && rs->sip_to &&
+	    rs->sip_call_id && rs->sip_cseq && rs->sip_request->rq_method != sip_method_ack)
+		sb_proxy_ws_reply(p, f, rs, 513, "Message Too Large", NULL);
+	if (raw)
+		msg_destroy(raw);
 }
 
 void sb_proxy_ws_open(sb_ws_conn *c, void *proxy)
@@ -603,6 +660,7 @@ void sb_proxy_ws_close(sb_ws_conn *c, void *proxy)
 		return;
 	sb_ws_conn_set_data(c, NULL);
 	sb_flow_close(f);
+	sb_proxy_policy_ws_closed(p, f);
 	const char *reason = "SIP;cause=480;text=\"WebSocket closed\"";
 	/* Dialogs first: ending one removes it from f->dialogs. */
 	GList *ds = g_hash_table_get_keys(f->dialogs);
@@ -660,6 +718,8 @@ void sb_proxy_free(sb_proxy *p)
 	g_hash_table_destroy(p->stxns);
 	g_hash_table_destroy(p->dialogs);
 	g_hash_table_destroy(p->nack);
+	if (p->limits)
+		sb_limits_free(p->limits);
 	for (unsigned i = 0; i < p->n_sip; i++) {
 		g_free((char *)p->sip[i].transport);
 		g_free((char *)p->sip[i].host);

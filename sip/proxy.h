@@ -8,6 +8,9 @@
 
 #include <sofia-sip/nta.h>
 
+#include "sip/auth_token.h"
+#include "sip/dialplan.h"
+#include "sip/limits.h"
 #include "sip/sdp_hook.h"
 #include "sip/sip_stack.h"
 #include "sip/ws_transport.h"
@@ -42,6 +45,18 @@ void sb_proxy_free(sb_proxy *p);
 /* Routing settings that a reload may change. */
 void sb_proxy_set_outbound(sb_proxy *p, const char *outbound_proxy);
 void sb_proxy_set_services(sb_proxy *p, const char *echo, const char *conf_prefix);
+
+/* Security settings (borrowed: keep the config alive; call again on
+ * reload). NULL auth/dialplan = open. */
+void sb_proxy_set_security(sb_proxy *p, const sb_auth_config *auth,
+			   const sb_limits_config *limits, const sb_dialplan *dialplan);
+
+/* The WebSocket upgrade gate (plug into sb_ws_handlers.on_upgrade). */
+const char *sb_proxy_ws_upgrade(const sb_ws_upgrade *up, char *user, void *proxy);
+
+/* A WebSocket message over the size limit (sb_ws_handlers.on_too_large):
+ * answered 513 when its head parses as a request. */
+void sb_proxy_ws_too_large(sb_ws_conn *c, const char *head, size_t len, void *proxy);
 
 /* Install the media hook (copied). Without one, SDP passes unchanged. */
 void sb_proxy_set_sdp_hook(sb_proxy *p, const sb_sdp_hook *hook);

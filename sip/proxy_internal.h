@@ -23,6 +23,9 @@ struct sb_proxy {
 	char *svc_echo;                  /* owned */
 	char *svc_conf_prefix;           /* owned */
 	sb_sdp_hook hook;
+	const sb_auth_config *auth;      /* borrowed from the config; NULL = open */
+	const sb_dialplan *dialplan;     /* borrowed; NULL = no dial plan */
+	sb_limits *limits;               /* owned; NULL = no limits */
 	GHashTable *ctxns;   /* browser's Via branch -> sb_ctxn (owned) */
 	GHashTable *stxns;   /* our WS Via branch -> sb_stxn (owned) */
 	GHashTable *dialogs; /* Call-ID -> sb_dialog (owned) */
@@ -40,6 +43,8 @@ typedef struct sb_ctxn {
 	sip_method_t method;
 	char *call_id;             /* owned */
 	bool final;
+	bool had_credentials;      /* Authorization / Proxy-Authorization */
+	char *auth_user;           /* owned: From user, for security logs */
 } sb_ctxn;
 
 /* A request from the SIP side, forwarded to a browser. */
@@ -79,6 +84,17 @@ void sb_uas_ws_request(sb_proxy *p, sb_flow *f, msg_t *msg, sip_t *sip,
 		       const char *service, sb_dialog *d);
 void sb_uas_sip_request(sb_proxy *p, msg_t *msg, sip_t *sip, const char *service,
 			sb_dialog *d);
+
+/* proxy_policy.c: who may connect and call where. */
+void sb_proxy_policy_ws_closed(sb_proxy *p, sb_flow *f);
+bool sb_proxy_policy_rate(sb_proxy *p, sb_flow *f);
+/* 0 = allowed (*key: what the call is counted under, owned), or a SIP
+ * status to refuse with and its phrase. f NULL = a call from SIP. */
+int sb_proxy_policy_call(sb_proxy *p, sb_flow *f, const sip_t *sip, char **key,
+			 const char **phrase);
+void sb_proxy_policy_call_end(sb_proxy *p, sb_dialog *d);
+bool sb_proxy_policy_sdp(const sb_proxy *p, const sip_t *sip, const char **why);
+void sb_proxy_policy_auth_failed(const sb_ctxn *t, const sip_t *resp);
 
 /* proxy_sdp.c: run the hook on msg's SDP (if any), then call then(). The
  * continuation owns msg from then on; status < 0 means the hook refused

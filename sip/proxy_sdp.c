@@ -85,6 +85,12 @@ void sb_proxy_sdp(sb_proxy *p, sb_dialog *d, msg_t *msg, sb_side from,
 		pending_finish(pd, 0);
 		return;
 	}
+	const char *why;
+	if (!sb_proxy_policy_sdp(p, sip, &why)) {
+		SB_WARN(d->tag, "SDP refused: %s", why);
+		pending_finish(pd, -EMSGSIZE);
+		return;
+	}
 	bool early = false;
 	sb_sdp_event ev = {
 		.call_id = d->call_id,

@@ -344,8 +344,21 @@ int sb_proxy_sip_request(sb_proxy *p, msg_t *msg, sip_t *sip)
 		/* Double Record-Route, the top one facing the browser. */
 		sb_proxy_add_record_routes(p, fwd, fs, f, NULL, false);
 	}
+	char *limit_key = NULL;
+	if (m == sip_method_invite && !in_dialog && !d) {
+		const char *phrase;
+		int code = sb_proxy_policy_call(p, NULL, fs, &limit_key, &phrase);
+		if (code) {
+			nta_incoming_treply(irq, code, phrase,
+					    TAG_IF(code == 503, SIPTAG_RETRY_AFTER_STR("5")), TAG_END());
+			nta_incoming_destroy(irq);
+			msg_destroy(fwd);
+			return 0;
+		}
+	}
 	if (m == sip_method_invite && !in_dialog && !d) {
 		d = sb_dialog_new(call_id, f, false);
+		d->limit_key = limit_key;
 		g_hash_table_insert(p->dialogs, d->call_id, d);
 		g_hash_table_add(f->dialogs, d);
 		d->invite_irq = irq;

@@ -26,6 +26,10 @@ struct sb_ws_conn {
 	GQueue tx;                /* of GBytes: LWS_PRE + payload */
 	size_t tx_bytes;
 	void *data;               /* borrowed: the proxy's per-flow state */
+	char user[65];            /* authenticated at the upgrade, or "" */
+	GSource *first_timer;     /* owned: no message yet by the deadline */
+	bool got_message;
+	bool rx_overflow;         /* dropping the rest of an oversized frame */
 	sb_ws_sink_cb sink;       /* detached test connections only */
 	void *sink_data;
 	bool detached_open;
@@ -34,11 +38,12 @@ struct sb_ws_conn {
 /* Per-session storage lws allocates for each wsi. */
 typedef struct ws_pss {
 	sb_ws_conn *conn;         /* owned reference */
+	char user[65];            /* from the upgrade decision */
 } ws_pss;
 
 static sb_ws_handlers handlers;
 static void *handlers_data;
-static sb_ws_settings settings = { 65536, 1 << 20 };
+static sb_ws_settings settings = { 65536, 1 << 20, 0 };
 static GHashTable *open_conns;   /* id -> sb_ws_conn (borrowed) */
 static uint64_t next_id = 1;
 
@@ -87,6 +92,10 @@ void sb_ws_conn_unref(sb_ws_conn *c)
 	if (!c || !g_ref_count_dec(&c->ref))
 		return;
 	tx_clear(c);
+	if (c->first_timer) {
+		g_source_destroy(c->first_timer);
+		g_source_unref(c->first_timer);
+	}
 	g_byte_array_unref(c->rx);
 	g_free(c);
 }
@@ -99,6 +108,7 @@ bool sb_ws_conn_is_open(const sb_ws_conn *c)
 	return (c->wsi && !c->closing) || c->detached_open;
 }
 bool sb_ws_conn_secure(const sb_ws_conn *c) { return c->secure; }
+const char *sb_ws_conn_user(const sb_ws_conn *c) { return c->user; }
 void sb_ws_conn_set_data(sb_ws_conn *c, void *data) { c->data = data; }
 void *sb_ws_conn_get_data(const sb_ws_conn *c) { return c->data; }
 
@@ -180,6 +190,54 @@ static bool offers_sip(struct lws *wsi)
 	return false;
 }
 
+static const char *header(struct lws *wsi, enum lws_token_indexes t, char *buf,
+			  size_t size)
+{
+	return lws_hdr_copy(wsi, buf, (int)size, t) > 0 ? buf : NULL;
+}
+
+static const char *url_arg(struct lws *wsi, const char *name, char *buf, size_t size)
+{
+	return lws_get_urlarg_by_name(wsi, name, buf, (int)size);
+}
+
+/* RFC 7118 §4 subprotocol, then the layer above's policy (Origin, token,
+ * connections per address). 0 accepts. */
+static int filter_upgrade(struct lws *wsi, ws_pss *pss)
+{
+	char ip[64] = "";
+	lws_get_peer_simple(wsi, ip, sizeof(ip));
+	if (g_str_has_prefix(ip, "::ffff:") && strchr(ip, '.'))
+		memmove(ip, ip + 7, strlen(ip + 7) + 1);
+	if (!offers_sip(wsi)) {
+		g_warning("security: event=ws-refused ip=%s reason=no-sip-subprotocol", ip);
+		return 1;
+	}
+	if (!handlers.on_upgrade)
+		return 0;
+	char origin[256], user[128], token[256];
+	sb_ws_upgrade up = {
+		.ip = ip,
+		.origin = header(wsi, WSI_TOKEN_ORIGIN, origin, sizeof(origin)),
+		.user_arg = url_arg(wsi, "user=", user, sizeof(user)),
+		.token_arg = url_arg(wsi, "token=", token, sizeof(token)),
+	};
+	pss->user[0] = '\0';
+	return handlers.on_upgrade(&up, pss->user, handlers_data) ? 1 : 0;
+}
+
+static gboolean first_message_due(gpointer data)
+{
+	sb_ws_conn *c = data;
+	g_clear_pointer(&c->first_timer, g_source_unref);
+	if (!c->got_message) {
+		g_warning("security: event=ws-closed ip=%s reason=first-message-timeout conn=%"
+			  G_GUINT64_FORMAT, c->peer_ip, c->id);
+		sb_ws_conn_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "no message in time");
+	}
+	return G_SOURCE_REMOVE;
+}
+
 static void on_established(struct lws *wsi, ws_pss *pss)
 {
 	sb_ws_conn *c = g_new0(sb_ws_conn, 1);
@@ -202,8 +260,14 @@ static void on_established(struct lws *wsi, ws_pss *pss)
 			: ((struct sockaddr_in *)&ss)->sin_port);
 	g_snprintf(c->peer, sizeof(c->peer), strchr(c->peer_ip, ':') ? "[%s]:%d" : "%s:%d",
 		   c->peer_ip, port);
+	g_strlcpy(c->user, pss->user, sizeof(c->user));
 	pss->conn = c;
 	g_hash_table_insert(open_conns, &c->id, c);
+	if (settings.first_message_ms) {
+		c->first_timer = g_timeout_source_new(settings.first_message_ms);
+		g_source_set_callback(c->first_timer, first_message_due, c, NULL);
+		g_source_attach(c->first_timer, g_main_context_get_thread_default());
+	}
 	g_info("ws %" G_GUINT64_FORMAT " open from %s%s", c->id, c->peer,
 	       c->secure ? " (wss)" : "");
 	if (handlers.on_open)
@@ -212,17 +276,32 @@ static void on_established(struct lws *wsi, ws_pss *pss)
 
 static int on_receive(struct lws *wsi, sb_ws_conn *c, const void *in, size_t len)
 {
-	if (lws_is_first_fragment(wsi))
+	bool last = lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi);
+	if (lws_is_first_fragment(wsi)) {
 		g_byte_array_set_size(c->rx, 0);
+		c->rx_overflow = false;
+	}
+	c->got_message = true;
+	if (c->rx_overflow) {            /* drop the rest of an oversized one */
+		if (last)
+			c->rx_overflow = false;
+		return 0;
+	}
 	if (c->rx->len + len > settings.max_message) {
-		g_warning("ws %" G_GUINT64_FORMAT " %s: message over %zu bytes, closing",
-			  c->id, c->peer, settings.max_message);
-		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
-				 (unsigned char *)"message too big", 15);
-		return -1;
+		/* Keep the head: it holds the headers a 513 is built from. */
+		size_t room = settings.max_message - c->rx->len;
+		g_byte_array_append(c->rx, in, (guint)MIN(room, len));
+		g_warning("security: event=bad-message ip=%s reason=sip-too-large conn=%"
+			  G_GUINT64_FORMAT, c->peer_ip, c->id);
+		if (handlers.on_too_large)
+			handlers.on_too_large(c, (const char *)c->rx->data, c->rx->len,
+					      handlers_data);
+		g_byte_array_set_size(c->rx, 0);
+		c->rx_overflow = !last;
+		return 0;
 	}
 	g_byte_array_append(c->rx, in, (guint)len);
-	if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
+	if (!last)
 		return 0;
 	if (handlers.on_message && c->rx->len)
 		handlers.on_message(c, (const char *)c->rx->data, c->rx->len,
@@ -279,13 +358,7 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason,
 
 	switch (reason) {
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-		if (!offers_sip(wsi)) {
-			char ip[64] = "";
-			lws_get_peer_simple(wsi, ip, sizeof(ip));
-			g_message("security: ws-refused ip=%s reason=no-sip-subprotocol", ip);
-			return 1;
-		}
-		return 0;
+		return filter_upgrade(wsi, pss);
 	case LWS_CALLBACK_ESTABLISHED:
 		on_established(wsi, pss);
 		return 0;

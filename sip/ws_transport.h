@@ -17,9 +17,26 @@ struct lws_protocols;
 
 typedef struct sb_ws_conn sb_ws_conn;
 
+/* What an upgrade request shows before it is accepted. Borrowed. */
+typedef struct sb_ws_upgrade {
+	const char *ip;            /* client address */
+	const char *origin;        /* Origin header, NULL when absent */
+	const char *user_arg;      /* URL argument user=, NULL when absent */
+	const char *token_arg;     /* URL argument token=, NULL when absent */
+} sb_ws_upgrade;
+
 typedef struct sb_ws_handlers {
+	/* Decide an upgrade: NULL to accept (optionally writing the
+	 * authenticated user name into user[65]), or a short reason to
+	 * refuse (the handler logs it). NULL handler = accept all. */
+	const char *(*on_upgrade)(const sb_ws_upgrade *up, char *user,
+				  void *user_data);
 	/* A new connection passed the upgrade checks. */
 	void (*on_open)(sb_ws_conn *c, void *user_data);
+	/* A message over the size limit: its first bytes (borrowed), so that
+	 * the layer above can answer 513; the rest of it is dropped. */
+	void (*on_too_large)(sb_ws_conn *c, const char *head, size_t len,
+			     void *user_data);
 	/* One complete message (frame), not NUL-terminated, borrowed. */
 	void (*on_message)(sb_ws_conn *c, const char *buf, size_t len,
 			   void *user_data);
@@ -28,8 +45,9 @@ typedef struct sb_ws_handlers {
 } sb_ws_handlers;
 
 typedef struct sb_ws_settings {
-	size_t max_message;        /* larger messages close the connection */
+	size_t max_message;        /* larger messages are refused */
 	size_t max_queued_bytes;   /* output queue bound per connection */
+	unsigned first_message_ms; /* close when nothing came by then; 0 = no limit */
 } sb_ws_settings;
 
 /* Install handlers and limits; call before lws creates the vhosts. */
@@ -56,6 +74,8 @@ const char *sb_ws_conn_peer(const sb_ws_conn *c);
 const char *sb_ws_conn_peer_ip(const sb_ws_conn *c);
 bool sb_ws_conn_is_open(const sb_ws_conn *c);
 bool sb_ws_conn_secure(const sb_ws_conn *c);
+/* The user the upgrade authenticated (token), "" when none. */
+const char *sb_ws_conn_user(const sb_ws_conn *c);
 
 /* Per-connection slot for the layer above (the proxy). Borrowed. */
 void sb_ws_conn_set_data(sb_ws_conn *c, void *data);
