@@ -157,7 +157,7 @@
     $('status-text').textContent = text;
     let who = '\u00a0';
     if (state.identity && state.identity === anonUri)
-      who = `Guest ${/^sip:([^@]+)/.exec(anonUri)[1]} · no account, outgoing calls only`;
+      who = `Guest ${/^sip:([^@]+)/.exec(anonUri)[1]} · outgoing calls only`;
     else if (state.identity && state.anonymous)
       who = `${shortUri(state.identity)} · no password, not registered`;
     else if (state.identity)
@@ -575,6 +575,8 @@
     $('echo-btn').disabled = active;
     $('room-btn').disabled = active;
     $('dial-form').hidden = active;
+    $('pad').hidden = st === 'incoming';            // Accept / Decline are the only actions then
+    document.querySelector('.controls').hidden = st === 'incoming';
     $('pad').setAttribute('aria-label', inCall ? 'Keypad: send tones' : 'Dial pad');
     if (!active) $('dtmf-sent').textContent = '';
     document.title = st === 'incoming' ? 'Incoming call · sipbridge' : inCall ? 'In call · sipbridge' : 'sipbridge webphone';
