@@ -11,8 +11,10 @@
 # --enable-asan), SB_STEP_S (window, default 10), SB_WINDOW (set-ups in
 # flight, default 50), SB_GW_CPU / SB_GEN_CPU (default 0 / 1),
 # SB_BENCH_DOC (file the results are appended to, default
-# doc/BENCHMARKS.md; "-" = none), SB_PERF=1 (perf record -g the daemon
-# during the last step; report in the work dir), SB_NICE (nice level of
+# doc/BENCHMARKS.md; "-" = none), SB_PROFILE=strace or perf (profile the
+# daemon for 4 s in the middle of the last step's window: syscall counts in
+# WORK/strace.txt, or perf record -g into WORK/perf.data; perf sampling is
+# unreliable in some VMs, strace counts are not), SB_NICE (nice level of
 # both processes, default -20 when root: the machine is shared with other
 # jobs and a descheduled gateway shows up as latency and loss),
 # SB_CODEC=opus (transcoding run: sbload offers Opus only, the UAS answers
@@ -113,9 +115,12 @@ BEST_EST=""
 LAST_STEP=${STEPS##* }
 for n in $STEPS; do
 	start_gw
-	if [ "${SB_PERF:-0}" = 1 ] && [ "$n" = "$LAST_STEP" ]; then
-		( sleep $(( n / 40 + 4 )); exec perf record -g -o "$WORK/perf.data" -p "$GW_PID" -- sleep "$DUR" ) \
-			>"$WORK/perf.log" 2>&1 &
+	if [ -n "${SB_PROFILE:-}" ] && [ "$n" = "$LAST_STEP" ]; then
+		at=$(( n / 150 + 2 + DUR / 2 - 2 ))
+		case $SB_PROFILE in
+		strace) ( sleep "$at"; exec timeout -s INT 4 strace -c -f -p "$GW_PID" -o "$WORK/strace.txt" ) ;;
+		*) ( sleep "$at"; exec perf record -e cpu-clock -g -o "$WORK/perf.data" -p "$GW_PID" -- sleep 4 ) ;;
+		esac >"$WORK/profile.log" 2>&1 &
 		PERF_PID=$!
 	fi
 	echo "== $n calls"
