@@ -51,6 +51,9 @@ if [ ! -d "$top/node_modules" ] || [ "$top/package-lock.json" -nt "$top/node_mod
 	(cd "$top" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
 
+# The webphone's JsSIP bundle (generated, not committed).
+"$top/scripts/bundle-www.sh"
+
 [ $build = 1 ] || exit 0
 if [ ! -x "$top/configure" ] || [ "$top/configure.ac" -nt "$top/configure" ]; then
 	(cd "$top" && ./autogen.sh >/dev/null 2>&1)
