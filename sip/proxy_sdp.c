@@ -124,6 +124,9 @@ int sb_proxy_sdp_status(int err, const char **phrase)
 	case -EBUSY:
 		*phrase = "Service Unavailable (media capacity)";
 		return 503;
+	case -EUSERS:
+		*phrase = "Busy Here (conference room full)";
+		return 486;
 	case -EMSGSIZE:
 		*phrase = "Not Acceptable Here (SDP too large)";
 		return 488;
