@@ -21,6 +21,7 @@ typedef struct worker_call {
 	sb_config *cfg;                /* owned ref: params for the session */
 	sb_cert *cert;                 /* owned ref */
 	sb_leg_kind kind[2];
+	char *room;                    /* owned: conference room, or NULL */
 	char *call_id;                 /* owned, for events */
 	GMainContext *sig_ctx;         /* owned ref: where events go */
 	sb_media_anchor *anchor;       /* used on the signalling thread only */
@@ -37,7 +38,15 @@ typedef struct anchor_call {
 	sb_sdp *offer[2];              /* last offer received from each side */
 	char *sent[2];                 /* last SDP sent to each side */
 	bool early_answered[2];        /* an early answer went to that side */
+	char *room;                    /* owned: conference room joined, or NULL */
 } anchor_call;
+
+/* A conference room lives on one worker: every participant's session is
+ * placed there. Signalling thread. */
+typedef struct room_place {
+	sb_worker *worker;
+	unsigned members;
+} room_place;
 
 struct sb_media_anchor {
 	sb_config *cfg;                /* owned ref */
@@ -45,6 +54,7 @@ struct sb_media_anchor {
 	sb_cert *cert;                 /* owned ref */
 	GMainContext *sig_ctx;         /* borrowed */
 	GHashTable *calls;             /* call_id -> anchor_call (owned) */
+	GHashTable *rooms;             /* room name (owned) -> room_place (owned) */
 	sb_media_anchor_end_cb end_cb;
 	void *end_data;
 };
@@ -143,6 +153,7 @@ static int ensure_session(worker_call *wc)
 		.kind = { wc->kind[0], wc->kind[1] },
 		.webrtc_offer_setup = SB_MD_SETUP_ACTPASS,
 		.echo_delay_ms = c->echo_delay_ms,
+		.conf_room = wc->room,
 	};
 	int err = 0;
 	wc->session = sb_media_session_new(&p, g_main_context_get_thread_default(),
@@ -156,6 +167,7 @@ static void worker_call_free(worker_call *wc)
 	sb_config_unref(wc->cfg);
 	sb_cert_unref(wc->cert);
 	g_main_context_unref(wc->sig_ctx);
+	g_free(wc->room);
 	g_free(wc->call_id);
 	g_free(wc);
 }
@@ -187,6 +199,7 @@ static void op_run(sb_msg *m, void *payload)
 
 static void call_free(anchor_call *c)
 {
+	g_free(c->room);
 	for (int i = 0; i < 2; i++) {
 		sb_sdp_free(c->offer[i]);
 		g_free(c->sent[i]);
@@ -293,6 +306,38 @@ static sb_leg_kind service_kind(const char *service)
 	return g_str_has_prefix(service, "conf:") ? SB_LEG_KIND_CONF : SB_LEG_KIND_ECHO;
 }
 
+/* The room's worker for "conf:NAME" (chosen when the room opens), else
+ * the least loaded one. */
+static sb_worker *pick_worker(sb_media_anchor *a, const char *service, char **room)
+{
+	*room = NULL;
+	if (!service || !g_str_has_prefix(service, "conf:"))
+		return sb_worker_pool_pick(a->pool);
+	const char *name = service + 5;
+	room_place *rp = g_hash_table_lookup(a->rooms, name);
+	if (!rp) {
+		rp = g_new0(room_place, 1);
+		rp->worker = sb_worker_pool_pick(a->pool);
+		g_hash_table_insert(a->rooms, g_strdup(name), rp);
+	}
+	rp->members++;
+	*room = g_strdup(name);
+	return rp->worker;
+}
+
+static void room_leave(sb_media_anchor *a, const char *room)
+{
+	room_place *rp = room ? g_hash_table_lookup(a->rooms, room) : NULL;
+	if (rp && --rp->members == 0)
+		g_hash_table_remove(a->rooms, room);
+}
+
+static unsigned room_members(sb_media_anchor *a, const char *service)
+{
+	room_place *rp = g_hash_table_lookup(a->rooms, service + 5);
+	return rp ? rp->members : 0;
+}
+
 static anchor_call *call_new(sb_media_anchor *a, const sb_sdp_event *ev,
 			     const sb_sdp *sdp)
 {
@@ -303,7 +348,7 @@ static anchor_call *call_new(sb_media_anchor *a, const sb_sdp_event *ev,
 							  : a->cfg->media_address;
 	for (int i = 0; i < 2; i++)
 		sb_sdp_origin_init(&c->origin[i], "sipbridge", addr);
-	c->worker = sb_worker_pool_pick(a->pool);
+	c->worker = pick_worker(a, ev->service, &c->room);
 	sb_worker_add_load(c->worker, 1);
 
 	worker_call *wc = g_new0(worker_call, 1);
@@ -313,6 +358,7 @@ static anchor_call *call_new(sb_media_anchor *a, const sb_sdp_event *ev,
 	wc->sig_ctx = g_main_context_ref(a->sig_ctx);
 	wc->anchor = a;
 	wc->worker = c->worker;
+	wc->room = g_strdup(c->room);
 	wc->kind[ev->from] = kind_of(&sdp->audio, ev->from);
 	wc->kind[1 - ev->from] = ev->service ? service_kind(ev->service)
 		: ev->from == SB_SIDE_WS ? SB_LEG_KIND_RTP : SB_LEG_KIND_WEBRTC;
@@ -349,6 +395,14 @@ static void hook_process(void *data, const sb_sdp_event *ev, sb_sdp_done_cb done
 		if (ev->kind != SB_SDP_OFFER) {
 			sb_sdp_free(sdp);
 			done(-EPROTO, NULL, done_data);
+			return;
+		}
+		if (ev->service && g_str_has_prefix(ev->service, "conf:") &&
+		    room_members(a, ev->service) >= a->cfg->conference_max_participants) {
+			SB_WARN(ev->tag, "conference room %s is full (%u)", ev->service + 5,
+				a->cfg->conference_max_participants);
+			sb_sdp_free(sdp);
+			done(-EUSERS, NULL, done_data);
 			return;
 		}
 		c = call_new(a, ev, sdp);
@@ -392,6 +446,7 @@ static void hook_call_end(void *data, const char *call_id)
 	if (!c)
 		return;
 	post_destroy(c);
+	room_leave(a, c->room);
 	g_hash_table_remove(a->calls, call_id);
 }
 
@@ -408,6 +463,7 @@ sb_media_anchor *sb_media_anchor_new(sb_config *cfg, sb_worker_pool *pool,
 	a->end_data = user_data;
 	a->calls = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
 					 (GDestroyNotify)call_free);
+	a->rooms = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	return a;
 }
 
@@ -419,6 +475,7 @@ void sb_media_anchor_stop(sb_media_anchor *a)
 	while (g_hash_table_iter_next(&it, NULL, &v))
 		post_destroy(v);
 	g_hash_table_remove_all(a->calls);
+	g_hash_table_remove_all(a->rooms);
 }
 
 void sb_media_anchor_free(sb_media_anchor *a)
@@ -427,6 +484,7 @@ void sb_media_anchor_free(sb_media_anchor *a)
 		return;
 	sb_media_anchor_stop(a);
 	g_hash_table_destroy(a->calls);
+	g_hash_table_destroy(a->rooms);
 	sb_cert_unref(a->cert);
 	sb_config_unref(a->cfg);
 	g_free(a);
