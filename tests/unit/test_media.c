@@ -19,6 +19,7 @@
 #include <cmocka.h>
 #include <glib.h>
 
+#include "transcoding/codec.h"
 #include "webrtc/media_session.h"
 
 typedef struct fixture {
@@ -539,6 +540,83 @@ static void test_xcode_reoffer(void **state)
 	sb_media_session_free(b);
 }
 
+/* Phone 0 sends n Opus packets (20 ms apart, paced) to the gateway. */
+static void send_opus(fixture *f, sb_codec_enc *enc, uint16_t to_port,
+		      uint16_t *seq, unsigned n)
+{
+	int16_t pcm[960] = { 0 };
+	uint8_t pl[400], buf[500];
+	for (unsigned i = 0; i < n; i++, (*seq)++) {
+		ssize_t len = sb_codec_encode(enc, pcm, 960, pl, sizeof(pl));
+		assert_true(len > 0);
+		sb_rtp_hdr h = { .pt = 111, .seq = *seq, .ts = *seq * 960u,
+				 .ssrc = 0x2222 };
+		ssize_t k = sb_rtp_build(buf, sizeof(buf), &h, pl,
+					 (size_t)len);
+		struct sockaddr_in to = { .sin_family = AF_INET,
+					  .sin_port = htons(to_port) };
+		to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		sendto(f->sock[0], buf, (size_t)k, 0, (struct sockaddr *)&to,
+		       sizeof(to));
+		spin(f, 20);
+	}
+}
+
+/* Transcoded output stays one stream across a re-offer: same SSRC, the
+ * next sequence number, timestamps moving on. */
+static void test_xcode_reoffer_continuity(void **state)
+{
+	fixture *f = *state;
+	sb_codec_params cp;
+	sb_codec_enc *enc = NULL;
+	sb_rtp_hdr h;
+	uint16_t seq = 1;
+	sb_codec_params_init(&cp);
+	cp.pcm_rate = 48000;
+	assert_int_equal(sb_codec_enc_new(&sb_codec_opus, &cp, &enc), 0);
+	f->s = new_session(f, 0);
+	assert_int_equal(opus_to_pcmu(f, f->s, 0), 0);
+	/* a refresh offer of ours toward phone 0 (it also tells us the
+	 * gateway's port there), answered with Opus: still transcoding */
+	sb_media_desc mine;
+	assert_int_equal(sb_media_session_local_offer(f->s, 0, &mine), 0);
+	sb_media_desc back;
+	avp(&back, f->port[0]);
+	add(&back, 111, "opus", 48000);
+	back.codecs[0].channels = 2;
+	assert_int_equal(sb_media_session_remote_answer(f->s, 0, &back, NULL),
+			 0);
+	assert_true(sb_media_session_transcoding(f->s));
+	send_opus(f, enc, mine.port, &seq, 15);
+	spin(f, 100);
+	unsigned got = drain(f, 1, &h);
+	assert_true(got >= 10);
+	assert_int_equal(h.pt, 0);
+	uint32_t ssrc = h.ssrc;
+	uint16_t last_seq = h.seq;
+	uint32_t last_ts = h.ts;
+	/* re-offer from phone 0, answered PCMU again */
+	assert_int_equal(opus_to_pcmu(f, f->s, 0), 0);
+	sb_rtp_hdr first;
+	bool have_first = false;
+	for (int i = 0; i < 10 && !have_first; i++) {
+		send_opus(f, enc, mine.port, &seq, 1);
+		uint8_t buf[1500];
+		ssize_t n;
+		while ((n = recv(f->sock[1], buf, sizeof(buf), 0)) > 0)
+			if (!have_first && buf[1] < 192 &&
+			    sb_rtp_parse(buf, (size_t)n, &first) == 0)
+				have_first = true;
+	}
+	assert_true(have_first);
+	print_message("before %u/%u, after %u/%u\n", last_seq, last_ts,
+		      first.seq, first.ts);
+	assert_int_equal(first.ssrc, ssrc);
+	assert_int_equal(first.seq, (uint16_t)(last_seq + 1));
+	assert_true(first.ts - last_ts >= 160 && first.ts - last_ts < 8000);
+	sb_codec_enc_free(enc);
+}
+
 static void test_late_offer(void **state)
 {
 	fixture *f = *state;
@@ -576,6 +654,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_xcode_reoffer, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_xcode_reoffer_continuity,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_late_offer, setup,
 						teardown),
 	};
