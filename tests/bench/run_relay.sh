@@ -149,7 +149,7 @@ for n in $STEPS; do
 	awk -v c="$cpu" -v l="$loss" -v lp="$latepct" 'BEGIN { exit !(c < 98 && l <= 1 && lp <= 1) }' || verdict=FAIL
 	awk -v g="$gen" 'BEGIN { exit !(g >= 95) }' && verdict="$verdict (sbload ≥ 95 % CPU)"
 	est=$(awk -v n="$n" -v c="$cpu" 'BEGIN { if (c > 0) printf "%d", n * 100 / c; else print "-" }')
-	row="| $n | $(val up "$r") | $(val setups_per_s "$r") | $(val setup_p50_ms "$r") / $(val setup_p99_ms "$r") | $cpu | $gen | $(val relayed_pps "$r") | $loss | $latepct | $(val rtt_p50_ms "$r") / $(val rtt_p99_ms "$r") | $bl_gw / $bl_sb | $(val rss_per_call_kb "$r") | $est | $verdict |"
+	row="| $n | $(val up "$r") | $(val setups_per_s "$r") | $(val setup_p50_ms "$r") / $(val setup_p99_ms "$r") | $cpu ($(val gw_media_cpu_pct "$r")) | $gen | $(val relayed_pps "$r") | $loss | $latepct | $(val rtt_p50_ms "$r") / $(val rtt_p99_ms "$r") | $bl_gw / $bl_sb | $(val rss_per_call_kb "$r") | $est | $verdict |"
 	ROWS+=("$row")
 	echo "  $r"
 	echo "  health after BYE: $health"
@@ -161,7 +161,7 @@ for n in $STEPS; do
 	fi
 done
 
-HDR="| calls | up | set-ups/s | set-up p50 / p99 ms | gateway CPU % | sbload CPU % | relayed pkt/s | loss % | late % (RTT > $LATE_MS ms) | RTT p50 / p99 ms | UDP backlog KiB gateway / sbload | gateway RSS/call KiB | calls/core at this CPU cost | step |
+HDR="| calls | up | set-ups/s | set-up p50 / p99 ms | gateway CPU % (media worker) | sbload CPU % | relayed pkt/s | loss % | late % (RTT > $LATE_MS ms) | RTT p50 / p99 ms | UDP backlog KiB gateway / sbload | gateway RSS/call KiB | calls/core at this CPU cost | step |
 |---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 {
 	echo "$HDR"

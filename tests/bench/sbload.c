@@ -89,6 +89,7 @@ static struct app {
 	/* measurement window */
 	int64_t w_start, w_end;
 	double gw_cpu0, gw_cpu1, self_cpu0, self_cpu1;
+	double gw_media0, gw_media1;   /* the daemon's sb-media-* threads */
 	long rss_before, rss_after;
 	uint64_t uas_rx0, uas_rx1;
 	/* counters */
@@ -598,6 +599,7 @@ static void window_open(void)
 	A.w_end = INT64_MAX;
 	A.self_cpu0 = sbl_self_cpu_s();
 	A.gw_cpu0 = A.o.gw_pid ? sbl_proc_cpu_s(A.o.gw_pid) : -1;
+	A.gw_media0 = A.o.gw_pid ? sbl_proc_threads_cpu_s(A.o.gw_pid, "sb-media") : -1;
 	A.uas_rx0 = A.uas ? sbl_uas_counters_get(A.uas)->rtp_rx : 0;
 	A.client_rx0 = A.recv;
 }
@@ -607,6 +609,7 @@ static void window_close(void)
 	A.w_end = sbl_now_us();
 	A.self_cpu1 = sbl_self_cpu_s();
 	A.gw_cpu1 = A.o.gw_pid ? sbl_proc_cpu_s(A.o.gw_pid) : -1;
+	A.gw_media1 = A.o.gw_pid ? sbl_proc_threads_cpu_s(A.o.gw_pid, "sb-media") : -1;
 	A.uas_rx1 = A.uas ? __atomic_load_n(&sbl_uas_counters_get(A.uas)->rtp_rx,
 					    __ATOMIC_RELAXED) : 0;
 	A.client_rx1 = A.recv;
@@ -726,6 +729,8 @@ static void report(double wall_s)
 	double gw = A.gw_cpu0 >= 0 && A.gw_cpu1 >= 0
 		? 100.0 * (A.gw_cpu1 - A.gw_cpu0) / w : -1;
 	double self = 100.0 * (A.self_cpu1 - A.self_cpu0) / w;
+	double media = A.gw_media0 >= 0 && A.gw_media1 >= 0
+		? 100.0 * (A.gw_media1 - A.gw_media0) / w : -1;
 	const char *mode = A.o.mode == SBL_MODE_MEDIA ? "media"
 		: A.o.mode == SBL_MODE_REGISTER ? "register" : "call-nosdp";
 
@@ -755,7 +760,7 @@ static void report(double wall_s)
 	       " window_s=%.2f sent=%" G_GUINT64_FORMAT " recv=%" G_GUINT64_FORMAT
 	       " loss_pct=%.3f late=%" G_GUINT64_FORMAT
 	       " rtt_p50_ms=%.3f rtt_p99_ms=%.3f rtt_max_ms=%.3f"
-	       " relayed_pps=%.0f gw_cpu_pct=%.1f gen_cpu_pct=%.1f"
+	       " relayed_pps=%.0f gw_cpu_pct=%.1f gw_media_cpu_pct=%.1f gen_cpu_pct=%.1f"
 	       " gw_rss_before_kb=%ld gw_rss_kb=%ld rss_per_call_kb=%ld"
 	       " skipped=%" G_GUINT64_FORMAT " send_err=%" G_GUINT64_FORMAT
 	       " crosstalk=%" G_GUINT64_FORMAT " bad=%" G_GUINT64_FORMAT
@@ -767,7 +772,7 @@ static void report(double wall_s)
 	       sbl_hist_quantile(&A.setup, .99) / 1e3, w, A.sent_w, A.recv_w,
 	       loss, A.late_w, sbl_hist_quantile(&A.lat, .5) / 1e3,
 	       sbl_hist_quantile(&A.lat, .99) / 1e3, A.lat.max_us / 1e3,
-	       (uas + cli) / w, gw, self, A.rss_before, A.rss_after, rss_per_call,
+	       (uas + cli) / w, gw, media, self, A.rss_before, A.rss_after, rss_per_call,
 	       A.skipped, A.send_err, A.crosstalk, A.bad,
 	       A.max_tick_gap / 1e3, A.tick_gaps_20ms, A.n_done, wall_s);
 }

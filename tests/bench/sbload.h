@@ -106,6 +106,9 @@ void sbl_ws_close(sbl_ws *c);
 int64_t sbl_now_us(void);                 /* monotonic */
 /* utime+stime of a process in seconds, from /proc/PID/stat; <0 on error */
 double sbl_proc_cpu_s(int pid);
+/* CPU seconds of the threads of a process whose name starts with
+ * prefix (e.g. "sb-media"), from the stat file of each task in /proc/PID/task; <0 on error */
+double sbl_proc_threads_cpu_s(int pid, const char *prefix);
 /* VmRSS of a process in KiB, from /proc/PID/status; <0 on error */
 long sbl_proc_rss_kb(int pid);
 /* Our own user+system CPU seconds (getrusage RUSAGE_SELF). */

@@ -2,6 +2,7 @@
  * /proc, random tokens. Any thread (the histogram belongs to its owner). */
 #include "tests/bench/sbload.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -47,10 +48,10 @@ int64_t sbl_now_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-double sbl_proc_cpu_s(int pid)
+/* utime+stime from one stat file; comm copied to comm when not NULL */
+static double stat_cpu_s(const char *path, char *comm, size_t cap)
 {
-	char path[64], buf[1024];
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	char buf[1024];
 	FILE *f = fopen(path, "r");
 	if (!f)
 		return -1;
@@ -59,11 +60,44 @@ double sbl_proc_cpu_s(int pid)
 	buf[n] = 0;
 	/* fields after "(comm)": state is field 3, utime 14, stime 15 */
 	char *p = strrchr(buf, ')');
+	char *c = strchr(buf, '(');
 	unsigned long ut, st;
+	if (comm && c && p && p > c)
+		snprintf(comm, cap, "%.*s", (int)(p - c - 1), c + 1);
 	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
 			 &ut, &st) != 2)
 		return -1;
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+double sbl_proc_cpu_s(int pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	return stat_cpu_s(path, NULL, 0);
+}
+
+double sbl_proc_threads_cpu_s(int pid, const char *prefix)
+{
+	char path[300], comm[64];
+	struct dirent *e;
+	double sum = 0;
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return -1;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/stat", pid,
+			 e->d_name);
+		comm[0] = 0;
+		double s = stat_cpu_s(path, comm, sizeof(comm));
+		if (s >= 0 && !strncmp(comm, prefix, strlen(prefix)))
+			sum += s;
+	}
+	closedir(d);
+	return sum;
 }
 
 long sbl_proc_rss_kb(int pid)
