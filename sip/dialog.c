@@ -21,6 +21,7 @@ sb_dialog *sb_dialog_new(const char *call_id, sb_flow *flow, bool ws_is_caller)
 	d->sip_routes = g_ptr_array_new_with_free_func(g_free);
 	d->offer_from = -1;
 	d->created_us = g_get_monotonic_time();
+	d->created_real_us = g_get_real_time();
 	guint32 h = 2166136261u;
 	for (const char *p = call_id; *p; p++)
 		h = (h ^ (guint8)*p) * 16777619u;
@@ -40,6 +41,7 @@ void sb_dialog_free(sb_dialog *d)
 	g_free(d->ws_target);
 	g_free(d->service);
 	g_free(d->limit_key);
+	g_free(d->end_reason);
 	g_ptr_array_unref(d->sip_routes);
 	g_free(d);
 }
@@ -151,4 +153,22 @@ char *sb_dialog_bye_ws_text(sb_dialog *d, const char *via, const char *reason)
 		"\r\nContent-Length: 0\r\n\r\n",
 		d->ws_target, via, d->sip_party, d->ws_party, d->call_id, d->sip_cseq,
 		reason ? "Reason: " : "", reason ? reason : "", reason ? "\r\n" : "");
+}
+
+void sb_dialog_answered(sb_dialog *d)
+{
+	d->state = SB_DLG_CONFIRMED;
+	if (!d->answered_real_us)
+		d->answered_real_us = g_get_real_time();
+	if (!d->final_status)
+		d->final_status = 200;
+}
+
+void sb_dialog_set_end(sb_dialog *d, sb_side by, bool by_gateway, const char *reason)
+{
+	if (d->end_reason)
+		return;
+	d->ended_by = by;
+	d->ended_by_gateway = by_gateway;
+	d->end_reason = g_strdup(reason ? reason : "");
 }

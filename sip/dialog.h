@@ -52,6 +52,14 @@ typedef struct sb_dialog {
 				      under this key ("" = total only) */
 
 	gint64 created_us;
+
+	/* For call records (gateway/cdr.c) and the admin API. */
+	gint64 created_real_us;    /* g_get_real_time() at the INVITE */
+	gint64 answered_real_us;   /* 0 = never answered */
+	int final_status;          /* final response to the INVITE, 0 = none yet */
+	sb_side ended_by;          /* valid when end_reason is set */
+	bool ended_by_gateway;
+	char *end_reason;          /* owned, NULL until known */
 } sb_dialog;
 
 sb_dialog *sb_dialog_new(const char *call_id, sb_flow *flow, bool ws_is_caller);
@@ -66,6 +74,13 @@ void sb_dialog_learn(sb_dialog *d, const sip_t *sip, bool from_ws);
 /* Text of a BYE toward the SIP side, or NULL if not enough is known.
  * Also returns the next-hop URI (first route or the target). */
 char *sb_dialog_bye_text(sb_dialog *d, const char *reason, char **next_hop);
+
+/* The INVITE got its 2xx. */
+void sb_dialog_answered(sb_dialog *d);
+
+/* Record who ended the call and why (first call wins). by_gateway: the
+ * gateway itself (media failure, shutdown, admin). */
+void sb_dialog_set_end(sb_dialog *d, sb_side by, bool by_gateway, const char *reason);
 
 /* Text of a BYE toward the browser (sent over its WebSocket with our own
  * Via), or NULL if not enough is known. */

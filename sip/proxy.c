@@ -53,8 +53,10 @@ void sb_proxy_dialog_end(sb_proxy *p, sb_dialog *d)
 {
 	if (!d)
 		return;
-	SB_INFO(d->tag, "call ended (%s)", d->state == SB_DLG_CONFIRMED ? "after answer"
-		: "before answer");
+	SB_INFO(d->tag, "call ended (%s%s%s)", d->answered_real_us ? "after answer"
+		: "before answer", d->end_reason ? ": " : "", d->end_reason ? d->end_reason : "");
+	if (p->ended_cb)
+		p->ended_cb(d, p->ended_data);
 	if (p->hook.call_end)
 		p->hook.call_end(p->hook.hook_data, d->call_id);
 	sb_proxy_policy_call_end(p, d);
@@ -273,10 +275,13 @@ static void ctxn_track_dialog(sb_proxy *p, sb_ctxn *t, sip_t *sip, int status)
 	sb_dialog_learn(d, sip, false);
 	if (status >= 200)
 		d->invite_orq = NULL;
-	if (status >= 200 && status < 300)
-		d->state = SB_DLG_CONFIRMED;
-	else if (status >= 300 && d->state == SB_DLG_EARLY)
+	if (status >= 200 && status < 300) {
+		sb_dialog_answered(d);
+	} else if (status >= 300 && d->state == SB_DLG_EARLY) {
 		d->state = SB_DLG_TERMINATED;
+		d->final_status = status;
+		sb_dialog_set_end(d, SB_SIDE_SIP, false, "rejected");
+	}
 }
 
 static int ctxn_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq,
@@ -466,6 +471,12 @@ static void ws_request(sb_proxy *p, sb_flow *f, msg_t *msg, sip_t *sip)
 		sb_uas_ws_request(p, f, msg, sip, ld->service, ld);
 		return;
 	}
+	if (p->draining && !in_dialog &&
+	    (m == sip_method_invite || m == sip_method_register)) {
+		sb_proxy_ws_reply(p, f, sip, 503, "Service Unavailable (draining)", NULL);
+		msg_destroy(msg);
+		return;
+	}
 	g_autofree char *limit_key = NULL;
 	if (!in_dialog && m == sip_method_invite &&
 	    !sb_proxy_dialog(p, sip->sip_call_id->i_id)) {
@@ -544,8 +555,10 @@ static void ws_request(sb_proxy *p, sb_flow *f, msg_t *msg, sip_t *sip)
 	}
 	if (d && d->flow == f)
 		sb_dialog_learn(d, sip, true);
-	if (d && m == sip_method_bye)
+	if (d && m == sip_method_bye) {
 		d->state = SB_DLG_TERMINATED;
+		sb_dialog_set_end(d, SB_SIDE_WS, false, "BYE");
+	}
 
 	fwd_ctx *c = g_new0(fwd_ctx, 1);
 	c->flow = sb_flow_ref(f);
@@ -662,6 +675,11 @@ void sb_proxy_ws_close(sb_ws_conn *c, void *proxy)
 	sb_flow_close(f);
 	sb_proxy_policy_ws_closed(p, f);
 	const char *reason = "SIP;cause=480;text=\"WebSocket closed\"";
+	GHashTableIter di;
+	gpointer dv;
+	g_hash_table_iter_init(&di, f->dialogs);
+	while (g_hash_table_iter_next(&di, &dv, NULL))
+		sb_dialog_set_end(dv, SB_SIDE_WS, false, "WebSocket closed");
 	/* Dialogs first: ending one removes it from f->dialogs. */
 	GList *ds = g_hash_table_get_keys(f->dialogs);
 	for (GList *l = ds; l; l = l->next)
@@ -768,11 +786,37 @@ static void bye_to_ws(sb_proxy *p, sb_dialog *d, const char *reason)
 	}
 }
 
+void sb_proxy_set_call_observer(sb_proxy *p, sb_proxy_call_ended_cb cb, void *user_data)
+{
+	p->ended_cb = cb;
+	p->ended_data = user_data;
+}
+
+void sb_proxy_foreach_call(sb_proxy *p, void (*fn)(const sb_dialog *d, void *ud), void *ud)
+{
+	GHashTableIter it;
+	gpointer v;
+	g_hash_table_iter_init(&it, p->dialogs);
+	while (g_hash_table_iter_next(&it, NULL, &v))
+		fn(v, ud);
+}
+
+void sb_proxy_set_draining(sb_proxy *p, bool draining)
+{
+	p->draining = draining;
+}
+
+bool sb_proxy_draining(const sb_proxy *p)
+{
+	return p->draining;
+}
+
 void sb_proxy_end_call(sb_proxy *p, const char *call_id, const char *why)
 {
 	sb_dialog *d = sb_proxy_dialog(p, call_id);
 	if (!d)
 		return;
+	sb_dialog_set_end(d, SB_SIDE_WS, true, why);
 	SB_NOTICE(d->tag, "ending the call: %s", why);
 	g_autofree char *reason = g_strdup_printf("SIP;cause=500;text=\"%s\"", why);
 	if (d->state == SB_DLG_CONFIRMED)

@@ -9,6 +9,7 @@
 #include <sofia-sip/nta.h>
 
 #include "sip/auth_token.h"
+#include "sip/dialog.h"
 #include "sip/dialplan.h"
 #include "sip/limits.h"
 #include "sip/sdp_hook.h"
@@ -72,6 +73,19 @@ int sb_proxy_sip_message(void *proxy, nta_agent_t *agent, msg_t *msg, sip_t *sip
 /* End one call on both sides (media failure, RTP timeout, admin): BYE to
  * the browser and BYE or CANCEL toward SIP. */
 void sb_proxy_end_call(sb_proxy *p, const char *call_id, const char *why);
+
+/* Call records: called once per INVITE dialog as it ends, before it is
+ * freed (the dialog is borrowed for the call). */
+typedef void (*sb_proxy_call_ended_cb)(const sb_dialog *d, void *user_data);
+void sb_proxy_set_call_observer(sb_proxy *p, sb_proxy_call_ended_cb cb, void *user_data);
+
+/* Visit the live calls (read only; do not end calls from fn). */
+void sb_proxy_foreach_call(sb_proxy *p, void (*fn)(const sb_dialog *d, void *ud),
+			   void *ud);
+
+/* Drain mode: new calls and registrations get 503, running ones go on. */
+void sb_proxy_set_draining(sb_proxy *p, bool draining);
+bool sb_proxy_draining(const sb_proxy *p);
 
 /* End every call: CANCEL/BYE toward SIP (shutdown). */
 void sb_proxy_end_all(sb_proxy *p, const char *reason);

@@ -26,6 +26,9 @@ struct sb_proxy {
 	const sb_auth_config *auth;      /* borrowed from the config; NULL = open */
 	const sb_dialplan *dialplan;     /* borrowed; NULL = no dial plan */
 	sb_limits *limits;               /* owned; NULL = no limits */
+	sb_proxy_call_ended_cb ended_cb;
+	void *ended_data;
+	bool draining;
 	GHashTable *ctxns;   /* browser's Via branch -> sb_ctxn (owned) */
 	GHashTable *stxns;   /* our WS Via branch -> sb_stxn (owned) */
 	GHashTable *dialogs; /* Call-ID -> sb_dialog (owned) */

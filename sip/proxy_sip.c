@@ -63,10 +63,13 @@ static void reply_to_sip(sb_proxy *p, msg_t *msg, int status, void *ctx)
 	sb_dialog *d = sb_proxy_dialog(p, t->call_id);
 	if (d && t->method == sip_method_invite) {
 		d->invite_irq = NULL;
-		if (code < 300)
-			d->state = SB_DLG_CONFIRMED;
-		else if (d->state == SB_DLG_EARLY)
+		if (code < 300) {
+			sb_dialog_answered(d);
+		} else if (d->state == SB_DLG_EARLY) {
+			d->final_status = code;
+			sb_dialog_set_end(d, SB_SIDE_WS, false, "rejected");
 			sb_proxy_dialog_end(p, d);
+		}
 	} else if (d && t->method == sip_method_bye) {
 		sb_proxy_dialog_end(p, d);
 	}
@@ -345,6 +348,13 @@ int sb_proxy_sip_request(sb_proxy *p, msg_t *msg, sip_t *sip)
 		sb_proxy_add_record_routes(p, fwd, fs, f, NULL, false);
 	}
 	char *limit_key = NULL;
+	if (m == sip_method_invite && !in_dialog && !d && p->draining) {
+		nta_incoming_treply(irq, 503, "Service Unavailable (draining)",
+				    SIPTAG_RETRY_AFTER_STR("5"), TAG_END());
+		nta_incoming_destroy(irq);
+		msg_destroy(fwd);
+		return 0;
+	}
 	if (m == sip_method_invite && !in_dialog && !d) {
 		const char *phrase;
 		int code = sb_proxy_policy_call(p, NULL, fs, &limit_key, &phrase);
@@ -366,8 +376,10 @@ int sb_proxy_sip_request(sb_proxy *p, msg_t *msg, sip_t *sip)
 	}
 	if (d && d->flow == f) {
 		sb_dialog_learn(d, fs, false);
-		if (m == sip_method_bye)
+		if (m == sip_method_bye) {
 			d->state = SB_DLG_TERMINATED;
+			sb_dialog_set_end(d, SB_SIDE_SIP, false, "BYE");
+		}
 	}
 
 	sb_stxn *t = g_new0(sb_stxn, 1);

@@ -111,7 +111,7 @@ static void ws_answered(sb_proxy *p, msg_t *msg, int status, void *ctx)
 	sb_ws_conn_send(c->flow->conn, r, strlen(r));
 	if (d->state == SB_DLG_EARLY)
 		SB_INFO(d->tag, "local service %s answered", d->service);
-	d->state = SB_DLG_CONFIRMED;
+	sb_dialog_answered(d);
 	msg_destroy(msg);
 }
 
@@ -214,7 +214,7 @@ static void sip_answered(sb_proxy *p, msg_t *msg, int status, void *ctx)
 			    SIPTAG_PAYLOAD_STR(body), TAG_END());
 	if (d->state == SB_DLG_EARLY)
 		SB_INFO(d->tag, "local service %s answered", d->service);
-	d->state = SB_DLG_CONFIRMED;
+	sb_dialog_answered(d);
 	msg_destroy(msg);
 }
 
