@@ -132,12 +132,32 @@ void sb_proxy_policy_call_end(sb_proxy *p, sb_dialog *d)
 	}
 }
 
+/* A refused SDP is a security event only when a browser sent it in a
+ * request (top Via over WS/WSS): an oversized answer from the PBX must
+ * not get the PBX banned by fail2ban. */
+static void log_bad_sdp(const sb_proxy *p, const sip_t *sip, const char *why)
+{
+	const char *proto = sip->sip_via ? sip->sip_via->v_protocol : NULL;
+	if (!sip->sip_request || !proto || g_ascii_strncasecmp(proto, "SIP/2.0/WS", 10))
+		return;
+	const sb_dialog *d = sip->sip_call_id
+		? g_hash_table_lookup(p->dialogs, sip->sip_call_id->i_id) : NULL;
+	if (!d || !d->flow)
+		return;
+	const char *u = sb_ws_conn_user(d->flow->conn);
+	sb_seclog_bad_message(sb_ws_conn_peer_ip(d->flow->conn), why, *u ? u : NULL,
+			      sb_ws_conn_id(d->flow->conn));
+}
+
 bool sb_proxy_policy_sdp(const sb_proxy *p, const sip_t *sip, const char **why)
 {
 	if (!p->limits || !sip->sip_payload)
 		return true;
-	return sb_limits_check_sdp(sb_limits_config_of(p->limits), sip->sip_payload->pl_data,
-				   sip->sip_payload->pl_len, why);
+	if (sb_limits_check_sdp(sb_limits_config_of(p->limits), sip->sip_payload->pl_data,
+				sip->sip_payload->pl_len, why))
+		return true;
+	log_bad_sdp(p, sip, *why);
+	return false;
 }
 
 /* An upstream 401/407 to a request that carried credentials is a failed

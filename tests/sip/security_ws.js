@@ -20,11 +20,15 @@
 //       sdpsize:TARGET:N     same with the offer padded to about N bytes
 //       mlines:TARGET:N      same with N audio m= lines
 //       bye:I                BYE the I-th call that was answered (0-based)
+//       wait:MS              sleep
+//       touch:PATH           create the file PATH (to sequence several clients)
+//       waitfile:PATH        wait (up to --timeout) until PATH exists
 //     {steps:[{step, status, reason, retryAfter}]}
 //
 // --user sets the From user (default alice); --origin sets the Origin header; --insecure accepts any TLS certificate (wss://).
 'use strict';
 const crypto = require('crypto');
+const fs = require('fs');
 const WebSocket = require('ws');
 
 const argv = process.argv.slice(2);
@@ -54,6 +58,7 @@ function connect() {
   });
 }
 
+const sleep = ms => new Promise(r => setTimeout(r, ms));
 const rnd = () => crypto.randomBytes(6).toString('hex');
 const HOST = 'sipbridge.test';
 
@@ -137,6 +142,14 @@ async function runCalls(ws, steps) {
   const out = [];
   for (const step of steps) {
     const [kind, a, b] = step.split(':');
+    if (kind === 'wait') { await sleep(+a); continue; }
+    if (kind === 'touch') { fs.writeFileSync(a, ''); continue; }
+    if (kind === 'waitfile') {
+      const t0 = Date.now();
+      while (!fs.existsSync(a) && Date.now() - t0 < opts.timeout) await sleep(50);
+      out.push({ step, status: fs.existsSync(a) ? 1 : 0 });
+      continue;
+    }
     if (kind === 'bye') {
       const c = calls[+a];
       if (!c) { out.push({ step, status: 0, reason: 'no such call' }); continue; }
