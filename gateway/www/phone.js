@@ -171,6 +171,22 @@
   function defaultWsUrl() {
     return (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/';
   }
+  // A gateway that requires WebSocket tokens (auth.token_secrets) wants
+  // ?user=EXPIRY:USER&token=MAC on the WebSocket URL: a web application
+  // links to this page with both, and they are passed on as they came.
+  function withToken(u) {
+    const user = params.get('user'), token = params.get('token');
+    if (!user || !token) return u;
+    try {
+      const url = new URL(u);
+      url.searchParams.set('user', user);
+      url.searchParams.set('token', token);
+      return url.toString();
+    } catch (e) {
+      return u;
+    }
+  }
+  let everConnected = false;
   function randomUser() {
     const b = new Uint8Array(5);
     crypto.getRandomValues(b);
@@ -181,7 +197,8 @@
   function startUA() {
     stopUA();
     const st = settings();
-    const wsUrl = params.get('ws') || st.wsUrl || defaultWsUrl();
+    const wsUrl = withToken(params.get('ws') || st.wsUrl || defaultWsUrl());
+    const shownUrl = wsUrl.replace(/\?.*$/, '');     // never show the token
     const account = !!(st.uri && st.password);
     state.anonymous = !account;
     state.identity = st.uri || anonUri;
@@ -210,17 +227,23 @@
     ua.on('connecting', () => { if (state.ws !== 'connected') { state.ws = 'connecting'; setStatus(); } });
     ua.on('connected', () => {
       state.ws = 'connected';
+      everConnected = true;
       clearError('ws');
       setStatus();
-      emit('ws', { state: 'connected', url: wsUrl });
+      emit('ws', { state: 'connected', url: shownUrl });
     });
     ua.on('disconnected', e => {
       const was = state.ws;
       state.ws = 'disconnected';
       setStatus();
       emit('ws', { state: 'disconnected', error: !!(e && e.error) });
-      if (was === 'connected' || !lastError)
-        showError('ws', 'WebSocket disconnected', `Lost the connection to the gateway (${wsUrl}). Reconnecting…`);
+      if (was === 'connected')
+        showError('ws', 'WebSocket disconnected', `Lost the connection to the gateway (${shownUrl}). Reconnecting…`);
+      else if (!lastError || lastError.code === 'ws')
+        showError('ws', 'WebSocket disconnected', everConnected
+          ? `Cannot reach the gateway (${shownUrl}). Retrying…`
+          : `Cannot connect to the gateway (${shownUrl}). It may be down, or it may only accept visitors who open this page from their application's link (a login token)` +
+            (params.get('token') ? ', and the token in this link was refused or has expired.' : '.') + ' Retrying…');
     });
     ua.on('registered', () => {
       state.registration = 'registered';
@@ -726,7 +749,7 @@
     $('set-name').value = st.displayName;
     $('set-authuser').value = st.authUser;
     $('set-ws').value = st.wsUrl;
-    $('set-ws').placeholder = defaultWsUrl();
+    $('set-ws').placeholder = defaultWsUrl();   // without the token: never shown
     $('set-dtmf').value = st.dtmf;
     $('settings-hint').textContent = st.uri && st.password ? shortUri(st.uri) : 'no account';
   }
