@@ -64,6 +64,8 @@ static const schema_key schema[] = {
 	{ "web.ws_max_message", T_INT, check_nonneg },
 	{ "log", T_GROUP, NULL },
 	{ "log.level", T_STRING, check_log_level },
+	{ "cdr", T_GROUP, NULL },
+	{ "cdr.path", T_STRING, NULL },
 	{ "security", T_GROUP, NULL },
 	{ "security.open_relay", T_BOOL, NULL },
 	{ "auth", T_SECTION, NULL },
@@ -374,6 +376,7 @@ static void extract(const config_t *cf, sb_config *c)
 		get_uint(cf, "services.conference_max_participants", 16);
 	c->echo_delay_ms = get_uint(cf, "services.echo_delay_ms", 0);
 	c->www_root = get_str(cf, "web.root", "");
+	c->cdr_path = get_str(cf, "cdr.path", "");
 	c->ws_max_message = get_uint(cf, "web.ws_max_message", 65536);
 	g_autofree char *lv = get_str(cf, "log.level", "info");
 	c->log_level = log_level_of(lv);
@@ -496,6 +499,7 @@ void sb_config_unref(sb_config *c)
 	g_free(c->svc_echo);
 	g_free(c->svc_conference_prefix);
 	g_free(c->www_root);
+	g_free(c->cdr_path);
 	sb_auth_config_clear(&c->auth);
 	sb_dialplan_free(c->dialplan);
 	g_free(c);

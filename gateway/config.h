@@ -74,6 +74,9 @@ typedef struct sb_config {
 	/* log */
 	GLogLevelFlags log_level;   /* most verbose level shown */
 
+	/* cdr */
+	char *cdr_path;             /* SQLite file; "" = no CDRs */
+
 	/* security (parsers in sip/auth_token.c, sip/limits.c, sip/dialplan.c) */
 	sb_auth_config auth;        /* owned; keys NULL = no token required */
 	sb_limits_config limits;

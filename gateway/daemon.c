@@ -6,12 +6,14 @@
 #include <glib-unix.h>
 #include <jansson.h>
 #include <dlfcn.h>
+#include <errno.h>
 #include <signal.h>
 #include <string.h>
 
 #include "gateway/http_server.h"
 #include "gateway/log.h"
 #include "gateway/media_anchor.h"
+#include "gateway/ops.h"
 #include "gateway/worker.h"
 #include "sip/proxy.h"
 #include "sip/security_log.h"
@@ -30,6 +32,7 @@ typedef struct sb_daemon {
 	sb_proxy *proxy;           /* owned */
 	sb_cert *cert;             /* owned: DTLS identity of this run */
 	sb_media_anchor *media;    /* owned */
+	sb_ops *ops;               /* owned: metrics, admin API, CDRs */
 	sb_http_server *http;      /* owned */
 	gint64 started_us;
 	bool stopping;
@@ -89,15 +92,19 @@ static gboolean on_sigint(gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
-static gboolean on_sighup(gpointer data)
+/* Reload the file: what is read per call or per line changes at once
+ * (routes, services, security, log level); listeners and workers stay. */
+static int reload(char **error, void *user_data)
 {
-	sb_daemon *d = data;
+	sb_daemon *d = user_data;
 	g_autoptr(GError) err = NULL;
 	sb_config *n = sb_config_load(d->cfg->path, &err);
 	if (!n) {
-		g_warning("SIGHUP: reload failed, keeping the running configuration: %s",
+		g_warning("reload failed, keeping the running configuration: %s",
 			  err->message);
-		return G_SOURCE_CONTINUE;
+		if (error)
+			*error = g_strdup(err->message);
+		return -EINVAL;
 	}
 	/* Listeners and workers stay as they are; what changes at once is
 	 * what is read per call or per line (routes, services, log level). */
@@ -108,8 +115,21 @@ static gboolean on_sighup(gpointer data)
 	sb_proxy_set_services(d->proxy, n->svc_echo, n->svc_conference_prefix);
 	sb_proxy_set_security(d->proxy, &n->auth, &n->limits, n->dialplan);
 	sb_media_anchor_set_config(d->media, n);
-	g_message("SIGHUP: configuration reloaded from %s", n->path);
+	g_message("configuration reloaded from %s", n->path);
+	return 0;
+}
+
+static gboolean on_sighup(gpointer data)
+{
+	reload(NULL, data);
 	return G_SOURCE_CONTINUE;
+}
+
+static int admin_cb(const char *method, const char *path, char **body,
+		    const char **content_type, void *user_data)
+{
+	sb_daemon *d = user_data;
+	return sb_ops_admin(method, path, body, content_type, d->ops);
 }
 
 static void add_signal(sb_daemon *d, int sig, GSourceFunc fn)
@@ -195,6 +215,11 @@ static bool start(sb_daemon *d, GError **err)
 				       media_ended, d);
 	sb_sdp_hook hook = sb_media_anchor_hook(d->media);
 	sb_proxy_set_sdp_hook(d->proxy, &hook);
+	d->ops = sb_ops_new(&(sb_ops_deps){ .proxy = d->proxy, .media = d->media,
+		.workers = d->workers, .cdr_path = d->cfg->cdr_path,
+		.reload = reload, .reload_data = d }, err);
+	if (!d->ops)
+		return false;
 
 	sb_ws_handlers wh = { .on_upgrade = sb_proxy_ws_upgrade,
 		.on_open = sb_proxy_ws_open, .on_too_large = sb_proxy_ws_too_large,
@@ -202,7 +227,7 @@ static bool start(sb_daemon *d, GError **err)
 	sb_ws_transport_init(&wh, d->proxy, &(sb_ws_settings){
 		.max_message = d->cfg->ws_max_message, .max_queued_bytes = 1 << 20,
 		.first_message_ms = d->cfg->limits.ws_first_message_ms });
-	sb_http_hooks hooks = { .health = health_cb, .user_data = d };
+	sb_http_hooks hooks = { .health = health_cb, .admin = admin_cb, .user_data = d };
 	d->http = sb_http_server_new(d->cfg, d->loop, &hooks, err);
 	if (!d->http)
 		return false;
@@ -230,6 +255,7 @@ static void stop(sb_daemon *d)
 	drain(d->ctx);
 	sb_proxy_free(d->proxy);
 	sb_media_anchor_free(d->media);
+	sb_ops_free(d->ops);
 	sb_sip_stack_free(d->sip);
 	sb_cert_unref(d->cert);
 }

@@ -11,6 +11,7 @@ libsb_gateway_a_SOURCES = \
 	gateway/http_server.c gateway/http_server.h \
 	gateway/log.c gateway/log.h \
 	gateway/media_anchor.c gateway/media_anchor.h \
+	gateway/ops.c gateway/ops.h \
 	gateway/metrics.c gateway/metrics.h \
 	gateway/msg.c gateway/msg.h \
 	gateway/worker.c gateway/worker.h

@@ -39,6 +39,7 @@ typedef struct anchor_call {
 	char *sent[2];                 /* last SDP sent to each side */
 	bool early_answered[2];        /* an early answer went to that side */
 	char *room;                    /* owned: conference room joined, or NULL */
+	sb_media_call_info info;
 } anchor_call;
 
 /* A conference room lives on one worker: every participant's session is
@@ -57,6 +58,8 @@ struct sb_media_anchor {
 	GHashTable *rooms;             /* room name (owned) -> room_place (owned) */
 	sb_media_anchor_end_cb end_cb;
 	void *end_data;
+	sb_media_anchor_final_cb final_cb;
+	void *final_data;
 };
 
 /* OP_LOCAL: a local service answers the offer itself (echo, rooms). */
@@ -72,6 +75,8 @@ typedef struct op {
 typedef struct op_reply {
 	int status;
 	sb_media_desc out;
+	sb_leg_stats stats[2];         /* OP_DESTROY: the legs' last counters */
+	bool transcoded;
 } op_reply;
 
 /* What the signalling side needs when the reply comes back. */
@@ -90,8 +95,11 @@ typedef struct pending {
 
 typedef struct ev_msg {
 	char *call_id;
-	char *reason;
+	char *reason;                  /* NULL: not a reason to end the call */
 	sb_media_anchor *anchor;
+	int side;
+	sb_media_event ev;
+	gint64 at;
 } ev_msg;
 
 static void ev_msg_free(gpointer d)
@@ -102,10 +110,31 @@ static void ev_msg_free(gpointer d)
 	g_free(e);
 }
 
+static void note_event(anchor_call *c, const ev_msg *e)
+{
+	sb_media_call_info *i = &c->info;
+	switch (e->ev) {
+	case SB_MEDIA_EV_CONNECTED:
+		if (i->webrtc[e->side] && !i->connected_at)
+			i->connected_at = e->at;
+		break;
+	case SB_MEDIA_EV_MEDIA_STARTED:
+		if (!i->first_rtp_in[e->side])
+			i->first_rtp_in[e->side] = e->at;
+		break;
+	case SB_MEDIA_EV_ICE_FAILED: i->ice_failed = true; break;
+	case SB_MEDIA_EV_DTLS_FAILED: i->dtls_failed = true; break;
+	default: break;
+	}
+}
+
 static void ev_deliver(sb_msg *m, void *payload)
 {
 	ev_msg *e = payload;
-	if (e->anchor->end_cb)
+	anchor_call *c = g_hash_table_lookup(e->anchor->calls, e->call_id);
+	if (c)
+		note_event(c, e);
+	if (e->reason && e->anchor->end_cb)
 		e->anchor->end_cb(e->call_id, e->reason, e->anchor->end_data);
 }
 
@@ -125,14 +154,16 @@ static void session_event(sb_media_session *s, int side, sb_media_event ev,
 {
 	worker_call *wc = user_data;
 	const char *why = event_reason(ev);
-	if (!why)
-		return;
 	ev_msg *e = g_new0(ev_msg, 1);
 	e->call_id = g_strdup(wc->call_id);
-	e->reason = g_strdup_printf("%s on the %s leg%s%s", why,
-				    side == SB_SIDE_WS ? "browser" : "SIP",
-				    reason ? ": " : "", reason ? reason : "");
+	if (why)
+		e->reason = g_strdup_printf("%s on the %s leg%s%s", why,
+					    side == SB_SIDE_WS ? "browser" : "SIP",
+					    reason ? ": " : "", reason ? reason : "");
 	e->anchor = wc->anchor;
+	e->side = side;
+	e->ev = ev;
+	e->at = g_get_real_time();
 	sb_msg_post(wc->sig_ctx, &(sb_msg_spec){ .handler = ev_deliver,
 		.payload = e, .payload_free = ev_msg_free });
 }
@@ -177,9 +208,15 @@ static void op_run(sb_msg *m, void *payload)
 	op *o = payload;
 	op_reply *r = g_new0(op_reply, 1);
 	if (o->kind == OP_DESTROY) {
+		for (int i = 0; i < 2 && o->wc->session; i++) {
+			const sb_leg_stats *st = sb_media_session_stats(o->wc->session, i);
+			if (st)
+				r->stats[i] = *st;
+		}
+		r->transcoded = o->wc->session && sb_media_session_transcoding(o->wc->session);
 		sb_worker_add_load(o->wc->worker, -1);
 		worker_call_free(o->wc);
-		g_free(r);
+		sb_msg_set_reply(m, r, g_free);
 		return;
 	}
 	r->status = ensure_session(o->wc);
@@ -249,6 +286,11 @@ static char *write_sdp(anchor_call *c, const pending *pd, const sb_media_desc *o
 	return text;
 }
 
+static void codec_name(const sb_md_codec *k, char out[32])
+{
+	g_snprintf(out, 32, "%s/%u", k->name, k->clock);
+}
+
 static void op_replied(void *reply, void *user_data)
 {
 	pending *pd = user_data;
@@ -268,6 +310,15 @@ static void op_replied(void *reply, void *user_data)
 	}
 	int err;
 	char *text = write_sdp(c, pd, &r->out, &err);
+	if (pd->kind != OP_OFFER && r->out.n_codecs) {
+		int to = pd->kind == OP_LOCAL ? pd->side : 1 - pd->side;
+		codec_name(&r->out.codecs[0], c->info.codec[to]);
+		if (pd->kind == OP_LOCAL)
+			g_strlcpy(c->info.codec[1 - pd->side], c->info.codec[to],
+				  sizeof(c->info.codec[0]));
+		c->info.transcoded = g_ascii_strncasecmp(c->info.codec[0], c->info.codec[1],
+			strcspn(c->info.codec[0], "/")) != 0;
+	}
 	if (pd->kind == OP_ANSWER)
 		c->early_answered[1 - pd->side] = pd->early;
 	if (text)
@@ -359,6 +410,9 @@ static anchor_call *call_new(sb_media_anchor *a, const sb_sdp_event *ev,
 	wc->anchor = a;
 	wc->worker = c->worker;
 	wc->room = g_strdup(c->room);
+	c->info.worker = (int)sb_worker_index(c->worker);
+	c->info.webrtc[0] = wc->kind[0] == SB_LEG_KIND_WEBRTC;
+	c->info.webrtc[1] = wc->kind[1] == SB_LEG_KIND_WEBRTC;
 	wc->kind[ev->from] = kind_of(&sdp->audio, ev->from);
 	wc->kind[1 - ev->from] = ev->service ? service_kind(ev->service)
 		: ev->from == SB_SIDE_WS ? SB_LEG_KIND_RTP : SB_LEG_KIND_WEBRTC;
@@ -412,6 +466,9 @@ static void hook_process(void *data, const sb_sdp_event *ev, sb_sdp_done_cb done
 		done(-EPROTO, NULL, done_data);
 		return;
 	}
+	g_strlcpy(c->info.sdp_addr[ev->from], sdp->audio.addr, sizeof(c->info.sdp_addr[0]));
+	if (ev->kind == SB_SDP_ANSWER && sdp->audio.n_codecs)
+		codec_name(&sdp->audio.codecs[0], c->info.codec[ev->from]);
 	op *o = g_new0(op, 1);
 	o->kind = ev->service ? OP_LOCAL : ev->kind == SB_SDP_OFFER ? OP_OFFER : OP_ANSWER;
 	o->wc = c->wc;
@@ -429,14 +486,46 @@ static void hook_process(void *data, const sb_sdp_event *ev, sb_sdp_done_cb done
 	post_op(a, c, o, pd);
 }
 
-static void post_destroy(anchor_call *c)
+typedef struct final_pending {
+	sb_media_anchor *anchor;
+	char *call_id;
+	sb_media_call_info info;
+} final_pending;
+
+static void final_pending_free(gpointer d)
+{
+	final_pending *f = d;
+	g_free(f->call_id);
+	g_free(f);
+}
+
+static void destroyed(void *reply, void *user_data)
+{
+	final_pending *f = user_data;
+	op_reply *r = reply;
+	if (r) {
+		f->info.stats[0] = r->stats[0];
+		f->info.stats[1] = r->stats[1];
+		f->info.transcoded = f->info.transcoded || r->transcoded;
+	}
+	if (f->anchor->final_cb)
+		f->anchor->final_cb(f->call_id, &f->info, f->anchor->final_data);
+}
+
+static void post_destroy(sb_media_anchor *a, anchor_call *c)
 {
 	op *o = g_new0(op, 1);
 	o->kind = OP_DESTROY;
 	o->wc = c->wc;
+	final_pending *f = g_new0(final_pending, 1);
+	f->anchor = a;
+	f->call_id = g_strdup(c->call_id);
+	f->info = c->info;
 	/* If the worker is gone the message is dropped with the process. */
 	sb_msg_post(sb_worker_context(c->worker), &(sb_msg_spec){
-		.handler = op_run, .payload = o, .payload_free = g_free });
+		.handler = op_run, .payload = o, .payload_free = g_free,
+		.reply_ctx = a->sig_ctx, .reply_cb = destroyed, .user_data = f,
+		.user_data_free = final_pending_free });
 }
 
 static void hook_call_end(void *data, const char *call_id)
@@ -445,7 +534,7 @@ static void hook_call_end(void *data, const char *call_id)
 	anchor_call *c = g_hash_table_lookup(a->calls, call_id);
 	if (!c)
 		return;
-	post_destroy(c);
+	post_destroy(a, c);
 	room_leave(a, c->room);
 	g_hash_table_remove(a->calls, call_id);
 }
@@ -473,7 +562,7 @@ void sb_media_anchor_stop(sb_media_anchor *a)
 	gpointer v;
 	g_hash_table_iter_init(&it, a->calls);
 	while (g_hash_table_iter_next(&it, NULL, &v))
-		post_destroy(v);
+		post_destroy(a, v);
 	g_hash_table_remove_all(a->calls);
 	g_hash_table_remove_all(a->rooms);
 }
@@ -501,6 +590,23 @@ sb_sdp_hook sb_media_anchor_hook(sb_media_anchor *a)
 {
 	return (sb_sdp_hook){ .process = hook_process, .call_end = hook_call_end,
 			      .hook_data = a };
+}
+
+bool sb_media_anchor_call_info(sb_media_anchor *a, const char *call_id,
+			       sb_media_call_info *out)
+{
+	anchor_call *c = g_hash_table_lookup(a->calls, call_id);
+	if (!c)
+		return false;
+	*out = c->info;
+	return true;
+}
+
+void sb_media_anchor_set_final_cb(sb_media_anchor *a, sb_media_anchor_final_cb cb,
+				  void *user_data)
+{
+	a->final_cb = cb;
+	a->final_data = user_data;
 }
 
 unsigned sb_media_anchor_count(const sb_media_anchor *a)

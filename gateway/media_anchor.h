@@ -13,8 +13,28 @@
 #include "gateway/worker.h"
 #include "sip/sdp_hook.h"
 #include "webrtc/cert.h"
+#include "webrtc/leg.h"
 
 typedef struct sb_media_anchor sb_media_anchor;
+
+/* What the anchor knows of one call's media, for the admin API and call
+ * records. Times are g_get_real_time() µs, 0 = has not happened. */
+typedef struct sb_media_call_info {
+	int worker;                    /* -1: no media session */
+	char codec[2][32];             /* per side: "PCMU/8000", "" unknown */
+	bool transcoded;
+	bool webrtc[2];                /* side i is an ICE/DTLS leg */
+	char sdp_addr[2][64];          /* c= of each side's last SDP */
+	gint64 connected_at;           /* a WebRTC leg's ICE+DTLS done */
+	gint64 first_rtp_in[2];        /* first RTP received from side i */
+	bool ice_failed, dtls_failed;
+	sb_leg_stats stats[2];         /* final counters (after the end) */
+} sb_media_call_info;
+
+/* A call's media session is gone; info holds its final counters. */
+typedef void (*sb_media_anchor_final_cb)(const char *call_id,
+					 const sb_media_call_info *info,
+					 void *user_data);
 
 /* A media session reported a reason to end its call (ICE/DTLS failure,
  * RTP timeout, the browser's DTLS close). Signalling thread. */
@@ -40,6 +60,14 @@ void sb_media_anchor_set_config(sb_media_anchor *a, sb_config *cfg);
 
 /* The hook to install in the proxy; data points at a. */
 sb_sdp_hook sb_media_anchor_hook(sb_media_anchor *a);
+
+/* The media of a live call; false when the anchor has none. */
+bool sb_media_anchor_call_info(sb_media_anchor *a, const char *call_id,
+			       sb_media_call_info *out);
+
+/* Called on the signalling thread when a call's session was destroyed. */
+void sb_media_anchor_set_final_cb(sb_media_anchor *a, sb_media_anchor_final_cb cb,
+				  void *user_data);
 
 /* Calls with a media session. */
 unsigned sb_media_anchor_count(const sb_media_anchor *a);
