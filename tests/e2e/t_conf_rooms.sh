@@ -2,7 +2,7 @@
 # Conference rooms (services.conference_prefix "conf-"): mix-minus, a SIP
 # phone in the same room as browsers, /health, and the room limit.
 #
-# Part 1, daemon with the default limit (16):
+# Part 1, daemon 1 with the default limit (16):
 #   * two headless Chromium pages (JsSIP, two browser.js processes) call
 #     sip:conf-test@sipbridge.test; page A's fake mic plays 600 Hz, page B's
 #     1 kHz. Each page measures the energy it receives in narrow bands
@@ -16,13 +16,15 @@
 #     holds 600 Hz and 1 kHz (sox band-pass RMS, each >= 25 dB above a quiet
 #     band) and not its own 400 Hz (>= 20 dB below them).
 #   * when everyone has left, /health shows 0 calls and 0 media sessions.
-# Part 2, a second daemon with services.conference_max_participants = 2
+# Part 2 (run on daemon 2 while part 1's browsers start), daemon 2 has
+# services.conference_max_participants = 2
 # (the generated config already has a services group and libconfig refuses
 # a duplicate, so the test edits that line of the generated file): two sipp
 # UACs hold calls into sip:conf-small@..., a third INVITE to that room gets
 # 486, a call to another room (conf-other) is still answered (the limit is
 # per room), /health back to 0 calls, no sanitizer report.
 . "$(dirname "$0")/../lib/common.sh"
+. "$(dirname "$0")/../lib/media.sh"
 sb_require_cmd node baresip sox sipp
 sb_require_daemon
 sb_require_node_modules
@@ -47,7 +49,42 @@ sb_free_range BS_RTP BS_RTP_HI 20
 sb_baresip_conf "$SB_WORK/bs" "$BS_PORT" "$BS_RTP" "$SB_WORK/tone400_8k.wav" PCMU phone
 
 SB_OUTBOUND_PROXY=""
-sb_daemon_start
+SB_CONF_MAXP=2
+sb_daemon_start sipbridge2
+D2_HTTP=$SB_HTTP_URL; D2_SIP=$SB_SIP_PORT
+unset SB_HTTP_PORT SB_SIP_PORT SB_ADMIN_PORT SB_RTP_LO SB_RTP_HI SB_CONF_MAXP
+sb_daemon_start sipbridge
+
+# Part 2 runs on daemon 2 while the browsers of part 1 start.
+limit_part() {
+	echo "room limit (conference_max_participants = 2, daemon 2)"
+	sb_check "the config sets the limit" grep -q "conference_max_participants = 2;" "$SB_WORK/sipbridge2.conf"
+	uac uac1 conf-small uac_call.xml -d 5000
+	uac uac2 conf-small uac_call.xml -d 5000
+	sleep 1.5
+	SB_HTTP_URL=$D2_HTTP sb_health >"$SB_WORK/health2.json"
+	sb_expect_json "/health: two calls in the room" "$SB_WORK/health2.json" 'r.calls === 2'
+	uac uac3 conf-small uac_expect_486.xml
+	sb_wait uac3 15; sb_expect_eq "third INVITE into the full room gets 486 (sipp status)" 0 $?
+	sb_check "the 486 is in the trace" grep -q "SIP/2.0 486" "$SB_WORK/uac3.msg"
+	uac uac4 conf-other uac_call.xml -d 500
+	sb_wait uac4 15; sb_expect_eq "a call to another room is answered (sipp status)" 0 $?
+	sb_wait uac1 20; sb_expect_eq "first room member's call ends normally" 0 $?
+	sb_wait uac2 20; sb_expect_eq "second room member's call ends normally" 0 $?
+	sleep 0.5
+	SB_HTTP_URL=$D2_HTTP sb_health >"$SB_WORK/health3.json"
+	echo "  /health of daemon 2 at the end: $(cat "$SB_WORK/health3.json")"
+	sb_expect_json "/health: 0 calls after the limit checks" "$SB_WORK/health3.json" 'r.calls === 0 && r.media_sessions === 0'
+	sb_stop sipbridge2 5
+	sb_expect_eq "daemon 2 exit status" 0 $?
+	sb_check_sanitizers "$SB_WORK/sipbridge2.log"
+}
+uac() { # NAME ROOM SCENARIO [sipp options]: a sipp UAC toward daemon 2
+	local name=$1 room=$2 sf=$3 p mp; shift 3
+	sb_free_port p; sb_free_port mp
+	sb_sipp "$name" -sf "$SB_SIPP_DIR/$sf" -p "$p" -mi 127.0.0.1 -mp "$mp" -m 1 \
+		-s "$room" -set pt 0 -set codec PCMU "$@" "127.0.0.1:$D2_SIP"
+}
 
 # The page: join the room, then measure in two phases. Each phase first
 # waits (polling 0.5 s windows) until the expected new tone is there, then
@@ -115,11 +152,12 @@ async (a) => {
 }
 JS
 args() { # NAME OWN OTHER
-	printf '{"ws":"%s","name":"%s","own":%s,"other":%s,"target":"sip:conf-test@sipbridge.test","freqs":[400,600,1000,1700],"ref":1700,"presentDb":25,"holdMs":6000}' \
+	printf '{"ws":"%s","name":"%s","own":%s,"other":%s,"target":"sip:conf-test@sipbridge.test","freqs":[400,600,1000,1700],"ref":1700,"presentDb":25,"holdMs":3000}' \
 		"$SB_WS_URL" "$1" "$2" "$3"
 }
 sb_browser_bg pageA --timeout 100 --wav "$SB_WORK/mic600.wav" --arg "$(args pagea 600 1000)" "@$SB_WORK/conf.js"
 sb_browser_bg pageB --timeout 100 --wav "$SB_WORK/mic1k.wav" --arg "$(args pageb 1000 600)" "@$SB_WORK/conf.js"
+limit_part
 sb_wait_log pageA '"ev":"pair"' 60 || sb_log "page A never logged phase 'pair'"
 sb_wait_log pageB '"ev":"pair"' 60 || sb_log "page B never logged phase 'pair'"
 sb_log "both pages in the room; baresip dials in"
@@ -127,20 +165,21 @@ sb_bg baresip baresip -f "$SB_WORK/bs" -e "/dial sip:conf-test@127.0.0.1:$SB_SIP
 sb_wait pageA 90; sb_expect_eq "page A driver exit status" 0 $?
 sb_wait pageB 30; sb_expect_eq "page B driver exit status" 0 $?
 sb_wait baresip 20
+sb_log "pages and baresip done"
 
 for p in A B; do
 	J=$SB_WORK/page$p.json
-	echo "  page $p: pair $(sb_json "$J" r.pair) three $(sb_json "$J" r.three) waits $(sb_json "$J" r.waitPair) $(sb_json "$J" r.waitThree)"
+	echo "  page $p: $(sb_json "$J" '({ pair: r.pair, three: r.three, waitPair: r.waitPair, waitThree: r.waitThree })')"
 	own=$([ $p = A ] && echo 600 || echo 1000); other=$([ $p = A ] && echo 1000 || echo 600)
-	sb_expect_json "page $p joined conf-test" "$J" 'r.state === "confirmed"'
-	sb_expect_json "page $p hears the other page's $other Hz" "$J" "r.pair && r.pair[$other] - r.pair[1700] >= 25"
-	sb_expect_json "page $p: its own $own Hz >= 20 dB below $other Hz (two in the room)" "$J" \
-		"r.pair && r.pair[$other] - r.pair[$own] >= 20"
-	sb_expect_json "page $p hears baresip's 400 Hz" "$J" 'r.three && r.three[400] - r.three[1700] >= 25'
-	sb_expect_json "page $p still hears $other Hz with three in the room" "$J" "r.three && r.three[$other] - r.three[1700] >= 25"
-	sb_expect_json "page $p: its own $own Hz >= 20 dB below $other Hz (three in the room)" "$J" \
-		"r.three && r.three[$other] - r.three[$own] >= 20"
-	sb_expect_json "page $p hung up cleanly" "$J" 'r.end && r.end.state === "ended"'
+	sb_json_checks "$J" <<EOF
+page $p joined conf-test	r.state === "confirmed"
+page $p hears the other page's $other Hz	r.pair && r.pair[$other] - r.pair[1700] >= 25
+page $p: its own $own Hz >= 20 dB below $other Hz (two in the room)	r.pair && r.pair[$other] - r.pair[$own] >= 20
+page $p hears baresip's 400 Hz	r.three && r.three[400] - r.three[1700] >= 25
+page $p still hears $other Hz with three in the room	r.three && r.three[$other] - r.three[1700] >= 25
+page $p: its own $own Hz >= 20 dB below $other Hz (three in the room)	r.three && r.three[$other] - r.three[$own] >= 20
+page $p hung up cleanly	r.end && r.end.state === "ended"
+EOF
 done
 
 sb_check "baresip's call was answered" grep -Eq "Call established|call established" "$SB_WORK/baresip.log"
@@ -167,39 +206,7 @@ echo "  /health after everyone left: $(cat "$SB_WORK/health1.json")"
 sb_expect_json "/health: 0 calls after everyone left" "$SB_WORK/health1.json" 'r.calls === 0'
 sb_expect_json "/health: 0 media sessions after everyone left" "$SB_WORK/health1.json" 'r.media_sessions === 0'
 sb_stop sipbridge 5
-sb_expect_eq "daemon exit status" 0 $?
+sb_expect_eq "daemon 1 exit status" 0 $?
 sb_check_sanitizers "$SB_WORK/sipbridge.log"
 
-# ---------------------------------------------------------------- part 2: the limit
-echo "room limit (conference_max_participants = 2)"
-unset SB_HTTP_PORT SB_SIP_PORT SB_ADMIN_PORT SB_RTP_LO SB_RTP_HI
-SB_CONF_MAXP=2
-sb_daemon_start sipbridge2
-sb_check "the config sets the limit" grep -q "conference_max_participants = 2;" "$SB_WORK/sipbridge2.conf"
-uac() { # NAME ROOM SCENARIO [sipp options]
-	local name=$1 room=$2 sf=$3 p mp; shift 3
-	sb_free_port p; sb_free_port mp
-	sb_sipp "$name" -sf "$SB_SIPP_DIR/$sf" -p "$p" -mi 127.0.0.1 -mp "$mp" -m 1 \
-		-s "$room" -set pt 0 -set codec PCMU "$@" "127.0.0.1:$SB_SIP_PORT"
-}
-uac uac1 conf-small uac_call.xml -d 8000
-uac uac2 conf-small uac_call.xml -d 8000
-sleep 2
-sb_health >"$SB_WORK/health2.json"
-sb_expect_json "/health: two calls in the room" "$SB_WORK/health2.json" 'r.calls === 2'
-uac uac3 conf-small uac_expect_486.xml
-sb_wait uac3 15; sb_expect_eq "third INVITE into the full room gets 486 (sipp status)" 0 $?
-sb_check "the 486 is in the trace" grep -q "SIP/2.0 486" "$SB_WORK/uac3.msg"
-uac uac4 conf-other uac_call.xml -d 500
-sb_wait uac4 15; sb_expect_eq "a call to another room is answered (sipp status)" 0 $?
-sb_wait uac1 20; sb_expect_eq "first room member's call ends normally" 0 $?
-sb_wait uac2 20; sb_expect_eq "second room member's call ends normally" 0 $?
-sleep 0.5
-sb_health >"$SB_WORK/health3.json"
-echo "  /health at the end: $(cat "$SB_WORK/health3.json")"
-sb_expect_json "/health: 0 calls at the end" "$SB_WORK/health3.json" 'r.calls === 0'
-sb_expect_json "/health: 0 media sessions at the end" "$SB_WORK/health3.json" 'r.media_sessions === 0'
-sb_stop sipbridge2 5
-sb_expect_eq "second daemon exit status" 0 $?
-sb_check_sanitizers "$SB_WORK/sipbridge2.log"
 sb_finish
