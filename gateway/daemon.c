@@ -42,8 +42,9 @@ typedef struct sb_daemon {
 static void health_cb(json_t *o, void *user_data)
 {
 	sb_daemon *d = user_data;
-	json_object_set_new(o, "uptime_s", json_integer(
-		(g_get_monotonic_time() - d->started_us) / G_USEC_PER_SEC));
+	json_int_t up = (g_get_monotonic_time() - d->started_us) / G_USEC_PER_SEC;
+	json_object_set_new(o, "uptime", json_integer(up));     /* seconds */
+	json_object_set_new(o, "uptime_s", json_integer(up));
 	json_object_set_new(o, "workers",
 			    json_integer(sb_worker_pool_size(d->workers)));
 	json_object_set_new(o, "ws_connections",
@@ -192,7 +193,9 @@ static bool start(sb_daemon *d, GError **err)
 	for (unsigned i = 0; i < d->cfg->n_sip; i++)
 		ls[i] = (sb_sip_listen_spec){ transport_name(d->cfg->sip[i].transport),
 			d->cfg->sip[i].addr.host, d->cfg->sip[i].addr.port };
-	d->sip = sb_sip_stack_new(d->ctx, ls, d->cfg->n_sip, NULL, NULL, NULL, err);
+	d->sip = sb_sip_stack_new(d->ctx, ls, d->cfg->n_sip,
+				  &(sb_sip_tls){ d->cfg->tls_cert, d->cfg->tls_key },
+				  NULL, NULL, err);
 	if (!d->sip) {
 		g_free(ls);
 		return false;
