@@ -127,7 +127,8 @@ def pcmu(path, pt, t_from, t_to):
         print(json.dumps({'packets': 0})); return
     ssrcs = sorted({p['ssrc'] for p in pk})
     pk = [p for p in pk if p['ssrc'] == ssrcs[0]]
-    pk.sort(key=lambda p: p['seq'] if p['seq'] >= pk[0]['seq'] - 30000 else p['seq'] + 65536)
+    s0 = pk[0]['seq']
+    pk.sort(key=lambda p: p['seq'] if p['seq'] >= s0 - 30000 else p['seq'] + 65536)
     seqs = [p['seq'] for p in pk]
     missing = sum(((b - a) & 0xffff) - 1 for a, b in zip(seqs, seqs[1:]) if ((b - a) & 0xffff) > 1)
     dups = len(seqs) - len(set(seqs))
