@@ -3,8 +3,13 @@
  * and destroyed only after su_root_destroy(). Signalling thread only. */
 #include "sip/sip_stack.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <gio/gio.h>
+#include <glib/gstdio.h>
 #include <stdbool.h>
+#include <string.h>
+#include <unistd.h>
 #include <sofia-sip/su_glib.h>
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/nta_tag.h>
@@ -17,7 +22,86 @@ struct sb_sip_stack {
 	nta_agent_t *agent;
 	sb_sip_message_cb cb;
 	void *cb_data;
+	char *tls_dir;           /* owned: private agent.pem directory, or NULL */
 };
+
+#define AGENT_PEM "agent.pem"
+
+/* Write all of buf to fd. 0 or -errno. */
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t w = write(fd, buf, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		buf += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+static void tls_dir_remove(char *dir)
+{
+	if (!dir)
+		return;
+	g_autofree char *pem = g_build_filename(dir, AGENT_PEM, NULL);
+	g_unlink(pem);
+	g_rmdir(dir);
+	g_free(dir);
+}
+
+/* sofia's TPTAG_CERTIFICATE names a directory and reads agent.pem in it
+ * (key and certificate in one file); the daemon's config has two paths.
+ * Join them in a fresh private directory: g_dir_make_tmp makes it 0700,
+ * the file is created 0600 and exclusively, so no other user can read
+ * the key or swap the file. The key bytes are wiped from memory after. */
+static char *tls_dir_make(const sb_sip_tls *tls, GError **err)
+{
+	g_autofree char *cert = NULL, *key = NULL;
+	gsize cert_len = 0, key_len = 0;
+	if (!tls || !tls->cert || !*tls->cert || !tls->key || !*tls->key) {
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "a tls: SIP listener needs tls.cert and tls.key");
+		return NULL;
+	}
+	if (!g_file_get_contents(tls->cert, &cert, &cert_len, err) ||
+	    !g_file_get_contents(tls->key, &key, &key_len, err))
+		return NULL;
+	char *dir = g_dir_make_tmp("sipbridge-tls-XXXXXX", err);
+	if (!dir) {
+		explicit_bzero(key, key_len);
+		return NULL;
+	}
+	g_autofree char *pem = g_build_filename(dir, AGENT_PEM, NULL);
+	int fd = open(pem, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	int r = fd < 0 ? -errno : 0;
+	if (!r)
+		r = write_all(fd, key, key_len);
+	if (!r && key_len && key[key_len - 1] != '\n')
+		r = write_all(fd, "\n", 1);
+	if (!r)
+		r = write_all(fd, cert, cert_len);
+	if (fd >= 0 && close(fd) < 0 && !r)
+		r = -errno;
+	explicit_bzero(key, key_len);
+	if (r) {
+		g_set_error(err, G_IO_ERROR, g_io_error_from_errno(-r),
+			    "writing %s: %s", pem, g_strerror(-r));
+		tls_dir_remove(dir);
+		return NULL;
+	}
+	return dir;
+}
+
+static bool any_tls(const sb_sip_listen_spec *listen, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (!g_ascii_strcasecmp(listen[i].transport, "tls"))
+			return true;
+	return false;
+}
 
 static int agent_cb(nta_agent_magic_t *magic, nta_agent_t *agent, msg_t *msg,
 		    sip_t *sip)
@@ -40,11 +124,18 @@ static char *listen_url(const sb_sip_listen_spec *l)
 
 sb_sip_stack *sb_sip_stack_new(GMainContext *ctx,
 			       const sb_sip_listen_spec *listen, unsigned n,
-			       const char *tls_cert_dir,
+			       const sb_sip_tls *tls,
 			       sb_sip_message_cb cb, void *user_data,
 			       GError **err)
 {
+	char *tls_cert_dir = NULL;
+	if (any_tls(listen, n) && !(tls_cert_dir = tls_dir_make(tls, err)))
+		return NULL;
 	sb_sip_stack *s = g_new0(sb_sip_stack, 1);
+	s->tls_dir = tls_cert_dir;
+	if (tls_cert_dir)
+		g_info("SIP TLS certificate joined into %s/" AGENT_PEM " (removed at exit)",
+		       tls_cert_dir);
 	s->cb = cb;
 	s->cb_data = user_data;
 	su_init();
@@ -102,10 +193,12 @@ void sb_sip_stack_free(sb_sip_stack *s)
 		g_source_destroy(s->src);
 	su_home_deinit(s->home);
 	su_deinit();
+	tls_dir_remove(s->tls_dir);
 	g_free(s);
 }
 
 nta_agent_t *sb_sip_stack_agent(sb_sip_stack *s) { return s->agent; }
+const char *sb_sip_stack_tls_dir(const sb_sip_stack *s) { return s->tls_dir; }
 su_root_t *sb_sip_stack_root(sb_sip_stack *s) { return s->root; }
 su_home_t *sb_sip_stack_home(sb_sip_stack *s) { return s->home; }
 

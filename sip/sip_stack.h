@@ -21,13 +21,28 @@ typedef struct sb_sip_listen_spec {
 typedef int (*sb_sip_message_cb)(void *user_data, nta_agent_t *agent,
 				 msg_t *msg, sip_t *sip);
 
-/* Bind and attach to ctx. tls_cert_dir: directory with agent.pem (sofia's
- * convention) or NULL. NULL + *err on failure (names the listener). */
+/* The certificate for tls: listeners, as the daemon's tls.cert / tls.key
+ * PEM files. Borrowed for the duration of sb_sip_stack_new only. */
+typedef struct sb_sip_tls {
+	const char *cert;        /* PEM certificate (chain), path */
+	const char *key;         /* PEM private key, path */
+} sb_sip_tls;
+
+/* Bind and attach to ctx. tls: used only when a listener is "tls"; may be
+ * NULL otherwise. sofia wants a directory holding agent.pem (key and
+ * certificate in one file): the stack makes a private one (mode 0700,
+ * under $TMPDIR, agent.pem mode 0600), hands it to sofia and deletes it
+ * in sb_sip_stack_free. NULL + *err on failure (names the listener or
+ * the file that could not be read). */
 sb_sip_stack *sb_sip_stack_new(GMainContext *ctx,
 			       const sb_sip_listen_spec *listen, unsigned n,
-			       const char *tls_cert_dir,
+			       const sb_sip_tls *tls,
 			       sb_sip_message_cb cb, void *user_data,
 			       GError **err);
+
+/* The private certificate directory of a running stack, or NULL when no
+ * tls: listener was configured. Borrowed. */
+const char *sb_sip_stack_tls_dir(const sb_sip_stack *s);
 void sb_sip_stack_free(sb_sip_stack *s);
 
 /* Borrowed. */
