@@ -231,6 +231,7 @@
       clearError('ws');
       setStatus();
       emit('ws', { state: 'connected', url: shownUrl });
+      if (!account) greetGateway(wsUrl);
     });
     ua.on('disconnected', e => {
       const was = state.ws;
@@ -261,6 +262,23 @@
     });
     ua.on('newRTCSession', e => { if (e.originator === 'remote') onIncoming(e.session, e.request); });
     ua.start();
+  }
+
+  // The gateway closes a WebSocket that sends no SIP message within its
+  // first seconds (limits.ws_first_message_ms). Without an account nothing
+  // would be sent until the first call, so say hello with an OPTIONS to the
+  // gateway itself (a Request-URI without user: the gateway answers it).
+  function greetGateway(wsUrl) {
+    let host;
+    try { host = new URL(wsUrl).hostname; } catch (e) { return; }
+    try {
+      ua.sendOptions(new JsSIP.URI('sip', null, host), null, { eventHandlers: {
+        succeeded: e => emit('options', { status: e.response && e.response.status_code }),
+        failed: e => emit('options', { status: e.response && e.response.status_code, cause: e.cause }),
+      } });
+    } catch (e) {
+      emit('options', { error: String(e.message || e) });
+    }
   }
 
   function stopUA() {
