@@ -106,14 +106,25 @@ int sb_proxy_add_record_routes(sb_proxy *p, msg_t *msg, sip_t *sip, sb_flow *f,
 	return r < 0 ? r : sb_pmsg_push_record_route(msg, sip, top);
 }
 
+static void timer_clear(GSource **s)
+{
+	if (*s) {
+		g_source_destroy(*s);
+		g_source_unref(*s);
+		*s = NULL;
+	}
+}
+
 static void ctxn_free(sb_ctxn *t)
 {
+	timer_clear(&t->timer_c);
 	if (t->orq)
 		nta_outgoing_destroy(t->orq);
 	sb_flow_unref(t->flow);
 	g_free(t->call_id);
 	g_free(t->branch);
 	g_free(t->auth_user);
+	g_free(t->timeout_text);
 	g_free(t);
 }
 
@@ -284,6 +295,63 @@ static void ctxn_track_dialog(sb_proxy *p, sb_ctxn *t, sip_t *sip, int status)
 	}
 }
 
+/* A failure NTA made up itself (no answer: 408 after Timer B/F; ICMP
+ * unreachable or no route: 503) never came from the network: its status
+ * line was built in memory and has no encoded text yet (h_data), unlike a
+ * parsed one. Tell the browser why in a Reason header (RFC 3326), so it
+ * can show more than a bare code. */
+static void internal_reason(msg_t *msg, sip_t *sip, int status)
+{
+	if (status < 300 || sip->sip_reason || sip->sip_status->st_common->h_data)
+		return;
+	const char *text = status == 408 ? "no response from the next hop"
+			 : status == 503 ? "next hop unreachable"
+			 : sip->sip_status->st_phrase;
+	g_autofree char *r = g_strdup_printf("SIP;cause=%d;text=\"%s\"", status, text);
+	sip_add_make(msg, sip, sip_reason_class, r);
+}
+
+/* RFC 3261 §16.8 Timer C fired: the callee rang too long without a final
+ * answer. CANCEL downstream, answer 408 to the browser ourselves, and end
+ * the call; the 487 that follows is dropped. */
+static gboolean ctxn_timer_c(gpointer data)
+{
+	sb_ctxn *t = data;
+	sb_proxy *p = t->proxy;
+	g_clear_pointer(&t->timer_c, g_source_unref);
+	if (t->final || t->timed_out)
+		return G_SOURCE_REMOVE;
+	sb_dialog *d = sb_proxy_dialog(p, t->call_id);
+	SB_NOTICE(d ? d->tag : "-", "Timer C (%u ms): no final answer, CANCEL and 408",
+		  p->timer_c_ms);
+	t->timed_out = true;
+	/* CANCEL only what has rung (RFC 3261 §9.1); a transaction that
+	 * never got a provisional is simply dropped, as if it got 408. */
+	if (t->orq && t->provisional)
+		nta_outgoing_tcancel(t->orq, NULL, NULL,
+				     SIPTAG_REASON_STR("SIP;cause=408;text=\"Timer C\""), TAG_END());
+	if (t->timeout_text) {
+		sb_ws_conn_send(t->flow->conn, t->timeout_text, strlen(t->timeout_text));
+		nack_remember(p, t->branch);   /* absorb the browser's ACK */
+	}
+	if (d && d->state == SB_DLG_EARLY) {
+		d->invite_orq = NULL;
+		d->state = SB_DLG_TERMINATED;
+		sb_proxy_dialog_end(p, d);
+	}
+	if (!t->provisional)
+		g_hash_table_remove(p->ctxns, t->branch);   /* frees t */
+	return G_SOURCE_REMOVE;
+}
+
+static void ctxn_arm_timer_c(sb_ctxn *t)
+{
+	timer_clear(&t->timer_c);
+	t->timer_c = g_timeout_source_new(t->proxy->timer_c_ms);
+	g_source_set_callback(t->timer_c, ctxn_timer_c, t, NULL);
+	g_source_attach(t->timer_c, g_main_context_get_thread_default());
+}
+
 static int ctxn_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq,
 			 sip_t const *sip_in)
 {
@@ -294,6 +362,19 @@ static int ctxn_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq,
 	if (!msg)
 		return 0;
 	sip_t *sip = sip_object(msg);
+	if (t->timed_out) {
+		/* Timer C answered the browser already (408). */
+		msg_destroy(msg);
+		if (status >= 200)
+			g_hash_table_remove(p->ctxns, t->branch);
+		return 0;
+	}
+	if (status < 200)
+		t->provisional = true;
+	if (t->method == sip_method_invite && status > 100 && status < 200)
+		ctxn_arm_timer_c(t);   /* reset by every provisional */
+	else if (status >= 200)
+		timer_clear(&t->timer_c);
 	/* RFC 3261 §16.7: 100 is hop-by-hop; we sent our own. */
 	if (status == 100) {
 		msg_destroy(msg);
@@ -301,6 +382,7 @@ static int ctxn_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq,
 	}
 	sb_proxy_policy_auth_failed(t, sip);
 	sb_pmsg_pop_via(msg, sip);
+	internal_reason(msg, sip, status);
 	if (t->method == sip_method_register && status < 300)
 		register_restore(msg, sip, t->flow);
 	ctxn_track_dialog(p, t, sip, status);
@@ -383,6 +465,9 @@ static void forward_to_sip(sb_proxy *p, msg_t *msg, int status, void *ctx)
 	t->auth_user = g_strdup(c->auth_user);
 	g_autofree char *keep = sb_pmsg_response_text(sip, 503, "Service Unavailable",
 						      NULL, "Reason: SIP;cause=503;text=\"next hop unreachable\"\r\n");
+	g_autofree char *timeout = c->method != sip_method_invite ? NULL :
+		sb_pmsg_response_text(sip, 408, "Request Timeout (no final answer)", c->flow->token,
+				      "Reason: SIP;cause=408;text=\"Timer C\"\r\n");
 	t->orq = nta_outgoing_mcreate(p->agent, ctxn_response, (nta_outgoing_magic_t *)t,
 				      URL_STRING_MAKE(c->next_hop), msg, TAG_END());
 	if (!t->orq) {
@@ -396,6 +481,10 @@ static void forward_to_sip(sb_proxy *p, msg_t *msg, int status, void *ctx)
 		return;
 	}
 	g_hash_table_replace(p->ctxns, t->branch, t);
+	if (c->method == sip_method_invite) {
+		t->timeout_text = g_steal_pointer(&timeout);
+		ctxn_arm_timer_c(t);
+	}
 	sb_dialog *d = sb_proxy_dialog(p, c->call_id);
 	if (d && c->method == sip_method_invite && d->state == SB_DLG_EARLY)
 		d->invite_orq = t->orq;
@@ -410,8 +499,12 @@ static void ws_cancel(sb_proxy *p, sb_flow *f, msg_t *msg, sip_t *sip)
 		sb_proxy_ws_reply(p, f, sip, 481, "Call/Transaction Does Not Exist", NULL);
 	} else {
 		sb_proxy_ws_reply(p, f, sip, 200, "OK", NULL);
+		/* The browser's Reason (RFC 3326) tells the callee why,
+		 * e.g. "answered elsewhere": pass it on. */
 		if (t->orq)
-			nta_outgoing_tcancel(t->orq, NULL, NULL, TAG_END());
+			nta_outgoing_tcancel(t->orq, NULL, NULL,
+					     TAG_IF(sip->sip_reason, SIPTAG_REASON(sip->sip_reason)),
+					     TAG_END());
 	}
 	msg_destroy(msg);
 }
@@ -725,6 +818,12 @@ sb_proxy *sb_proxy_new(nta_agent_t *agent, const sb_proxy_config *cfg)
 	p->dialogs = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
 					   (GDestroyNotify)sb_dialog_free);
 	p->nack = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	/* Test hook: SB_TIMER_C_MS shortens Timer C (RFC 3261 §16.8, > 3 min
+	 * in service) so system tests can see it fire. Not a config key. */
+	p->timer_c_ms = 180000;
+	const char *tc = g_getenv("SB_TIMER_C_MS");
+	if (tc && g_ascii_strtoull(tc, NULL, 10) > 0)
+		p->timer_c_ms = (unsigned)MIN(g_ascii_strtoull(tc, NULL, 10), 600000);
 	return p;
 }
 

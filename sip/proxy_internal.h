@@ -35,6 +35,8 @@ struct sb_proxy {
 	GHashTable *nack;    /* INVITE branches answered non-2xx (owned
 				strings), to absorb the browser's ACK */
 	sb_proxy_stats stats;
+	unsigned timer_c_ms;  /* RFC 3261 §16.8 Timer C: 180 s, or the test
+				 hook SB_TIMER_C_MS read at creation */
 };
 
 /* A request from a browser, forwarded to SIP through NTA. */
@@ -46,6 +48,11 @@ typedef struct sb_ctxn {
 	sip_method_t method;
 	char *call_id;             /* owned */
 	bool final;
+	bool provisional;          /* a 1xx came back */
+	bool timed_out;            /* Timer C fired: we answered 408 and
+				      CANCELled; later responses are dropped */
+	GSource *timer_c;          /* owned: INVITE only (RFC 3261 §16.8) */
+	char *timeout_text;        /* owned: the 408 Timer C sends (INVITE) */
 	bool had_credentials;      /* Authorization / Proxy-Authorization */
 	char *auth_user;           /* owned: From user, for security logs */
 } sb_ctxn;
@@ -60,8 +67,9 @@ typedef struct sb_stxn {
 	char *call_id;             /* owned */
 	msg_t *fwd;                /* owned: the request as sent to the browser
 				      (CANCEL is built from it) */
-	GSource *timer;            /* owned: no-answer guard */
+	GSource *timer;            /* owned: Timer C / no-answer guard */
 	bool final;
+	bool cancelled;            /* the SIP side CANCELled it */
 } sb_stxn;
 
 /* proxy.c */

@@ -16,7 +16,6 @@
 /* How long a browser may take to answer a non-INVITE request, and to
  * give a final answer to an INVITE (RFC 3261 §16.8 Timer C). */
 #define NON_INVITE_TIMEOUT_S 32
-#define INVITE_TIMEOUT_S 180
 #define CANCEL_GRACE_S 4
 
 static const char *method_name(const sip_t *sip)
@@ -114,15 +113,20 @@ void sb_proxy_ws_response(sb_proxy *p, sb_flow *f, msg_t *msg, sip_t *sip)
 
 /* ---- requests from SIP ------------------------------------------------- */
 
+static void cancel_to_ws(sb_stxn *t, const sip_reason_t *reason, const char *reason_str);
+
 static gboolean stxn_timeout(gpointer data)
 {
 	sb_stxn *t = data;
 	g_clear_pointer(&t->timer, g_source_unref);
 	if (t->irq && !t->final) {
-		int code = t->method == sip_method_invite ? 480 : 408;
-		g_info("browser did not answer %s in time: %d", sip_method_name(t->method, ""), code);
-		nta_incoming_treply(t->irq, code, code == 480 ? "Temporarily Unavailable (no answer)"
-				    : "Request Timeout", TAG_END());
+		/* RFC 3261 §16.8 Timer C for INVITE (stop the browser ringing
+		 * with a CANCEL), the non-INVITE transaction limit otherwise:
+		 * 408 either way. */
+		g_info("browser did not answer %s in time: 408", sip_method_name(t->method, ""));
+		if (t->method == sip_method_invite && t->fwd && !t->cancelled)
+			cancel_to_ws(t, NULL, "SIP;cause=408;text=\"Timer C\"");
+		nta_incoming_treply(t->irq, 408, "Request Timeout", TAG_END());
 		t->final = true;
 		sb_dialog *d = sb_proxy_dialog(t->proxy, t->call_id);
 		if (d && t->method == sip_method_invite && d->state == SB_DLG_EARLY)
@@ -132,42 +136,49 @@ static gboolean stxn_timeout(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
-static void stxn_arm(sb_stxn *t, unsigned seconds)
+static void stxn_arm_ms(sb_stxn *t, unsigned ms)
 {
 	if (t->timer) {
 		g_source_destroy(t->timer);
 		g_source_unref(t->timer);
 	}
-	t->timer = g_timeout_source_new_seconds(seconds);
+	t->timer = g_timeout_source_new(ms);
 	g_source_set_callback(t->timer, stxn_timeout, t, NULL);
 	g_source_attach(t->timer, g_main_context_get_thread_default());
 }
 
-/* The SIP side cancelled an INVITE we forwarded: pass a CANCEL to the
- * browser (same branch, RFC 3261 §9.1); NTA has answered the CANCEL. */
-static int stxn_cancelled(nta_incoming_magic_t *magic, nta_incoming_t *irq,
-			  sip_t const *sip)
+/* CANCEL toward the browser for the INVITE of t (same branch, RFC 3261
+ * §9.1), with a Reason (RFC 3326) when there is one. */
+static void cancel_to_ws(sb_stxn *t, const sip_reason_t *reason, const char *reason_str)
 {
-	sb_stxn *t = (sb_stxn *)magic;
-	if (!t->fwd || t->final)
-		return 0;
 	sip_t *f = sip_object(t->fwd);
 	su_home_t home[1] = { SU_HOME_INIT(home) };
 	char *ruri = url_as_string(home, f->sip_request->rq_url);
 	char *from = sip_header_as_string(home, (sip_header_t *)f->sip_from);
 	char *to = sip_header_as_string(home, (sip_header_t *)f->sip_to);
 	char *via = sip_header_as_string(home, (sip_header_t *)f->sip_via);
+	const char *rs = reason ? sip_header_as_string(home, (sip_header_t *)reason) : reason_str;
 	g_autofree char *text = g_strdup_printf(
 		"CANCEL %s SIP/2.0\r\nVia: %s\r\nMax-Forwards: 70\r\nFrom: %s\r\nTo: %s\r\n"
 		"Call-ID: %s\r\nCSeq: %u CANCEL\r\n%s%s%sContent-Length: 0\r\n\r\n",
 		ruri, via, from, to, f->sip_call_id->i_id, f->sip_cseq->cs_seq,
-		sip && sip->sip_reason ? "Reason: " : "",
-		sip && sip->sip_reason ? sip_header_as_string(home, (sip_header_t *)sip->sip_reason) : "",
-		sip && sip->sip_reason ? "\r\n" : "");
+		rs ? "Reason: " : "", rs ? rs : "", rs ? "\r\n" : "");
 	su_home_deinit(home);
 	sb_ws_conn_send(t->flow->conn, text, strlen(text));
+}
+
+/* The SIP side cancelled an INVITE we forwarded: pass a CANCEL to the
+ * browser; NTA has answered the CANCEL. */
+static int stxn_cancelled(nta_incoming_magic_t *magic, nta_incoming_t *irq,
+			  sip_t const *sip)
+{
+	sb_stxn *t = (sb_stxn *)magic;
+	if (!t->fwd || t->final)
+		return 0;
+	cancel_to_ws(t, sip ? sip->sip_reason : NULL, NULL);
+	t->cancelled = true;
 	/* If the browser does not answer 487 soon, we do. */
-	stxn_arm(t, CANCEL_GRACE_S);
+	stxn_arm_ms(t, CANCEL_GRACE_S * 1000);
 	return 0;
 }
 
@@ -394,7 +405,7 @@ int sb_proxy_sip_request(sb_proxy *p, msg_t *msg, sip_t *sip)
 	g_hash_table_insert(p->stxns, t->branch, t);
 	if (m == sip_method_invite)
 		nta_incoming_bind(irq, stxn_cancelled, (nta_incoming_magic_t *)t);
-	stxn_arm(t, m == sip_method_invite ? INVITE_TIMEOUT_S : NON_INVITE_TIMEOUT_S);
+	stxn_arm_ms(t, m == sip_method_invite ? p->timer_c_ms : NON_INVITE_TIMEOUT_S * 1000);
 
 	sb_pmsg_push_via(fwd, fs, sb_ws_conn_secure(f->conn) ? "WSS" : "WS", p->ws_host, branch);
 	to_ws_ctx *c = g_new0(to_ws_ctx, 1);
