@@ -6,7 +6,7 @@
 # usage: tests/run-system-tests.sh [PATTERN]
 #   PATTERN  optional extended regex matched against the test name (e.g. 'register|daemon')
 # env:
-#   SB_BUILD        build dir with gateway/sipbridge (default /work/main/build), passed on
+#   SB_BUILD        build dir with gateway/sipbridge (default: build/ in the source tree), passed on
 #   SB_RESULTS_DIR  where logs go (default tests/e2e/.work/results/<date-time>)
 #   SB_TEST_LIMIT   hard limit per test in seconds (default 150)
 #
@@ -20,7 +20,7 @@ LIMIT=${SB_TEST_LIMIT:-150}
 RESULTS=${SB_RESULTS_DIR:-$ROOT/tests/e2e/.work/results/$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$RESULTS"
 RESULTS=$(cd "$RESULTS" && pwd)
-export SB_BUILD=${SB_BUILD:-/work/main/build}
+export SB_BUILD=${SB_BUILD:-$ROOT/build}
 
 # npm packages for the browser tests (no browser download: /usr/bin/chromium is used)
 if [ ! -d "$ROOT/node_modules/playwright-core" ] && command -v npm >/dev/null; then

@@ -11,14 +11,14 @@
 # Exit codes of a test: 0 pass, 1 fail, 77 skip (reason printed).
 #
 # Environment:
-#   SB_BUILD     build directory holding gateway/sipbridge (default /work/main/build)
+#   SB_BUILD     build directory holding gateway/sipbridge (default: build/ in the source tree)
 #   SB_RESULTS   directory for this test's scratch files and logs
 #                (default: a fresh mktemp dir; the runner sets it per test)
 #   SB_TEST_TIMEOUT  seconds after which the test kills itself (default 110)
 #   SB_KEEP      if set, the scratch dir is kept even when the test passes
 
 SB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-SB_BUILD=${SB_BUILD:-/work/main/build}
+SB_BUILD=${SB_BUILD:-$SB_ROOT/build}
 SB_BIN=${SB_BIN:-$SB_BUILD/gateway/sipbridge}
 SB_FAILS=0
 SB_CHECKS=0
