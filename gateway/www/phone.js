@@ -894,6 +894,19 @@
   }
 
   // ------------------------------------------------------------ test API
+  //
+  // window.sbPhone, for e2e tests and the browser console:
+  //   state        snapshot { ws: connecting|connected|disconnected,
+  //                registration: none|registering|registered|failed,
+  //                call: idle|calling|ringing|incoming|confirmed|ended|failed,
+  //                direction, peer, muted, held, identity, anonymous }
+  //   lastError    null or { code: SIP status | 'ws' | 'mic' | 'input' | ..., title, detail }
+  //   events       the "SBPHONE" event log (last 500)
+  //   levels()     { mic, remote }: null, or { rms, db (dBFS), peakHz, peakDb } right now
+  //   dial(input), hangup(), answer(), decline(), dtmf('12#'), mute(on), hold(on),
+  //   echoTest(), joinRoom(name)            same paths as the buttons
+  //   settings(), saveSettings({ uri, password, displayName, authUser, wsUrl, dtmf })
+  //   reconnect(), callLog(), stats() (getStats summary), statusText()
 
   window.sbPhone = {
     get state() { return { ...state }; },

@@ -3,7 +3,8 @@
 # headless Chromium through real clicks (tests/e2e/webphone_drive.js).
 # Checks: the page, its script and the JsSIP bundle are served; the page
 # connects its WebSocket (status line says Connected) with an anonymous
-# identity and no REGISTER; dial pad and backspace; settings validate, save
+# identity and no REGISTER, and stays connected while idle (it greets the
+# gateway with OPTIONS before limits.ws_first_message_ms); dial pad and backspace; settings validate, save
 # to localStorage, survive a reload and can be forgotten; dialing an unknown
 # number with no outbound proxy shows the 404 message and logs the call;
 # the layout fits a phone screen with large touch targets; a refused
@@ -16,6 +17,8 @@ sb_require_daemon
 sb_init
 "$SB_ROOT/scripts/bundle-www.sh" || sb_die "scripts/bundle-www.sh failed"
 SB_OUTBOUND_PROXY=""
+# a short first-message deadline: an idle page must still stay connected
+SB_CONF_EXTRA="limits: { ws_first_message_ms = 2000; };"
 sb_daemon_start
 
 sb_check "GET / serves the webphone" sh -c 'ip netns exec "$1" curl -sf "$2/" | grep -q "sipbridge webphone"' _ "$SB_NS" "$SB_HTTP_URL"
@@ -32,6 +35,8 @@ async (page, a, h) => {
   R.status = await page.textContent('#status-text');
   R.statusState = await page.getAttribute('#status', 'data-state');
   R.first = await phone('sbPhone.state');
+  await h.sleep(3000);                           // past limits.ws_first_message_ms
+  R.idleStill = await phone('({ ws: sbPhone.state.ws, drops: sbPhone.events.filter(e => e.ev === "ws" && e.state === "disconnected").length, options: sbPhone.events.filter(e => e.ev === "options") })');
 
   // dial pad: 1 2 3 4 5, backspace, 5 again
   for (const k of ['1', '2', '3', '4', '5']) await page.click(`#pad button[data-key="${k}"]`);
@@ -141,6 +146,7 @@ echo "  info: $(sb_json "$J" '({status: r.status, err404: r.err404, mobile: r.mo
 
 sb_expect_json "WebSocket connected" "$J" 'r.connected && r.first.ws === "connected"'
 sb_expect_json "status line says Connected" "$J" '/^Connected/.test(r.status) && r.statusState === "connected"'
+sb_expect_json "idle page stays connected past the first-message deadline (OPTIONS 200)" "$J" 'r.idleStill.ws === "connected" && r.idleStill.drops === 0 && r.idleStill.options[0] && r.idleStill.options[0].status === 200'
 sb_expect_json "anonymous identity, no REGISTER" "$J" '/^sip:web-[a-z0-9]+@sipbridge\.invalid$/.test(r.first.identity) && r.first.anonymous && r.first.registration === "none"'
 sb_expect_json "dial pad types 12345" "$J" 'r.typed === "12345"'
 sb_expect_json "backspace deletes one character" "$J" 'r.afterBackspace === "1234"'
