@@ -139,6 +139,28 @@ function ua(url, user = 'alice') {
       r.text = u.send(lines.join('\n') + '\n\n' + (o.body || ''));
       return r;
     };
+    // Dialog state from our INVITE (r, what u.req returned) and its 2xx,
+    // or from a received INVITE (m) and our To tag: target, route set, tags.
+    u.dialogAsCaller = (r, resp) => ({
+      callId: r.callId, localTag: r.fromTag, remoteTag: resp.tag('to'), cseq: r.cseq,
+      local: `<sip:${user}@sipbridge.test>`, remote: resp.h('to').replace(/;tag=.*$/, ''),
+      target: (/<([^>]+)>/.exec(resp.h('contact') || '') || [])[1],
+      routes: resp.hs('record-route').flatMap(v => v.split(/,(?=\s*<)/)).map(x => x.trim()).reverse(),
+    });
+    u.dialogAsCallee = (m, toTag) => ({
+      callId: m.h('call-id'), localTag: toTag, remoteTag: m.tag('from'), cseq: 1000,
+      local: m.h('to').replace(/;tag=.*$/, ''), remote: m.h('from').replace(/;tag=.*$/, ''),
+      target: (/<([^>]+)>/.exec(m.h('contact') || '') || [])[1],
+      routes: m.hs('record-route').flatMap(v => v.split(/,(?=\s*<)/)).map(x => x.trim()),
+    });
+    // Send a request inside dialog d (ACK reuses the INVITE's CSeq number).
+    u.inDialog = (d, method, o = {}) => {
+      if (method !== 'ACK' && !o.cseq) d.cseq++;
+      return u.req(method, d.target, Object.assign({
+        callId: d.callId, fromTag: d.localTag, toTag: d.remoteTag, cseq: o.cseq || d.cseq,
+        from: d.local, to: d.remote, route: d.routes,
+      }, o));
+    };
     u.reply = (m, status, reason, o = {}) => {
       const to = m.h('to') + (o.toTag && !m.tag('to') ? ';tag=' + o.toTag : '');
       const lines = [
