@@ -277,6 +277,12 @@ static json_t *call_summary(const sb_admin_call *c)
 	json_object_set_new(o, "worker", c->worker < 0 ? json_null()
 						      : json_integer(c->worker));
 	json_object_set_new(o, "transcoded", json_boolean(c->transcoded));
+	/* the codecs belong in the list: "which calls transcode, which run
+	 * G.711" is the first question when CPU or quality goes bad */
+	json_t *codecs = json_object();
+	for (int i = 0; i < 2; i++)
+		set_str(codecs, side_names[i], c->leg[i].codec);
+	json_object_set_new(o, "codecs", codecs);
 	set_str(o, "verdict", sb_verdict_text(v));
 	return o;
 }

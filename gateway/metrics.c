@@ -508,6 +508,8 @@ typedef struct families {
 	sb_metric *xcode;
 	sb_metric *ice_fail, *dtls_fail;
 	GArray *samples;            /* sb_metrics_media_sample per worker */
+	double finished_n;          /* calls_finished_total over all labels */
+	bool started_counted;       /* sb_metrics_call_started was called */
 	sb_metrics_collect_cb collect;
 	void *collect_data;
 } families;
@@ -650,16 +652,20 @@ const char *sb_metrics_status_class(int status)
 void sb_metrics_call_started(void)
 {
 	families *f = fam_get();
-	if (f)
-		sb_metric_add(f->calls_started, NULL, 1);
+	if (!f)
+		return;
+	f->started_counted = true;
+	sb_metric_add(f->calls_started, NULL, 1);
 }
 
 void sb_metrics_call_finished(sb_call_outcome o, int final_status)
 {
 	families *f = fam_get();
-	if (f)
-		sb_metric_add(f->calls_finished, SB_LABELS(sb_metrics_outcome_name(o),
-			      sb_metrics_status_class(final_status)), 1);
+	if (!f)
+		return;
+	sb_metric_add(f->calls_finished, SB_LABELS(sb_metrics_outcome_name(o),
+		      sb_metrics_status_class(final_status)), 1);
+	f->finished_n++;
 }
 
 void sb_metrics_call_setup_time(double seconds)
@@ -677,6 +683,12 @@ void sb_metrics_set_active(unsigned calls, unsigned transactions,
 	if (!f)
 		return;
 	sb_metric_set(f->calls_active, NULL, calls);
+	/* The proxy reports only the ends of calls, so until something
+	 * counts the starts themselves they are derived: every call is
+	 * either still active or finished. Never lets the counter go down. */
+	child *st = get_child(f->calls_started, NULL, true);
+	if (!f->started_counted && st && st->value < f->finished_n + calls)
+		st->value = f->finished_n + calls;
 	sb_metric_set(f->transactions_active, NULL, transactions);
 	sb_metric_set(f->ws_active, NULL, ws_connections);
 	sb_metric_set(f->registrations_active, NULL, registrations);

@@ -177,6 +177,9 @@ sb_metrics_registry *sb_metrics_default(void);   /* NULL before init */
 char *sb_metrics_render(void);
 
 /* Calls. call_started when an INVITE from either side creates a call;
+ * as long as it has never been called, sb_metrics_set_active derives
+ * calls_started_total as finished + active (never going down), which is
+ * what the daemon relies on today (the proxy reports only call ends).
  * call_finished once per call with its final SIP status (0 = none). */
 void sb_metrics_call_started(void);
 void sb_metrics_call_finished(sb_call_outcome o, int final_status);

@@ -42,6 +42,21 @@ static void pending_free(gpointer d)
 
 /* ---- CDRs and call metrics ------------------------------------------- */
 
+/* The URI of a From/To header value: what is inside <...>, else up to
+ * the first ';' (the parameters, among them the tag). CDRs and the
+ * admin API show URIs, not tags or display names. Owned (g_free). */
+static char *party_uri(const char *hv)
+{
+	if (!hv)
+		return g_strdup("");
+	const char *lt = strchr(hv, '<');
+	if (lt) {
+		const char *gt = strchr(lt + 1, '>');
+		return gt ? g_strndup(lt + 1, (gsize)(gt - lt - 1)) : g_strdup(lt + 1);
+	}
+	return g_strstrip(g_strndup(hv, strcspn(hv, ";")));
+}
+
 static void submit(sb_ops *o, const cdr_pending *p, const sb_media_call_info *m)
 {
 	sb_cdr_record r = {
@@ -82,8 +97,8 @@ static void call_ended(const sb_dialog *d, void *user_data)
 	cdr_pending *p = g_new0(cdr_pending, 1);
 	p->call_id = g_strdup(d->call_id);
 	/* From is the caller: the browser's party when it called. */
-	p->from = g_strdup(d->ws_is_caller ? d->ws_party : d->sip_party);
-	p->to = g_strdup(d->ws_is_caller ? d->sip_party : d->ws_party);
+	p->from = party_uri(d->ws_is_caller ? d->ws_party : d->sip_party);
+	p->to = party_uri(d->ws_is_caller ? d->sip_party : d->ws_party);
 	p->reason = g_strdup(d->end_reason ? d->end_reason : "");
 	p->start_us = d->created_real_us;
 	p->answer_us = d->answered_real_us;
@@ -131,9 +146,9 @@ static gint64 rel_ms(gint64 at_us, gint64 start_us)
 
 static sb_admin_call *admin_call_of(sb_ops *o, const sb_dialog *d)
 {
-	sb_admin_call *c = sb_admin_call_new(d->call_id,
-		d->ws_is_caller ? d->ws_party : d->sip_party,
-		d->ws_is_caller ? d->sip_party : d->ws_party);
+	g_autofree char *from = party_uri(d->ws_is_caller ? d->ws_party : d->sip_party);
+	g_autofree char *to = party_uri(d->ws_is_caller ? d->sip_party : d->ws_party);
+	sb_admin_call *c = sb_admin_call_new(d->call_id, from, to);
 	g_strlcpy(c->state, d->state == SB_DLG_CONFIRMED ? "answered"
 		  : d->state == SB_DLG_TERMINATED ? "ending" : "early", sizeof(c->state));
 	g_strlcpy(c->direction, d->ws_is_caller ? "from_browser" : "to_browser",
