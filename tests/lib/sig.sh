@@ -8,8 +8,8 @@
 # "ws" and "http" (the gateway's URLs) merged in.
 sb_sig_args() {
 	local extra=${1:-"{}"}
-	node -e 'const a = JSON.parse(process.argv[1]); a.ws = process.argv[2]; a.http = process.argv[3]; process.stdout.write(JSON.stringify(a))' \
-		"$extra" "$SB_WS_URL" "$SB_HTTP_URL"
+	node -e 'const a = JSON.parse(process.argv[1]); a.ws = process.argv[2]; a.http = process.argv[3]; a.sip = +process.argv[4]; process.stdout.write(JSON.stringify(a))' \
+		"$extra" "$SB_WS_URL" "$SB_HTTP_URL" "$SB_SIP_PORT"
 }
 sb_sig() {
 	local name=$1 t=$2 script=$3 args

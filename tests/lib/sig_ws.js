@@ -177,6 +177,98 @@ function ua(url, user = 'alice') {
   });
 }
 
+// A SIP peer on UDP (the trunk / phone side): the same wait/reply as a
+// WebSocket peer; send(text, port) goes to 127.0.0.1:port (default a.sip,
+// the gateway). Replies go back to where the request came from.
+function udp(port, name = 'sip') {
+  const dgram = require('dgram');
+  return new Promise(resolve => {
+    const sock = dgram.createSocket('udp4');
+    const u = { sock, port, q: [], waiters: [], log: [], name };
+    const pump = () => {
+      for (const w of u.waiters.slice()) {
+        const k = u.q.findIndex(w.pred);
+        if (k >= 0) { const [m] = u.q.splice(k, 1); u.waiters.splice(u.waiters.indexOf(w), 1); clearTimeout(w.tm); w.resolve(m); }
+      }
+    };
+    sock.on('message', (d, rinfo) => {
+      const m = parse(d.toString());
+      m.src = rinfo;
+      // absorb retransmissions of a request or response already queued/seen
+      const key = m.first + '|' + m.h('via') + '|' + m.h('cseq');
+      if (u.seen && u.seen.has(key)) return;
+      (u.seen = u.seen || new Set()).add(key);
+      console.log(`${ts()} <<< ${name}: ${m.first}`);
+      u.log.push('<<< ' + m.first);
+      u.q.push(m); pump();
+    });
+    u.send = (text, to = arg.sip) => {
+      const s = finish(text);
+      console.log(`${ts()} >>> ${name}: ${s.slice(0, s.indexOf('\r\n'))}`);
+      u.log.push('>>> ' + s.slice(0, s.indexOf('\r\n')));
+      sock.send(s, to, '127.0.0.1');
+      return s;
+    };
+    u.wait = (pred, ms = 10000) => new Promise(res => {
+      const w = { pred, resolve: res };
+      w.tm = setTimeout(() => { u.waiters.splice(u.waiters.indexOf(w), 1); res(null); }, ms);
+      u.waiters.push(w); pump();
+    });
+    u.req = (method, ruri, o = {}) => {
+      const r = { method, ruri, callId: o.callId || rnd(8), fromTag: o.fromTag || rnd(4), toTag: o.toTag || null,
+        cseq: o.cseq || 1, branch: o.branch || 'z9hG4bK' + rnd(6) };
+      const lines = [
+        `${method} ${ruri} SIP/2.0`, `Via: SIP/2.0/UDP 127.0.0.1:${port};branch=${r.branch};rport`, 'Max-Forwards: 70',
+        ...(o.route || []).map(x => 'Route: ' + x),
+        `From: ${o.from || '<sip:phone@127.0.0.1>'};tag=${r.fromTag}`, `To: ${o.to || '<sip:alice@sipbridge.test>'}${r.toTag ? ';tag=' + r.toTag : ''}`,
+        `Call-ID: ${r.callId}`, `CSeq: ${r.cseq} ${o.cseqMethod || method}`,
+        ...(o.noContact ? [] : [`Contact: <sip:phone@127.0.0.1:${port}>`]), ...(o.headers || []),
+      ];
+      if (o.body) lines.push(`Content-Type: ${o.ctype || 'application/sdp'}`);
+      r.text = u.send(lines.join('\n') + '\n\n' + (o.body || ''), o.dest);
+      return r;
+    };
+    u.reply = (m, status, reason, o = {}) => {
+      const to = m.h('to') + (o.toTag && !m.tag('to') ? ';tag=' + o.toTag : '');
+      const lines = [
+        `SIP/2.0 ${status} ${reason}`, ...m.hs('via').map(v => 'Via: ' + v),
+        ...m.hs('record-route').map(v => 'Record-Route: ' + v),
+        `From: ${m.h('from')}`, `To: ${to}`, `Call-ID: ${m.h('call-id')}`, `CSeq: ${m.h('cseq')}`,
+        ...(status > 100 && status < 300 && !/BYE|CANCEL|MESSAGE|INFO|PRACK|OPTIONS|REGISTER/.test(m.method || '') ? [`Contact: <sip:phone@127.0.0.1:${port}>`] : []),
+        ...(o.headers || []),
+      ];
+      if (o.body) lines.push(`Content-Type: ${o.ctype || 'application/sdp'}`);
+      return u.send(lines.join('\n') + '\n\n' + (o.body || ''), m.src.port);
+    };
+    // dialog helpers, as on the WebSocket side
+    u.dialogAsCallee = (m, toTag) => ({
+      callId: m.h('call-id'), localTag: toTag, remoteTag: m.tag('from'), cseq: 2000,
+      local: m.h('to').replace(/;tag=.*$/, ''), remote: m.h('from').replace(/;tag=.*$/, ''),
+      target: (/<([^>]+)>/.exec(m.h('contact') || '') || [])[1],
+      routes: m.hs('record-route').flatMap(v => v.split(/,(?=\s*<)/)).map(x => x.trim()),
+    });
+    u.dialogAsCaller = (r, resp) => ({
+      callId: r.callId, localTag: r.fromTag, remoteTag: resp.tag('to'), cseq: r.cseq,
+      local: '<sip:phone@127.0.0.1>', remote: resp.h('to').replace(/;tag=.*$/, ''),
+      target: (/<([^>]+)>/.exec(resp.h('contact') || '') || [])[1],
+      routes: resp.hs('record-route').flatMap(v => v.split(/,(?=\s*<)/)).map(x => x.trim()).reverse(),
+    });
+    u.inDialog = (d, method, o = {}) => {
+      if (method !== 'ACK' && !o.cseq) d.cseq++;
+      return u.req(method, d.target, Object.assign({ callId: d.callId, fromTag: d.localTag, toTag: d.remoteTag,
+        cseq: o.cseq || d.cseq, from: d.local, to: d.remote, route: d.routes }, o));
+    };
+    u.close = () => sock.close();
+    sock.bind(port, '127.0.0.1', () => resolve(u));
+  });
+}
+
+// A plain RTP/AVP answer or offer, as a SIP phone would send.
+function rtpSdp(port = 6000, dir = 'sendrecv') {
+  return ['v=0', `o=phone ${Date.now()} 1 IN IP4 127.0.0.1`, 's=-', 'c=IN IP4 127.0.0.1', 't=0 0',
+    `m=audio ${port} RTP/AVP 0 101`, 'a=rtpmap:0 PCMU/8000', 'a=rtpmap:101 telephone-event/8000', 'a=' + dir, ''].join('\n');
+}
+
 function sdp(port = 9, dir = 'sendrecv') {
   return [
     'v=0', `o=- ${Date.now()} 2 IN IP4 127.0.0.1`, 's=-', 't=0 0',
@@ -213,7 +305,7 @@ async function idle(ms = 10000) {
 }
 
 (async () => {
-  const toolkit = { ua, sdp, sleep, health, idle, parse, rnd };
+  const toolkit = { ua, udp, sdp, rtpSdp, sleep, health, idle, parse, rnd };
   let result;
   const watchdog = setTimeout(() => { write({ error: 'script timeout' }); process.exit(1); }, (arg.timeout || 50) * 1000);
   try {
