@@ -28,6 +28,8 @@
 sb_require_cmd node baresip sox sipp
 sb_require_daemon
 sb_require_node_modules
+# Chromium alone can take a minute to start on a loaded machine
+SB_TEST_TIMEOUT=${SB_TEST_TIMEOUT:-150}
 sb_init
 sb_bundle
 

@@ -29,6 +29,8 @@
 sb_require_cmd node baresip sox sipp python3
 sb_require_daemon
 sb_require_node_modules
+# Chromium alone can take a minute to start on a loaded machine
+SB_TEST_TIMEOUT=${SB_TEST_TIMEOUT:-150}
 sb_init
 sb_bundle
 
@@ -140,6 +142,9 @@ bs_digits() {
 grep -E "received event|Call established|terminated" "$SB_WORK/baresip.log" | sed 's/^/    baresip: /' | head -40
 sb_expect_eq "baresip got 1234# once each, in order (relayed call)" "1234#" "$(bs_digits 1)"
 sb_expect_eq "baresip got 5678* once each, in order (transcoded call)" "5678*" "$(bs_digits 2)"
+# and each digit's start is followed by its own end, once: 1+1-2+2-...
+bs_pairs=$(grep -o "received event: '.' (end=[01])" "$SB_WORK/baresip.log" | sed -E "s/.*'(.)' \(end=0\)/\1+/; s/.*'(.)' \(end=1\)/\1-/" | tr -d '\n')
+sb_expect_eq "baresip: every event started and ended once, in order" "1+1-2+2-3+3-4+4-#+#-5+5-6+6-7+7-8+8-*+*-" "$bs_pairs"
 
 # ---- the wire toward baresip
 # telephone-event payload types seen toward baresip: in the relayed call the

@@ -17,12 +17,20 @@
 #             packets, end_packets, marker, first_t, same_ssrc_audio,
 #             ts_minus_audio_ts}]}; the last two compare each event with the
 #             AUDIO_PT packet of the same SSRC that arrived closest in time
-#        pcmu FILE PT T_FROM T_TO       PCMU stream of payload type PT that
-#            arrived between the unix times T_FROM and T_TO (first SSRC):
+#        pcmu FILE PT T_FROM T_TO [DPORT_LO DPORT_HI]
+#            PCMU stream of payload type PT (to those ports) that arrived
+#            between the unix times T_FROM and T_TO (first SSRC):
 #            packets, missing sequence numbers, RTP-time span vs.
 #            arrival-time span, and the longest run of 5 ms windows that are
 #            below -40 dBFS RMS or lack samples, with the audio placed by RTP
 #            timestamp (a missing packet is a gap)
+#        conceal FILE OUT IN REV T_FROM T_TO   (OUT, IN, REV: SPORT:DPORT)
+#            the gap scan of the PCMU flow OUT (first SSRC, T_FROM..T_TO) with
+#            the moments the input could not be concealed left out: the
+#            sender's flow IN paused > 60 ms, or the gateway's flow REV the
+#            other way paused or jumped (its worker did not run); each stall
+#            excuses 60 ms before it to 300 ms after it. Reports the judged
+#            fraction, the stalls and the longest gap among judged windows.
 #        wavgap WAV SKIP TAIL           the same gap scan on a mono s16 WAV,
 #            without its first SKIP and last TAIL seconds
 #
@@ -38,13 +46,22 @@ sb_rtp_tool_write() {
 	cat >"$SB_RTP_TOOL" <<'PY'
 import json, math, socket, struct, sys, time
 
+SO_TIMESTAMPNS = 35                        # linux asm-generic/socket.h
+
 def sniff(lo, hi, path):
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.ntohs(3))
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+    s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
     s.bind(('lo', 0))
     out = open(path, 'w', buffering=1)
     while True:
-        data, addr = s.recvfrom(65535)
+        data, anc, _, addr = s.recvmsg(65535, 64)
+        # the kernel's receive time: python may run late on a loaded machine
+        t = time.time()
+        for lvl, typ, val in anc:
+            if lvl == socket.SOL_SOCKET and typ == SO_TIMESTAMPNS and len(val) >= 16:
+                sec, nsec = struct.unpack('qq', val[:16])
+                t = sec + nsec / 1e9
         if addr[2] == socket.PACKET_OUTGOING or len(data) < 14 + 20 + 8 + 12:
             continue
         if struct.unpack('!H', data[12:14])[0] != 0x0800:
@@ -66,14 +83,15 @@ def sniff(lo, hi, path):
         pl = p[off:]
         if p[0] & 0x20 and pl:
             pl = pl[:-pl[-1]]
-        out.write('%.6f %d %d %d %d %d %d %d %s\n' % (time.time(), sport, dport, p[1] & 0x7f,
+        out.write('%.6f %d %d %d %d %d %d %d %s\n' % (t, sport, dport, p[1] & 0x7f,
                   p[1] >> 7, seq, ts, ssrc, pl.hex()))
 
-def load(path, pt):
+def load(path, pt, dports=None):
     pk = []
     for line in open(path):
         f = line.split()
-        if len(f) == 9 and (pt is None or int(f[3]) == pt):
+        if len(f) == 9 and (pt is None or int(f[3]) == pt) and \
+                (dports is None or dports[0] <= int(f[2]) <= dports[1]):
             pk.append({'t': float(f[0]), 'pt': int(f[3]), 'm': int(f[4]), 'seq': int(f[5]), 'ts': int(f[6]),
                        'ssrc': int(f[7]), 'pl': bytes.fromhex(f[8])})
     return pk
@@ -121,8 +139,8 @@ def ulaw(b):
     t <<= (b & 0x70) >> 4
     return (0x84 - t) if b & 0x80 else (t - 0x84)
 
-def pcmu(path, pt, t_from, t_to):
-    pk = [p for p in load(path, pt) if t_from <= p['t'] < t_to]
+def pcmu(path, pt, t_from, t_to, dports=None):
+    pk = [p for p in load(path, pt, dports) if t_from <= p['t'] < t_to]
     if not pk:
         print(json.dumps({'packets': 0})); return
     ssrcs = sorted({p['ssrc'] for p in pk})
@@ -179,6 +197,77 @@ def wavgap(path, skip, tail):
     r.update(gaps(pcm, rate))
     print(json.dumps(r))
 
+def flows(path):
+    """packets by (sport, dport), each list in file (arrival) order"""
+    fl = {}
+    for line in open(path):
+        f = line.split()
+        if len(f) == 9:
+            fl.setdefault((int(f[1]), int(f[2])), []).append(
+                {'t': float(f[0]), 'pt': int(f[3]), 'seq': int(f[5]), 'ts': int(f[6]),
+                 'ssrc': int(f[7]), 'pl': bytes.fromhex(f[8])})
+    return fl
+
+def conceal(path, out_fl, in_fl, rev_fl, t_from, t_to):
+    """Gap scan of a transcoded PCMU stream (out_fl = (sport, dport)) that
+    leaves out the moments when the input could not be concealed: the
+    sender paused (in_fl: no packet for > 60 ms) or the gateway's worker
+    did not run (rev_fl, the gateway's stream the other way: a pause
+    > 60 ms or a timestamp jump). Each such stall excuses its span, 60 ms
+    before it and 300 ms after it (the jitter buffer refilling)."""
+    fl = flows(path)
+    out = [p for p in fl.get(out_fl, []) if p['pt'] == 0 and t_from <= p['t'] < t_to]
+    if not out:
+        print(json.dumps({'packets': 0})); return
+    out = [p for p in out if p['ssrc'] == out[0]['ssrc']]
+    s0 = out[0]['seq']
+    out.sort(key=lambda p: p['seq'] if p['seq'] >= s0 - 30000 else p['seq'] + 65536)
+    stalls = []
+    inn, rev = fl.get(in_fl, []), fl.get(rev_fl, [])
+    for a, b in zip(inn, inn[1:]):
+        if b['t'] - a['t'] > 0.06:
+            stalls.append((a['t'], b['t'], 'sender'))
+    for a, b in zip(rev, rev[1:]):
+        step = (b['ts'] - a['ts']) & 0xffffffff
+        if b['t'] - a['t'] > 0.06 or (a['ssrc'] == b['ssrc'] and step > 1.5 * 960 and step < 1 << 31):
+            stalls.append((a['t'], b['t'], 'gateway'))
+    excused = [(a - 0.06, b + 0.3) for a, b, _ in stalls]
+    base = out[0]['ts']
+    end = max(((p['ts'] - base) & 0xffffffff) + len(p['pl']) for p in out)
+    pcm, when = [None] * end, [None] * end
+    for p in out:
+        o = (p['ts'] - base) & 0xffffffff
+        for i, b in enumerate(p['pl']):
+            pcm[o + i] = ulaw(b); when[o + i] = p['t']
+    nxt = None                               # a hole takes the time of the packet after it
+    for i in range(end - 1, -1, -1):
+        if when[i] is None:
+            when[i] = nxt
+        else:
+            nxt = when[i]
+    win, run, longest, bad_j, judged, total, longest_all, run_all = 40, 0, 0, 0, 0, 0, 0, 0
+    for w in range(0, end - win + 1, win):
+        seg = pcm[w:w + win]
+        bad = any(v is None for v in seg) or math.sqrt(sum(v * v for v in seg) / win) / 32768 < 0.01
+        total += 1
+        run_all = run_all + 1 if bad else 0
+        longest_all = max(longest_all, run_all)
+        t = when[w]
+        if any(a <= t <= b for a, b in excused):
+            run = 0
+            continue
+        judged += 1
+        bad_j += bad
+        run = run + 1 if bad else 0
+        longest = max(longest, run)
+    print(json.dumps({'packets': len(out), 'windows': total, 'judged_windows': judged,
+                      'judged_fraction': round(judged / max(total, 1), 3),
+                      'stalls_sender': sum(1 for x in stalls if x[2] == 'sender'),
+                      'stalls_gateway': sum(1 for x in stalls if x[2] == 'gateway'),
+                      'longest_stall_ms': round(max([b - a for a, b, _ in stalls] or [0]) * 1000),
+                      'bad_judged_windows': bad_j, 'longest_judged_gap_ms': longest * 5,
+                      'longest_gap_ms_all': longest_all * 5}))
+
 if __name__ == '__main__':
     a = sys.argv[1:]
     if a[0] == 'sniff':
@@ -186,7 +275,11 @@ if __name__ == '__main__':
     elif a[0] == 'dtmf':
         dtmf(a[1], int(a[2]), int(a[3]) if len(a) > 3 else None)
     elif a[0] == 'pcmu':
-        pcmu(a[1], int(a[2]), float(a[3]), float(a[4]))
+        pcmu(a[1], int(a[2]), float(a[3]), float(a[4]),
+             (int(a[5]), int(a[6])) if len(a) > 6 else None)
+    elif a[0] == 'conceal':
+        pr = lambda x: tuple(int(v) for v in x.split(':'))
+        conceal(a[1], pr(a[2]), pr(a[3]), pr(a[4]), float(a[5]), float(a[6]))
     elif a[0] == 'wavgap':
         wavgap(a[1], float(a[2]), float(a[3]))
 PY
