@@ -18,7 +18,7 @@ sb_init
 "$SB_ROOT/scripts/bundle-www.sh" || sb_die "scripts/bundle-www.sh failed"
 SB_OUTBOUND_PROXY=""
 # a short first-message deadline: an idle page must still stay connected
-SB_CONF_EXTRA="limits: { ws_first_message_ms = 2000; };"
+SB_CONF_EXTRA="limits: { ws_first_message_ms = 5000; };"
 sb_daemon_start
 
 sb_check "GET / serves the webphone" sh -c 'ip netns exec "$1" curl -sf "$2/" | grep -q "sipbridge webphone"' _ "$SB_NS" "$SB_HTTP_URL"
@@ -35,7 +35,7 @@ async (page, a, h) => {
   R.status = await page.textContent('#status-text');
   R.statusState = await page.getAttribute('#status', 'data-state');
   R.first = await phone('sbPhone.state');
-  await h.sleep(3000);                           // past limits.ws_first_message_ms
+  await h.sleep(6000);                           // past limits.ws_first_message_ms
   R.idleStill = await phone('({ ws: sbPhone.state.ws, drops: sbPhone.events.filter(e => e.ev === "ws" && e.state === "disconnected").length, options: sbPhone.events.filter(e => e.ev === "options") })');
 
   // dial pad: 1 2 3 4 5, backspace, 5 again
