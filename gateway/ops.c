@@ -19,6 +19,8 @@ struct sb_ops {
 	sb_ops_deps deps;
 	sb_cdr *cdr;                  /* owned; NULL = no CDRs */
 	GHashTable *pending;          /* call_id -> cdr_pending (owned) */
+	GArray *retired;              /* sb_metrics_media_sample per worker:
+					 final counters of ended sessions */
 	sb_admin_provider provider;
 };
 
@@ -115,10 +117,30 @@ static void call_ended(const sb_dialog *d, void *user_data)
 	pending_free(p);
 }
 
+/* The media counters of /metrics. Workers are not polled for live
+ * samples yet, so the counters grow when a session ends, by its final
+ * leg counters: exact totals, late by up to one call's length. */
+static void retire_media(sb_ops *o, const sb_media_call_info *info)
+{
+	if (info->worker < 0 || info->worker > 4096)
+		return;
+	guint w = (guint)info->worker;
+	if (w >= o->retired->len)
+		g_array_set_size(o->retired, w + 1);
+	sb_metrics_media_sample *s = &g_array_index(o->retired, sb_metrics_media_sample, w);
+	/* By side, not by info->webrtc[]: the browser's leg is WebRTC, the
+	 * SIP side's plain RTP (a local service's leg is counted as RTP too:
+	 * the info does not say which service it was). */
+	sb_metrics_sample_add_leg(s, SB_METRICS_LEG_WEBRTC, &info->stats[SB_ADMIN_BROWSER], 0, 0);
+	sb_metrics_sample_add_leg(s, SB_METRICS_LEG_RTP, &info->stats[SB_ADMIN_SIP], 0, 0);
+	sb_metrics_media_update(w, s);
+}
+
 static void media_final(const char *call_id, const sb_media_call_info *info,
 			void *user_data)
 {
 	sb_ops *o = user_data;
+	retire_media(o, info);
 	cdr_pending *p = g_hash_table_lookup(o->pending, call_id);
 	if (!p)
 		return;
@@ -131,8 +153,10 @@ static void collect(sb_metrics_registry *r, void *user_data)
 	sb_ops *o = user_data;
 	sb_proxy_stats st;
 	sb_proxy_get_stats(o->deps.proxy, &st);
+	/* registrations: 0 until the proxy counts bound Contacts (st.flows
+	 * are WebSocket connections, already in websocket_connections) */
 	sb_metrics_set_active(st.dialogs, st.transactions, sb_ws_transport_count(),
-			      st.flows, sb_media_anchor_count(o->deps.media));
+			      0, sb_media_anchor_count(o->deps.media));
 	for (unsigned i = 0; i < sb_worker_pool_size(o->deps.workers); i++)
 		sb_metrics_worker_load(i, sb_worker_load(sb_worker_pool_get(o->deps.workers, i)));
 }
@@ -245,6 +269,7 @@ sb_ops *sb_ops_new(const sb_ops_deps *deps, GError **err)
 	if (o->cdr)
 		g_info("CDRs written to %s", deps->cdr_path);
 	o->pending = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, pending_free);
+	o->retired = g_array_new(FALSE, TRUE, sizeof(sb_metrics_media_sample));
 	sb_metrics_init();
 	sb_metrics_set_collector(collect, o);
 	sb_proxy_set_call_observer(deps->proxy, call_ended, o);
@@ -267,6 +292,7 @@ void sb_ops_free(sb_ops *o)
 	while (g_hash_table_iter_next(&it, NULL, &v))
 		submit(o, v, NULL);
 	g_hash_table_destroy(o->pending);
+	g_array_free(o->retired, TRUE);
 	sb_cdr_close(o->cdr);
 	sb_metrics_set_collector(NULL, NULL);
 	sb_metrics_shutdown();

@@ -8,7 +8,8 @@
 #      After the browser hangs up: calls_finished_total{answered,2xx} 1,
 #      calls_started_total 1, calls_active 0, and the CDR row (Call-ID,
 #      From/To, 200, hangup_by browser, times in order, duration > 2 s,
-#      codecs, not transcoded, > 50 packets received from each side).
+#      codecs, not transcoded, > 50 packets received from each side);
+#      media_packets_total counts the call's packets.
 #   2. POST /api/reload after pointing route.outbound_proxy at a sipp UAS
 #      that answers with SDP but never sends RTP: GET /api/calls/{id} says
 #      "no RTP from the SIP side"; POST /api/drain (202); the running call
@@ -137,6 +138,12 @@ sb_expect_eq "calls_active after the hang-up" 0 "$(metric metrics2.txt sipbridge
 sb_expect_eq "media_sessions after the hang-up" 0 "$(metric metrics2.txt sipbridge_media_sessions)"
 sb_expect_eq "calls_started_total stays 1" 1 "$(metric metrics2.txt sipbridge_calls_started_total)"
 sb_expect_eq "one call_setup_seconds observation" 1 "$(metric metrics2.txt sipbridge_call_setup_seconds_count)"
+sb_expect_ge 'media_packets_total{leg="webrtc",direction="rx"} (the browser sent 50 packets/s)' 200 \
+	"$(metric metrics2.txt 'sipbridge_media_packets_total{leg="webrtc",direction="rx"}')"
+sb_expect_ge 'media_packets_total{leg="rtp",direction="rx"} (baresip too)' 200 \
+	"$(metric metrics2.txt 'sipbridge_media_packets_total{leg="rtp",direction="rx"}')"
+sb_expect_ge 'media_packets_total{leg="webrtc",direction="tx"}' 200 \
+	"$(metric metrics2.txt 'sipbridge_media_packets_total{leg="webrtc",direction="tx"}')"
 
 cdr_row "$CALL1" "$SB_WORK/cdr1.json" || sb_fail "no CDR row for call 1 ($CALL1) within 10 s"
 echo "  CDR 1: $(cat "$SB_WORK/cdr1.json")"
