@@ -32,8 +32,24 @@ if [ -s "$OUT" ] && [ "$OUT" -nt package-lock.json ] && [ "$OUT" -nt "$ROOT/scri
 	exit 0
 fi
 mkdir -p "$(dirname "$OUT")"
-# --legal-comments=eof keeps JsSIP's MIT notice in the shipped file.
 node_modules/.bin/esbuild node_modules/jssip/lib/JsSIP.js --bundle --format=iife \
 	--global-name=JsSIP --minify --target=es2018 --legal-comments=eof \
-	--log-level=warning --outfile="$OUT.tmp"
+	--log-level=warning --metafile="$OUT.meta" --outfile="$OUT.js.tmp"
+# The MIT-style licences of JsSIP and of every package bundled with it ask
+# for their notices in all copies: put them at the top of the file.
+node -e '
+	const fs = require("fs"), path = require("path");
+	const meta = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
+	const pkgs = new Set(Object.keys(meta.inputs).map(f => (/^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(f) || [])[1]).filter(Boolean));
+	let out = "/*! Built by scripts/bundle-www.sh from npm packages; their licences follow.\n";
+	for (const dir of [...pkgs].sort()) {
+		const pj = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8"));
+		const lic = fs.readdirSync(dir).find(n => /^(licen[cs]e|copying)(\.|$)/i.test(n));
+		out += `\n== ${pj.name} ${pj.version} (${pj.license || "see package"}) ==\n`;
+		if (lic) out += fs.readFileSync(path.join(dir, lic), "utf8").replace(/\*\//g, "* /").trim() + "\n";
+	}
+	process.stdout.write(out + "*/\n");
+' "$OUT.meta" >"$OUT.tmp"
+cat "$OUT.js.tmp" >>"$OUT.tmp"
+rm -f "$OUT.meta" "$OUT.js.tmp"
 mv "$OUT.tmp" "$OUT"
