@@ -40,8 +40,20 @@
 #define SETUP_TIMEOUT_US (15 * G_USEC_PER_SEC)
 
 typedef enum {
-	C_IDLE = 0, C_INVITING, C_ANSWERED, C_UP, C_BYE_SENT, C_DONE, C_FAILED
+	C_IDLE = 0, C_INVITING, C_ANSWERED, C_UP, C_BYE_SENT, C_DONE, C_FAILED,
+	C_CONNECTING              /* chaos: its own WebSocket is opening */
 } cstate;
+
+/* chaos: how a call ends, drawn when it starts */
+typedef enum {
+	F_CALLER_BYE = 0,  /* we hang up after the hold */
+	F_UAS_BYE,         /* the SIP side hangs up */
+	F_BOTH_BYE,        /* both at about the same time */
+	F_DROP_UP,         /* WebSocket dropped mid-call, no BYE */
+	F_DROP_EARLY,      /* WebSocket dropped while the INVITE is pending */
+	F_CANCEL,          /* CANCEL racing a delayed 200 */
+	F_BUSY,            /* the SIP side answers 486 */
+} fate;
 
 typedef enum {
 	P_CONNECT = 0, P_SETUP, P_WARMUP, P_WINDOW, P_GRACE, P_BYE, P_END
@@ -66,6 +78,14 @@ typedef struct call {
 	bool in_window;            /* sig modes: started inside the window */
 	uint32_t rx_pkts;          /* Opus: packets received */
 	int64_t ring[RING];        /* Opus: send time of packet n % RING */
+	/* chaos */
+	unsigned slot;             /* index in A.calls, the WebSocket's id */
+	fate fate;
+	char ruri[128];            /* Request-URI of the INVITE */
+	char inv_branch[17];       /* INVITE's branch, for CANCEL and ACK */
+	int64_t t_act;             /* next scripted action */
+	int64_t t_state;           /* when the state was entered */
+	bool cancel_sent;
 } call;
 
 static struct app {
@@ -100,9 +120,17 @@ static struct app {
 	uint64_t tick_gaps_20ms;
 	sbl_hist lat, setup;
 	const char *fail_reason;
+	/* chaos */
+	GRand *rnd;
+	GHashTable *fails;         /* reason -> count (GUINT_TO_POINTER) */
+	int64_t t_begin;
+	unsigned attempted, answered, cancelled, cancel_2xx, busy, uas_bye,
+		 dropped_up, dropped_early, bye_ok, bye_other;
 } A;
 
 static void set_phase(phase p);
+static void chaos_on_up(call *c);
+static void chaos_peer_bye(call *c);
 
 /* ---------------------------------------------------------------- SIP */
 
@@ -113,12 +141,18 @@ static void send_text(call *c, GString *s)
 	g_string_free(s, TRUE);
 }
 
-static GString *request_head(call *c, const char *method, const char *ruri,
-			     const char *to, unsigned cseq)
+/* same_branch: the INVITE's transaction (CANCEL, ACK of a non-2xx). */
+static GString *request_head_br(call *c, const char *method, const char *ruri,
+				const char *to, unsigned cseq, bool same_branch)
 {
 	char branch[17];
 	GString *s = g_string_sized_new(2048);
-	sbl_token(branch, 16);
+	if (same_branch)
+		memcpy(branch, c->inv_branch, sizeof(branch));
+	else
+		sbl_token(branch, 16);
+	if (!strcmp(method, "INVITE"))
+		memcpy(c->inv_branch, branch, sizeof(branch));
 	g_string_append_printf(s, "%s %s SIP/2.0\r\n"
 			       "Via: SIP/2.0/WS %s.invalid;branch=z9hG4bK%s\r\n"
 			       "Max-Forwards: 70\r\n", method, ruri,
@@ -130,6 +164,12 @@ static GString *request_head(call *c, const char *method, const char *ruri,
 			       "CSeq: %u %s\r\n", to, c->from, c->call_id,
 			       cseq, method);
 	return s;
+}
+
+static GString *request_head(call *c, const char *method, const char *ruri,
+			     const char *to, unsigned cseq)
+{
+	return request_head_br(c, method, ruri, to, cseq, false);
 }
 
 static void new_dialog_ids(call *c, const char *user)
@@ -151,9 +191,10 @@ static void new_dialog_ids(call *c, const char *user)
 
 static void send_invite(call *c, const char *sdp)
 {
-	g_autofree char *to = g_strdup_printf("<%s>", A.o.target);
+	const char *ruri = c->ruri[0] ? c->ruri : A.o.target;
+	g_autofree char *to = g_strdup_printf("<%s>", ruri);
 	new_dialog_ids(c, "load");
-	GString *s = request_head(c, "INVITE", A.o.target, to, 1);
+	GString *s = request_head(c, "INVITE", ruri, to, 1);
 	g_string_append_printf(s, "Contact: <sip:load%u@%s.invalid;transport=ws;ob>\r\n"
 			       "Allow: INVITE,ACK,BYE,CANCEL,OPTIONS\r\n",
 			       c->idx, A.via_host);
@@ -215,6 +256,12 @@ static void call_fail(call *c, const char *why)
 		return;
 	if (A.o.verbose || A.n_failed < 5)
 		fprintf(stderr, "sbload: call %u failed: %s\n", c->idx, why);
+	if (A.fails) {
+		gpointer n = g_hash_table_lookup(A.fails, why);
+		g_hash_table_replace(A.fails, g_strdup(why),
+				     GUINT_TO_POINTER(GPOINTER_TO_UINT(n) + 1));
+	}
+	c->t_state = sbl_now_us();
 	if (c->st == C_INVITING || c->st == C_ANSWERED)
 		A.in_flight--;
 	c->st = C_FAILED;
@@ -366,12 +413,15 @@ static void on_leg_event(sb_leg *leg, sb_leg_event ev, const char *reason,
 		A.t_last_up = now;
 		sbl_hist_add(&A.setup, now - c->t_start);
 		c->next_send = now + g_random_int_range(0, 20000);
+		if (A.o.chaos)
+			chaos_on_up(c);
 		return;
 	}
 	if (ev == SB_LEG_EV_ICE_FAILED || ev == SB_LEG_EV_DTLS_FAILED)
 		call_fail(c, ev == SB_LEG_EV_ICE_FAILED ? "ICE failed"
 			  : (reason ? reason : "DTLS failed"));
-	else if (ev == SB_LEG_EV_PEER_CLOSED && c->st == C_UP)
+	else if (ev == SB_LEG_EV_PEER_CLOSED && c->st == C_UP &&
+		 !(A.o.chaos && (c->fate == F_UAS_BYE || c->fate == F_BOTH_BYE)))
 		call_fail(c, "gateway closed DTLS");
 }
 
@@ -518,6 +568,319 @@ static void media_response(call *c, su_home_t *home, const sip_t *sip)
 	}
 }
 
+/* ------------------------------------------------------- chaos
+ * --chaos SEED: --calls slots, each running media calls one after the
+ * other, each with its own WebSocket, until --total calls were tried or
+ * --max-time passed. Every call draws a fate (enum fate); the UAS learns
+ * its part from the Request-URI user (sbload_uas.c). The outcome of each
+ * call is counted; anything unexpected is a failure, by kind. */
+
+static int64_t rnd_ms(unsigned lo, unsigned hi)
+{
+	return (int64_t)g_rand_int_range(A.rnd, (gint32)lo, (gint32)hi + 1) * 1000;
+}
+
+static void chaos_start(call *c)
+{
+	double p = g_rand_double(A.rnd);
+	char user[32] = "bench";
+	int64_t now = sbl_now_us();
+	unsigned uas_ms = (unsigned)g_rand_int_range(A.rnd, 200, (gint32)A.o.hold_ms + 1);
+
+	memset(c->ruri, 0, sizeof(c->ruri));
+	c->idx = A.attempted++;
+	c->cancel_sent = false;
+	c->pkt = 0;
+	if ((p -= A.o.p_cancel) < 0)
+		c->fate = F_CANCEL;
+	else if ((p -= A.o.p_drop / 2) < 0)
+		c->fate = F_DROP_EARLY;
+	else if ((p -= A.o.p_drop / 2) < 0)
+		c->fate = F_DROP_UP;
+	else if ((p -= A.o.p_uas_bye * 3 / 4) < 0)
+		c->fate = F_UAS_BYE;
+	else if ((p -= A.o.p_uas_bye / 4) < 0)
+		c->fate = F_BOTH_BYE;
+	else if ((p -= A.o.p_busy) < 0)
+		c->fate = F_BUSY;
+	else
+		c->fate = F_CALLER_BYE;
+	switch (c->fate) {
+	case F_CANCEL:
+	case F_DROP_EARLY:   /* the 200 comes 0..300 ms after the INVITE */
+		snprintf(user, sizeof(user), "delay-%u",
+			 (unsigned)g_rand_int_range(A.rnd, 0, 301));
+		break;
+	case F_UAS_BYE:
+	case F_BOTH_BYE:
+		snprintf(user, sizeof(user), "bye-%u", uas_ms);
+		break;
+	case F_BUSY:
+		g_strlcpy(user, "busy", sizeof(user));
+		break;
+	default:
+		break;
+	}
+	/* both sides hang up within ±40 ms of each other */
+	c->t_act = c->fate == F_BOTH_BYE ? (int64_t)uas_ms * 1000 + rnd_ms(0, 80) - 40000
+		: c->fate == F_UAS_BYE ? (int64_t)uas_ms * 1000 + 10 * G_USEC_PER_SEC
+		: rnd_ms(100, A.o.hold_ms);   /* relative until the call is up */
+	snprintf(c->ruri, sizeof(c->ruri), "sip:%s@127.0.0.1:%d", user, A.o.uas_port);
+	c->st = C_CONNECTING;
+	c->t_state = now;
+	c->ws = sbl_ws_connect(A.o.ws_host, A.o.ws_port, A.o.ws_path, c->slot);
+	if (!c->ws)
+		call_fail(c, "WebSocket connect failed");
+}
+
+static void chaos_end(call *c, unsigned *counter)
+{
+	if (counter)
+		(*counter)++;
+	if (c->st == C_INVITING || c->st == C_ANSWERED)
+		A.in_flight--;
+	c->st = C_DONE;
+	c->t_state = sbl_now_us();
+}
+
+/* WebSocket up: send the INVITE; down (the gateway closed it): the call
+ * is over, a failure unless we are ending it anyway. */
+static void chaos_ws_state(sbl_ws *ws, bool up)
+{
+	call *c = &A.calls[sbl_ws_id(ws)];
+	if (c->ws != ws)
+		return;
+	if (!up) {
+		c->ws = NULL;
+		sbl_ws_close(ws);
+		call_fail(c, "WebSocket closed by the gateway");
+		return;
+	}
+	if (c->st != C_CONNECTING)
+		return;
+	if (start_media_call(c) < 0) {
+		call_fail(c, "could not create the WebRTC leg/offer");
+		return;
+	}
+	c->t_state = sbl_now_us();
+	if (c->fate == F_CANCEL || c->fate == F_DROP_EARLY)
+		c->t_act = c->t_state + rnd_ms(0, 300);
+}
+
+/* The leg is up: the hold starts now (t_act was relative). A CANCEL or
+ * an early drop that came too late: the call is hung up / dropped. */
+static void chaos_on_up(call *c)
+{
+	c->t_state = sbl_now_us();
+	if (c->fate == F_CANCEL)
+		c->t_act = c->t_state + rnd_ms(100, A.o.hold_ms);
+	else if (c->fate == F_DROP_EARLY)
+		c->t_act = c->t_state;
+	else
+		c->t_act += c->t_state;
+}
+
+static void send_ack_non2xx(call *c, su_home_t *home, const sip_t *sip)
+{
+	GString *s = request_head_br(c, "ACK", c->ruri,
+		sip_header_as_string(home, (const sip_header_t *)sip->sip_to),
+		1, true);
+	g_string_append(s, "Content-Length: 0\r\n\r\n");
+	send_text(c, s);
+}
+
+static void chaos_bye(call *c)
+{
+	send_in_dialog(c, "BYE", 2);
+	c->st = C_BYE_SENT;
+	c->t_state = sbl_now_us();
+}
+
+static void chaos_invite_final(call *c, su_home_t *home, const sip_t *sip)
+{
+	int st = sip->sip_status->st_status;
+	if (st >= 300) {
+		send_ack_non2xx(c, home, sip);
+		if (c->st != C_INVITING)
+			return;
+		if (st == 487 && c->cancel_sent)
+			chaos_end(c, &A.cancelled);
+		else if (st == 486 && c->fate == F_BUSY)
+			chaos_end(c, &A.busy);
+		else
+			call_fail(c, st == 487 ? "487 without a CANCEL"
+				  : st == 503 ? "INVITE rejected: 503"
+				  : st == 486 ? "INVITE rejected: 486"
+				  : st == 488 ? "INVITE rejected: 488"
+				  : st == 408 ? "INVITE rejected: 408"
+				  : st == 480 ? "INVITE rejected: 480"
+				  : st == 500 ? "INVITE rejected: 500"
+				  : "INVITE rejected: other");
+		return;
+	}
+	if (c->st != C_INVITING) {
+		if (c->to)
+			send_in_dialog(c, "ACK", 1);   /* retransmitted 2xx */
+		return;
+	}
+	A.answered++;
+	if (c->cancel_sent) {        /* the 200 won the race: ACK, BYE */
+		A.cancel_2xx++;
+		A.in_flight--;
+		take_dialog(c, home, sip);
+		send_in_dialog(c, "ACK", 1);
+		chaos_bye(c);
+		return;
+	}
+	on_invite_2xx(c, home, sip);
+}
+
+static void chaos_response(call *c, su_home_t *home, const sip_t *sip)
+{
+	sip_method_t m = sip->sip_cseq->cs_method;
+	if (sip->sip_status->st_status < 200)
+		return;
+	if (m == sip_method_invite)
+		chaos_invite_final(c, home, sip);
+	else if (m == sip_method_bye && c->st == C_BYE_SENT)
+		chaos_end(c, sip->sip_status->st_status == 200 ? &A.bye_ok
+			  : &A.bye_other);
+}
+
+/* A BYE from the gateway: the SIP side hung up. */
+static void chaos_peer_bye(call *c)
+{
+	if (c->st == C_DONE || c->st == C_FAILED)
+		return;
+	if (c->fate == F_UAS_BYE || c->fate == F_BOTH_BYE)
+		chaos_end(c, &A.uas_bye);
+	else
+		call_fail(c, "unexpected BYE from the gateway");
+}
+
+static void chaos_drop(call *c, unsigned *counter)
+{
+	sbl_ws_abort(c->ws);
+	c->ws = NULL;
+	chaos_end(c, counter);
+}
+
+/* The call's scripted action and time limits, every 20 ms. */
+static void chaos_step(call *c, int64_t now)
+{
+	int64_t in = now - c->t_state;
+	switch (c->st) {
+	case C_CONNECTING:
+		if (in > 10 * G_USEC_PER_SEC)
+			call_fail(c, "WebSocket did not open");
+		break;
+	case C_INVITING:
+		if (c->fate == F_CANCEL && !c->cancel_sent && now >= c->t_act) {
+			g_autofree char *to = g_strdup_printf("<%s>", c->ruri);
+			GString *s = request_head_br(c, "CANCEL", c->ruri, to, 1,
+						     true);
+			g_string_append(s, "Content-Length: 0\r\n\r\n");
+			send_text(c, s);
+			c->cancel_sent = true;
+		}
+		if (c->fate == F_DROP_EARLY && now >= c->t_act)
+			chaos_drop(c, &A.dropped_early);
+		else if (in > SETUP_TIMEOUT_US)
+			call_fail(c, c->cancel_sent ? "no final response after CANCEL"
+				  : "no final response");
+		break;
+	case C_ANSWERED:
+		if (c->fate == F_DROP_EARLY && now >= c->t_act)
+			chaos_drop(c, &A.dropped_early);   /* during ICE/DTLS */
+		else if (in > SETUP_TIMEOUT_US)
+			call_fail(c, "ICE/DTLS did not complete");
+		break;
+	case C_UP:
+		if (now < c->t_act)
+			break;
+		if (c->fate == F_DROP_UP || c->fate == F_DROP_EARLY)
+			chaos_drop(c, &A.dropped_up);
+		else if (c->fate == F_UAS_BYE) {
+			call_fail(c, "BYE of the SIP side never came");
+		} else
+			chaos_bye(c);
+		break;
+	case C_BYE_SENT:
+		if (in > 10 * G_USEC_PER_SEC)
+			call_fail(c, "no response to BYE");
+		break;
+	default:
+		break;
+	}
+}
+
+/* A finished call leaves its slot: leg freed, WebSocket closed. */
+static void chaos_recycle(call *c)
+{
+	g_clear_pointer(&c->leg, sb_leg_free);
+	if (c->ws)
+		sbl_ws_close(c->ws);
+	c->ws = NULL;
+	if (c->call_id[0])
+		g_hash_table_remove(A.by_cid, c->call_id);
+	c->call_id[0] = 0;
+	g_clear_pointer(&c->to, g_free);
+	g_clear_pointer(&c->target, g_free);
+	if (c->routes)
+		g_ptr_array_set_size(c->routes, 0);
+	c->st = C_IDLE;
+}
+
+static gboolean on_chaos_timer(gpointer ud)
+{
+	int64_t now = sbl_now_us(), in = now - A.t_begin;
+	bool more = A.attempted < A.o.total && in < A.o.max_time_s * G_USEC_PER_SEC;
+	unsigned busy_slots = 0;
+	(void)ud;
+	for (unsigned i = 0; i < A.n_calls; i++) {
+		call *c = &A.calls[i];
+		chaos_step(c, now);
+		/* the DTLS alert / close frame of a finished call goes out
+		 * before its slot is reused */
+		if ((c->st == C_DONE || c->st == C_FAILED) &&
+		    now - c->t_state > 50000)
+			chaos_recycle(c);
+		if (c->st == C_IDLE && more && A.attempted < A.o.total)
+			chaos_start(c);
+		busy_slots += c->st != C_IDLE;
+	}
+	if ((!more && !busy_slots) ||
+	    in > (A.o.max_time_s + 30) * G_USEC_PER_SEC) {
+		A.ph = P_END;
+		g_main_loop_quit(A.loop);
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+static void chaos_report(double wall_s)
+{
+	unsigned unfinished = 0;
+	for (unsigned i = 0; i < A.n_calls; i++)
+		unfinished += A.calls[i].st != C_IDLE && A.calls[i].st != C_DONE &&
+			      A.calls[i].st != C_FAILED;
+	printf("RESULT mode=chaos ok=%d seed=%" G_GINT64_FORMAT " attempted=%u"
+	       " answered=%u up=%u bye_ok=%u bye_other=%u cancelled=%u"
+	       " cancel_lost_race_2xx=%u busy=%u uas_bye=%u ws_dropped_up=%u"
+	       " ws_dropped_early=%u failed=%u unfinished=%u"
+	       " rtp_sent=%" G_GUINT64_FORMAT " rtp_recv=%" G_GUINT64_FORMAT
+	       " crosstalk=%" G_GUINT64_FORMAT " bad=%" G_GUINT64_FORMAT
+	       " wall_s=%.1f\n", unfinished == 0, A.o.chaos_seed, A.attempted,
+	       A.answered, A.n_up, A.bye_ok, A.bye_other, A.cancelled,
+	       A.cancel_2xx, A.busy, A.uas_bye, A.dropped_up, A.dropped_early,
+	       A.n_failed, unfinished, A.sent, A.recv, A.crosstalk, A.bad, wall_s);
+	GHashTableIter it;
+	gpointer k, v;
+	g_hash_table_iter_init(&it, A.fails);
+	while (g_hash_table_iter_next(&it, &k, &v))
+		printf("FAILURES kind=\"%s\" count=%u\n", (const char *)k,
+		       GPOINTER_TO_UINT(v));
+}
+
 /* A request from the gateway (a BYE or OPTIONS toward "the browser"):
  * answer 200 so nothing retransmits; a BYE ends that call. */
 static void answer_request(sbl_ws *ws, su_home_t *home, const sip_t *sip)
@@ -535,8 +898,12 @@ static void answer_request(sbl_ws *ws, su_home_t *home, const sip_t *sip)
 	sbl_ws_send(ws, s->str, s->len);
 	g_string_free(s, TRUE);
 	call *c = g_hash_table_lookup(A.by_cid, sip->sip_call_id->i_id);
-	if (c && sip->sip_request->rq_method == sip_method_bye)
-		call_fail(c, "BYE from the gateway");
+	if (c && sip->sip_request->rq_method == sip_method_bye) {
+		if (A.o.chaos)
+			chaos_peer_bye(c);
+		else
+			call_fail(c, "BYE from the gateway");
+	}
 }
 
 static void on_ws_msg(sbl_ws *ws, const char *buf, size_t len, void *ud)
@@ -557,7 +924,9 @@ static void on_ws_msg(sbl_ws *ws, const char *buf, size_t len, void *ud)
 	call *c = g_hash_table_lookup(A.by_cid, sip->sip_call_id->i_id);
 	if (!c || !sip->sip_status)
 		goto out;
-	if (A.o.mode == SBL_MODE_MEDIA)
+	if (A.o.chaos)
+		chaos_response(c, msg_home(m), sip);
+	else if (A.o.mode == SBL_MODE_MEDIA)
 		media_response(c, msg_home(m), sip);
 	else
 		sig_response(c, msg_home(m), sip);
@@ -569,6 +938,10 @@ out:
 static void on_ws_state(sbl_ws *ws, bool up, void *ud)
 {
 	(void)ud;
+	if (A.o.chaos) {
+		chaos_ws_state(ws, up);
+		return;
+	}
 	if (up) {
 		A.conns_up++;
 		return;
@@ -806,7 +1179,10 @@ static int parse_args(int argc, char **argv)
 	g_autofree char *domain = NULL;
 	g_autofree char *codec = NULL;
 	int calls = 100, per_ws = 1, window = 50, late = 60, echo = 8;
-	double dur = 10, warm = 1;
+	int total = 300, hold = 3000;
+	gint64 seed = -1;
+	double dur = 10, warm = 1, max_time = 150;
+	double p_cancel = 0.15, p_drop = 0.15, p_uas_bye = 0.2, p_busy = 0.05;
 	GOptionEntry ent[] = {
 		{ "ws", 0, 0, G_OPTION_ARG_STRING, &ws, "gateway WebSocket URL (ws://IP:PORT/PATH)", "URL" },
 		{ "target", 0, 0, G_OPTION_ARG_STRING, &target, "Request-URI of the INVITEs (default sip:bench@127.0.0.1:UAS_PORT)", "URI" },
@@ -823,6 +1199,14 @@ static int parse_args(int argc, char **argv)
 		{ "echo-socks", 0, 0, G_OPTION_ARG_INT, &echo, "RTP echo sockets shared by the calls (default 8)", "N" },
 		{ "gw-pid", 0, 0, G_OPTION_ARG_INT, &A.o.gw_pid, "daemon PID: CPU and RSS from /proc", "PID" },
 		{ "verbose", 'v', 0, G_OPTION_ARG_NONE, &A.o.verbose, "progress on stderr", NULL },
+		{ "chaos", 0, 0, G_OPTION_ARG_INT64, &seed, "media calls one after the other on --calls slots, each ending at random (seed of the draws; needs --uas-port)", "SEED" },
+		{ "total", 0, 0, G_OPTION_ARG_INT, &total, "chaos: calls in all (default 300)", "N" },
+		{ "max-time", 0, 0, G_OPTION_ARG_DOUBLE, &max_time, "chaos: no new call after S seconds; gives up 30 s later (default 150)", "S" },
+		{ "hold-ms", 0, 0, G_OPTION_ARG_INT, &hold, "chaos: longest hold before a hang-up (default 3000)", "MS" },
+		{ "p-cancel", 0, 0, G_OPTION_ARG_DOUBLE, &p_cancel, "chaos: share of calls CANCELled 0..300 ms after the INVITE, racing a 200 held 0..300 ms (0.15)", "P" },
+		{ "p-drop", 0, 0, G_OPTION_ARG_DOUBLE, &p_drop, "chaos: share whose WebSocket drops without BYE, half during set-up, half mid-call (0.15)", "P" },
+		{ "p-uas-bye", 0, 0, G_OPTION_ARG_DOUBLE, &p_uas_bye, "chaos: share hung up by the SIP side, a quarter of them with our BYE crossing it (0.2)", "P" },
+		{ "p-busy", 0, 0, G_OPTION_ARG_DOUBLE, &p_busy, "chaos: share answered 486 by the SIP side (0.05)", "P" },
 		{ NULL, 0, 0, 0, NULL, NULL, NULL }
 	};
 	g_autoptr(GOptionContext) oc = g_option_context_new("- sipbridge load generator");
@@ -862,6 +1246,18 @@ static int parse_args(int argc, char **argv)
 	A.o.warmup_s = warm;
 	A.o.late_ms = (unsigned)late;
 	A.o.echo_socks = (unsigned)echo;
+	A.o.chaos = seed >= 0;
+	A.o.chaos_seed = seed;
+	A.o.total = total > 0 ? (unsigned)total : 1;
+	A.o.max_time_s = max_time;
+	A.o.hold_ms = hold >= 200 ? (unsigned)hold : 200;
+	A.o.p_cancel = p_cancel, A.o.p_drop = p_drop;
+	A.o.p_uas_bye = p_uas_bye, A.o.p_busy = p_busy;
+	if (A.o.chaos && (A.o.mode != SBL_MODE_MEDIA || !A.o.uas_port ||
+			  p_cancel + p_drop + p_uas_bye + p_busy > 1)) {
+		fprintf(stderr, "sbload: --chaos needs --mode media, --uas-port and probabilities summing to at most 1\n");
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -918,6 +1314,8 @@ static void teardown(void)
 	}
 	for (unsigned i = 0; i < A.n_conns; i++)
 		sbl_ws_close(A.conns[i]);
+	for (unsigned i = 0; A.o.chaos && i < A.n_calls; i++)
+		sbl_ws_close(A.calls[i].ws);
 	/* let the close frames and DTLS alerts go out */
 	int64_t until = sbl_now_us() + 200000;
 	while (sbl_now_us() < until)
@@ -929,6 +1327,31 @@ static void teardown(void)
 	g_free(A.conns);
 	sb_cert_unref(A.cert);
 	g_main_loop_unref(A.loop);
+	if (A.rnd)
+		g_rand_free(A.rnd);
+	if (A.fails)
+		g_hash_table_unref(A.fails);
+}
+
+static int run_chaos(int64_t t0)
+{
+	A.rnd = g_rand_new_with_seed((guint32)A.o.chaos_seed);
+	A.fails = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	for (unsigned i = 0; i < A.n_calls; i++)
+		A.calls[i].slot = i;
+	A.t_begin = sbl_now_us();
+	A.ph = P_WINDOW;
+	g_timeout_add(20, on_chaos_timer, NULL);
+	g_timeout_add(TICK_MS, on_tick, NULL);
+	g_main_loop_run(A.loop);
+	unsigned unfinished = 0;
+	for (unsigned i = 0; i < A.n_calls; i++)
+		unfinished += A.calls[i].st != C_IDLE && A.calls[i].st != C_DONE &&
+			      A.calls[i].st != C_FAILED;
+	chaos_report((sbl_now_us() - t0) / 1e6);
+	fflush(stdout);
+	teardown();
+	return unfinished ? 1 : 0;
 }
 
 int main(int argc, char **argv)
@@ -955,6 +1378,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sbload: initialisation failed\n");
 		return 1;
 	}
+	if (A.o.chaos)
+		return run_chaos(t0);
 	A.n_conns = (A.n_calls + A.o.calls_per_ws - 1) / A.o.calls_per_ws;
 	A.conns = g_new0(sbl_ws *, A.n_conns);
 	for (unsigned i = 0; i < A.n_conns; i++) {

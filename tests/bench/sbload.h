@@ -43,6 +43,13 @@ typedef struct sbl_opts {
 	int uas_port;            /* 0 = no in-process UAS */
 	unsigned echo_socks;     /* RTP echo sockets shared by the calls */
 	int gw_pid;              /* daemon to sample from /proc, 0 = none */
+	/* chaos (media calls one after the other, random endings) */
+	bool chaos;
+	gint64 chaos_seed;
+	unsigned total;          /* calls in all */
+	double max_time_s;       /* no new call after this; stop at +30 s */
+	unsigned hold_ms;        /* longest hold before a hang-up */
+	double p_cancel, p_drop, p_uas_bye, p_busy;
 	int verbose;
 } sbl_opts;
 
@@ -101,6 +108,9 @@ unsigned sbl_ws_id(const sbl_ws *c);
 int sbl_ws_send(sbl_ws *c, const char *buf, size_t len);
 /* Close (politely) and forget; the state callback fires no more. */
 void sbl_ws_close(sbl_ws *c);
+/* Drop the TCP connection without a close frame and forget (chaos: a
+ * browser that vanishes mid-call); the state callback fires no more. */
+void sbl_ws_abort(sbl_ws *c);
 
 /* ---- small helpers ---- */
 int64_t sbl_now_us(void);                 /* monotonic */
@@ -113,7 +123,7 @@ double sbl_proc_threads_cpu_s(int pid, const char *prefix);
 long sbl_proc_rss_kb(int pid);
 /* Our own user+system CPU seconds (getrusage RUSAGE_SELF). */
 double sbl_self_cpu_s(void);
-/* Random token of n hex digits into out (n+1 bytes). */
+/* Random token of n hex digits into out (n+1 bytes). Any thread. */
 void sbl_token(char *out, size_t n);
 
 #endif

@@ -4,7 +4,13 @@
  * RTP echo that sends every packet back to its source. One epoll thread;
  * RTP in and out in batches (recvmmsg/sendmmsg) so this side costs little
  * next to the gateway it measures. SIP text is parsed by sofia-sip and
- * SDP through sip/sdp.h. Stateless: the To-tag is a hash of the Call-ID. */
+ * SDP through sip/sdp.h. Stateless: the To-tag is a hash of the Call-ID.
+ *
+ * Chaos (sbload --chaos): the user part of the Request-URI asks for a
+ * behaviour: "busy" answers 486; "delay-N" rings (180), holds the 200 for N ms and
+ * answers 487 instead if a CANCEL comes first; "bye-N" answers at once
+ * and sends a BYE N ms later (the SIP side hangs up). The pending 200s
+ * and BYEs are the only state, kept on the UAS thread. */
 #include "tests/bench/sbload.h"
 
 #include <arpa/inet.h>
@@ -27,6 +33,15 @@
 #define BATCH 64
 #define PKT 1600
 
+/* A reply or request due later (chaos), UAS thread only. */
+typedef struct pending {
+	int64_t due_us;
+	char *call_id;            /* to match a CANCEL (delayed 200 only) */
+	GString *msg;             /* sent when due */
+	GString *alt;             /* 487 sent instead on CANCEL, or NULL */
+	struct sockaddr_in to;
+} pending;
+
 typedef struct echo_sock {
 	int fd;
 	uint16_t port;
@@ -42,6 +57,7 @@ struct sbl_uas {
 	pthread_t th;
 	volatile int stop;
 	sbl_uas_counters c;
+	GPtrArray *pend;          /* of pending, UAS thread only */
 	/* batch buffers, UAS thread only */
 	uint8_t bufs[BATCH][PKT];
 	struct sockaddr_in src[BATCH];
@@ -119,13 +135,23 @@ static char *make_answer(sbl_uas *u, const sip_t *sip, int *status)
 	return out;
 }
 
-static void reply(sbl_uas *u, su_home_t *home, const sip_t *sip,
-		  const struct sockaddr_in *to, int status, const char *body)
+static const char *phrase_of(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 180: return "Ringing";
+	case 486: return "Busy Here";
+	case 487: return "Request Terminated";
+	default: return "Not Acceptable Here";
+	}
+}
+
+static GString *build_reply(sbl_uas *u, su_home_t *home, const sip_t *sip,
+			    int status, const char *body)
 {
 	GString *s = g_string_sized_new(1024);
-	const char *phrase = status == 200 ? "OK" : "Not Acceptable Here";
 
-	g_string_append_printf(s, "SIP/2.0 %d %s\r\n", status, phrase);
+	g_string_append_printf(s, "SIP/2.0 %d %s\r\n", status, phrase_of(status));
 	for (const sip_via_t *v = sip->sip_via; v; v = v->v_next)
 		g_string_append_printf(s, "Via: %s\r\n", hdr(home, v));
 	for (const sip_record_route_t *r = sip->sip_record_route; r;
@@ -151,9 +177,130 @@ static void reply(sbl_uas *u, su_home_t *home, const sip_t *sip,
 				       strlen(body), body);
 	else
 		g_string_append(s, "Content-Length: 0\r\n\r\n");
+	return s;
+}
+
+static void send_msg(sbl_uas *u, const GString *s, const struct sockaddr_in *to)
+{
 	sendto(u->sip_fd, s->str, s->len, 0, (const struct sockaddr *)to,
 	       sizeof(*to));
+}
+
+static void reply(sbl_uas *u, su_home_t *home, const sip_t *sip,
+		  const struct sockaddr_in *to, int status, const char *body)
+{
+	GString *s = build_reply(u, home, sip, status, body);
+	send_msg(u, s, to);
 	g_string_free(s, TRUE);
+}
+
+/* ---------------------------------------------------------------- chaos */
+
+static void pending_free(gpointer p)
+{
+	pending *q = p;
+	g_free(q->call_id);
+	g_string_free(q->msg, TRUE);
+	if (q->alt)
+		g_string_free(q->alt, TRUE);
+	g_free(q);
+}
+
+static void add_pending(sbl_uas *u, unsigned ms, const char *call_id,
+			GString *msg, GString *alt, const struct sockaddr_in *to)
+{
+	pending *q = g_new0(pending, 1);
+	q->due_us = sbl_now_us() + (int64_t)ms * 1000;
+	q->call_id = call_id ? g_strdup(call_id) : NULL;
+	q->msg = msg;
+	q->alt = alt;
+	q->to = *to;
+	g_ptr_array_add(u->pend, q);
+}
+
+/* The BYE of the SIP side for the dialog the 2xx to this INVITE makes:
+ * to the INVITE's Contact, through its Record-Route (UAS order), sent to
+ * where the INVITE came from. */
+static GString *build_bye(sbl_uas *u, su_home_t *home, const sip_t *sip)
+{
+	GString *s = g_string_sized_new(1024);
+	char branch[17];
+	sbl_token(branch, 16);
+	g_string_append_printf(s, "BYE %s SIP/2.0\r\n"
+			       "Via: SIP/2.0/UDP 127.0.0.1:%u;branch=z9hG4bK%s\r\n"
+			       "Max-Forwards: 70\r\n",
+			       sip->sip_contact
+			       ? url_as_string(home, sip->sip_contact->m_url)
+			       : url_as_string(home, sip->sip_request->rq_url),
+			       u->sip_port, branch);
+	for (const sip_record_route_t *r = sip->sip_record_route; r;
+	     r = r->r_next)
+		g_string_append_printf(s, "Route: %s\r\n", hdr(home, r));
+	g_string_append_printf(s, "From: %s;tag=u%08x\r\nTo: %s\r\n"
+			       "Call-ID: %s\r\nCSeq: 1 BYE\r\n"
+			       "Content-Length: 0\r\n\r\n",
+			       hdr(home, sip->sip_to),
+			       g_str_hash(sip->sip_call_id->i_id),
+			       hdr(home, sip->sip_from), sip->sip_call_id->i_id);
+	return s;
+}
+
+/* A chaos INVITE: what the Request-URI's user asks for. true = handled. */
+static bool chaos_invite(sbl_uas *u, su_home_t *home, const sip_t *sip,
+			 const struct sockaddr_in *from, int status,
+			 const char *sdp)
+{
+	const char *user = sip->sip_request->rq_url->url_user;
+	unsigned ms;
+	if (!user)
+		return false;
+	if (!strcmp(user, "busy")) {
+		reply(u, home, sip, from, 486, NULL);
+		return true;
+	}
+	if (sscanf(user, "delay-%u", &ms) == 1 && status == 200) {
+		/* 180 first: the gateway CANCELs only what has rung
+		 * (RFC 3261 §9.1) */
+		reply(u, home, sip, from, 180, NULL);
+		add_pending(u, ms, sip->sip_call_id->i_id,
+			    build_reply(u, home, sip, 200, sdp),
+			    build_reply(u, home, sip, 487, NULL), from);
+		return true;
+	}
+	if (sscanf(user, "bye-%u", &ms) == 1 && status == 200) {
+		reply(u, home, sip, from, 200, sdp);
+		add_pending(u, ms, NULL, build_bye(u, home, sip), NULL, from);
+		return true;
+	}
+	return false;
+}
+
+/* A CANCEL: if its INVITE's 200 is still held, answer 487 instead. */
+static void chaos_cancel(sbl_uas *u, const sip_t *sip)
+{
+	for (guint i = 0; i < u->pend->len; i++) {
+		pending *q = u->pend->pdata[i];
+		if (q->alt && q->call_id &&
+		    !strcmp(q->call_id, sip->sip_call_id->i_id)) {
+			send_msg(u, q->alt, &q->to);
+			g_ptr_array_remove_index_fast(u->pend, i);
+			return;
+		}
+	}
+}
+
+static void run_pending(sbl_uas *u)
+{
+	int64_t now = sbl_now_us();
+	for (guint i = 0; i < u->pend->len;) {
+		pending *q = u->pend->pdata[i];
+		if (q->due_us > now) {
+			i++;
+			continue;
+		}
+		send_msg(u, q->msg, &q->to);
+		g_ptr_array_remove_index_fast(u->pend, i);
+	}
 }
 
 static void handle_sip(sbl_uas *u, const char *buf, size_t len,
@@ -176,12 +323,15 @@ static void handle_sip(sbl_uas *u, const char *buf, size_t len,
 		g_autofree char *sdp = NULL;
 		if (sip->sip_payload && sip->sip_payload->pl_len)
 			sdp = make_answer(u, sip, &status);
-		reply(u, msg_home(m), sip, from, status, sdp);
+		if (!chaos_invite(u, msg_home(m), sip, from, status, sdp))
+			reply(u, msg_home(m), sip, from, status, sdp);
 		goto out;
 	}
 	if (meth == sip_method_bye)
 		add(&u->c.byes, 1);
 	reply(u, msg_home(m), sip, from, 200, NULL);
+	if (meth == sip_method_cancel)
+		chaos_cancel(u, sip);
 out:
 	if (m)
 		msg_destroy(m);
@@ -256,7 +406,8 @@ static void *uas_thread(void *arg)
 	struct epoll_event ev[64];
 
 	while (!u->stop) {
-		int n = epoll_wait(u->ep, ev, 64, 50);
+		int n = epoll_wait(u->ep, ev, 64, u->pend->len ? 5 : 50);
+		run_pending(u);
 		for (int i = 0; i < n; i++) {
 			int fd = ev[i].data.fd;
 			if (fd == u->sip_fd)
@@ -280,6 +431,7 @@ int sbl_uas_start(int port, unsigned n_echo, sbl_uas **out)
 	int err;
 
 	u->sip_fd = u->ep = -1;
+	u->pend = g_ptr_array_new_with_free_func(pending_free);
 	u->echo = g_new0(echo_sock, n_echo ? n_echo : 1);
 	u->n_echo = n_echo ? n_echo : 1;
 	for (unsigned i = 0; i < u->n_echo; i++)
@@ -325,6 +477,7 @@ void sbl_uas_stop(sbl_uas *u)
 		close(u->sip_fd);
 	if (u->ep >= 0)
 		close(u->ep);
+	g_ptr_array_unref(u->pend);
 	g_free(u->echo);
 	g_free(u);
 }

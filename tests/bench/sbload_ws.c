@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <libwebsockets.h>
 
 struct sbl_ws {
@@ -197,5 +198,23 @@ void sbl_ws_close(sbl_ws *c)
 		return;
 	}
 	c->closing = true;
+	lws_callback_on_writable(c->wsi);
+}
+
+void sbl_ws_abort(sbl_ws *c)
+{
+	if (!c)
+		return;
+	if (!c->wsi) {
+		conn_free(c);
+		return;
+	}
+	/* no close frame: the TCP connection just ends (FIN), as when a
+	 * browser tab dies or the network goes; lws sees the hang-up and
+	 * frees through on_gone */
+	c->closing = true;
+	lws_sockfd_type fd = lws_get_socket_fd(c->wsi);
+	if (fd >= 0)
+		shutdown(fd, SHUT_RDWR);
 	lws_callback_on_writable(c->wsi);
 }
