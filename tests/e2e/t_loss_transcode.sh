@@ -43,8 +43,10 @@
 # the longest gap must be <= 40 ms and at most 8 windows (40 ms in all) may
 # be gaps (without concealment each of the ~20 drops would leave >= 4). It
 # needs at least half of the steady part judged and, by the drop count and
-# that fraction, >= 5 drops expected inside it. baresip's WAV (the brief's
-# check: no silent run over 40 ms) is judged only when there was no stall.
+# that fraction, >= 5 drops expected inside it; else the test ends as SKIP
+# (exit 77: the machine was too loaded to measure), unless a check failed.
+# baresip's WAV (the brief's check: no silent run over 40 ms) is judged only
+# when there was no stall.
 # Also: the rule really dropped packets (its counter), the call stayed up,
 # /health back to 0, no sanitizer report.
 . "$(dirname "$0")/../lib/common.sh"
@@ -104,8 +106,12 @@ async (a) => {
   const c = await ua.call(a.target, { timeoutMs: 15000 });
   R.state = c.state;
   if (c.state !== 'confirmed') { R.summary = c.summary(); return R; }
-  await sb.until(() => c.pc() && c.pc().connectionState === 'connected', 10000);
-  R.statsBefore = await c.stats();
+  // the nominated pair can show in getStats a little after "connected"
+  for (let i = 0; i < 100; i++) {
+    R.statsBefore = await c.stats();
+    if (R.statsBefore.selectedPair) break;
+    await sb.sleep(100);
+  }
   sb.emit('alice', 'pair', { reason: R.statsBefore.selectedPair });
   await sb.sleep(a.lossWaitMs + a.steadyMs);
   R.tone = await c.tone(1500);
@@ -171,9 +177,10 @@ out_fl=$(awk -v lo="$BS_RTP" -v hi="$BS_RTP_HI" '$4 == 0 && $3 >= lo && $3 <= hi
 sb_rtp_tool conceal "$SB_WORK/rtp.rtp" "${out_fl:-0:0}" "$bport:$gport" "$gport:$bport" "$from" "$to" >"$SB_WORK/conceal.json"
 echo "  concealment scan ($out_fl): $(cat "$SB_WORK/conceal.json")"
 stalls=$(sb_json "$SB_WORK/conceal.json" 'r.stalls_sender + r.stalls_gateway')
+# too many stalls (a loaded machine): the scan cannot judge; the test ends
+# as SKIP below unless something else failed
+judgeable=$(sb_json "$SB_WORK/conceal.json" "r.judged_fraction >= 0.5 && $dropped * r.judged_fraction * 0.8 >= 5")
 sb_json_checks "$SB_WORK/conceal.json" <<EOF
-at least half of the steady part is free of stalls (judged)	r.judged_fraction >= 0.5
->= 5 drops expected in the judged part ($dropped dropped in all)	$dropped * r.judged_fraction * 0.8 >= 5
 judged part: no gap or silence over 40 ms (placed by RTP timestamp)	r.longest_judged_gap_ms <= 40
 judged part: at most 40 ms of gaps in all	r.bad_judged_windows <= 8
 EOF
@@ -198,4 +205,7 @@ sb_health >"$SB_WORK/health.json"
 sb_expect_json "/health: 0 calls, 0 media sessions" "$SB_WORK/health.json" 'r.calls === 0 && r.media_sessions === 0'
 sb_stop sipbridge 5; sb_expect_eq "daemon exit status" 0 $?
 sb_check_sanitizers
+if [ "$judgeable" != true ] && [ "$SB_FAILS" -eq 0 ]; then
+	sb_skip "too many stalls to judge concealment: less than half of the steady part free of stalls, or fewer than 5 drops expected in it"
+fi
 sb_finish
