@@ -57,7 +57,8 @@ static void health_cb(json_t *o, void *user_data)
 	json_object_set_new(o, "flows", json_integer(st.flows));
 	json_object_set_new(o, "media_sessions",
 			    json_integer(d->media ? sb_media_anchor_count(d->media) : 0));
-	json_object_set_new(o, "draining", json_boolean(d->stopping));
+	json_object_set_new(o, "draining", json_boolean(d->stopping ||
+		(d->proxy && sb_proxy_draining(d->proxy))));
 }
 
 static gboolean quit_cb(gpointer data)
@@ -220,6 +221,8 @@ static bool start(sb_daemon *d, GError **err)
 	sb_proxy_set_sdp_hook(d->proxy, &hook);
 	d->ops = sb_ops_new(&(sb_ops_deps){ .proxy = d->proxy, .media = d->media,
 		.workers = d->workers, .cdr_path = d->cfg->cdr_path,
+		.media_addr = *d->cfg->media_public_address ? d->cfg->media_public_address
+							    : d->cfg->media_address,
 		.reload = reload, .reload_data = d }, err);
 	if (!d->ops)
 		return false;

@@ -411,11 +411,11 @@ static anchor_call *call_new(sb_media_anchor *a, const sb_sdp_event *ev,
 	wc->worker = c->worker;
 	wc->room = g_strdup(c->room);
 	c->info.worker = (int)sb_worker_index(c->worker);
-	c->info.webrtc[0] = wc->kind[0] == SB_LEG_KIND_WEBRTC;
-	c->info.webrtc[1] = wc->kind[1] == SB_LEG_KIND_WEBRTC;
 	wc->kind[ev->from] = kind_of(&sdp->audio, ev->from);
 	wc->kind[1 - ev->from] = ev->service ? service_kind(ev->service)
 		: ev->from == SB_SIDE_WS ? SB_LEG_KIND_RTP : SB_LEG_KIND_WEBRTC;
+	c->info.webrtc[0] = wc->kind[0] == SB_LEG_KIND_WEBRTC;
+	c->info.webrtc[1] = wc->kind[1] == SB_LEG_KIND_WEBRTC;
 	c->wc = wc;
 	g_hash_table_insert(a->calls, c->call_id, c);
 	SB_INFO(c->tag, "media on worker %u (%s leg <-> %s leg)", sb_worker_index(c->worker),

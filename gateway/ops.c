@@ -22,6 +22,7 @@ struct sb_ops {
 	GArray *retired;              /* sb_metrics_media_sample per worker:
 					 final counters of ended sessions */
 	sb_admin_provider provider;
+	char *media_addr;             /* owned: deps.media_addr */
 };
 
 /* The proxy's half of a CDR, waiting for the media half. */
@@ -181,6 +182,7 @@ static sb_admin_call *admin_call_of(sb_ops *o, const sb_dialog *d)
 	c->start_unix_ms = d->created_real_us / 1000;
 	c->age_ms = (now - d->created_real_us) / 1000;
 	sb_media_timeline *t = &c->timeline;
+	g_strlcpy(t->local_addr, o->media_addr, sizeof(t->local_addr));
 	t->answered_at = rel_ms(d->answered_real_us, d->created_real_us);
 	sb_media_call_info m;
 	if (sb_media_anchor_call_info(o->deps.media, d->call_id, &m)) {
@@ -262,6 +264,7 @@ sb_ops *sb_ops_new(const sb_ops_deps *deps, GError **err)
 {
 	sb_ops *o = g_new0(sb_ops, 1);
 	o->deps = *deps;
+	o->media_addr = g_strdup(deps->media_addr ? deps->media_addr : "");
 	if (sb_cdr_open(deps->cdr_path, 0, &o->cdr, err) < 0) {
 		g_free(o);
 		return NULL;
@@ -294,6 +297,7 @@ void sb_ops_free(sb_ops *o)
 	g_hash_table_destroy(o->pending);
 	g_array_free(o->retired, TRUE);
 	sb_cdr_close(o->cdr);
+	g_free(o->media_addr);
 	sb_metrics_set_collector(NULL, NULL);
 	sb_metrics_shutdown();
 	g_free(o);

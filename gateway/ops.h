@@ -21,6 +21,7 @@ typedef struct sb_ops_deps {
 	sb_media_anchor *media;       /* borrowed; outlives ops */
 	sb_worker_pool *workers;      /* borrowed */
 	const char *cdr_path;         /* "" = no CDRs */
+	const char *media_addr;       /* the address our SDP advertises (copied) */
 	sb_ops_reload_fn reload;
 	void *reload_data;
 } sb_ops_deps;
