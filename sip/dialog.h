@@ -44,6 +44,10 @@ typedef struct sb_dialog {
 	int offer_from;            /* side with an outstanding offer, or -1 */
 	bool early_answer_seen;    /* an answer came in a 1xx */
 	bool had_offer;            /* any offer seen (initial vs re-offer) */
+	bool late_offer;           /* the SIP side's INVITE had no SDP: the
+				      gateway offered to the browser on its
+				      behalf and the SIP answer comes in the
+				      ACK (proxy_sdp.c) */
 
 	/* Local services: the gateway is the UAS (sip/uas.c). */
 	char *service;             /* owned: "echo", "conf:NAME", or NULL */

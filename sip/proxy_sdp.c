@@ -17,6 +17,7 @@ typedef struct sdp_pending {
 	sb_proxy_then then;
 	void *ctx;
 	GDestroyNotify ctx_free;
+	bool strip;                /* send the message on without SDP */
 } sdp_pending;
 
 static bool sdp_method(sip_method_t m)
@@ -30,6 +31,13 @@ static sb_sdp_kind classify(sb_dialog *d, const sip_t *sip, sb_side from,
 			    bool *early)
 {
 	bool resp = sip->sip_status != NULL;
+	if (d->late_offer && from == SB_SIDE_SIP && sip->sip_request &&
+	    sip->sip_request->rq_method == sip_method_ack) {
+		/* Late offer: our 200 offered to SIP, this is its answer. */
+		d->late_offer = false;
+		*early = false;
+		return SB_SDP_ANSWER;
+	}
 	int status = resp ? sip->sip_status->st_status : 0;
 	*early = resp && status < 200;
 	if (d->offer_from >= 0 && d->offer_from != (int)from) {
@@ -63,7 +71,22 @@ static void pending_finish(sdp_pending *pd, int status)
 static void hook_done(int status, char *new_body, void *data)
 {
 	sdp_pending *pd = data;
-	if (status == 0 && new_body) {
+	if (pd->strip && status < 0) {
+		/* The ACK must still reach the browser, or it would
+		 * retransmit its 200 and hang up after 32 s. */
+		g_warning("media refused the late offer's answer from SIP (%s): ACK relayed without it",
+			  g_strerror(-status));
+		status = 0;
+	}
+	if (status == 0 && pd->strip) {
+		/* The browser's offer/answer is complete already (the late
+		 * offer's answer from SIP only feeds the media session). */
+		sip_t *sip = sip_object(pd->msg);
+		if (sip->sip_content_type)
+			sip_header_remove(pd->msg, sip, (sip_header_t *)sip->sip_content_type);
+		if (sb_pmsg_set_body(pd->msg, sip, NULL, 0) < 0)
+			status = -ENOMEM;
+	} else if (status == 0 && new_body) {
 		sip_t *sip = sip_object(pd->msg);
 		if (sb_pmsg_set_body(pd->msg, sip, new_body, strlen(new_body)) < 0)
 			status = -ENOMEM;
@@ -76,7 +99,7 @@ void sb_proxy_sdp(sb_proxy *p, sb_dialog *d, msg_t *msg, sb_side from,
 		  sb_proxy_then then, void *ctx, GDestroyNotify ctx_free)
 {
 	sdp_pending *pd = g_new0(sdp_pending, 1);
-	*pd = (sdp_pending){ p, msg, then, ctx, ctx_free };
+	*pd = (sdp_pending){ p, msg, then, ctx, ctx_free, false };
 	sip_t *sip = sip_object(msg);
 	sip_method_t m = sip->sip_request ? sip->sip_request->rq_method
 					  : sip->sip_cseq->cs_method;
@@ -92,6 +115,8 @@ void sb_proxy_sdp(sb_proxy *p, sb_dialog *d, msg_t *msg, sb_side from,
 		return;
 	}
 	bool early = false;
+	pd->strip = d->late_offer && from == SB_SIDE_SIP && sip->sip_request &&
+		    sip->sip_request->rq_method == sip_method_ack;
 	sb_sdp_event ev = {
 		.call_id = d->call_id,
 		.tag = d->tag,
@@ -109,6 +134,28 @@ void sb_proxy_sdp(sb_proxy *p, sb_dialog *d, msg_t *msg, sb_side from,
 	SB_DEBUG(d->tag, "SDP %s from %s in %s %d", ev.kind == SB_SDP_OFFER ? "offer" : "answer",
 		 from == SB_SIDE_WS ? "browser" : "SIP", ev.method, ev.status);
 	p->hook.process(p->hook.hook_data, &ev, hook_done, pd);
+}
+
+/* RFC 3261 §13.2.1 late offer from SIP: browsers handle an INVITE
+ * without SDP poorly (JsSIP's own offer in the 200 never completes in
+ * Chromium), so the gateway offers to the browser itself. This stands
+ * for the SIP side's capabilities until it answers in the ACK: every codec
+ * the media layer bridges, and no usable address yet: the discard port 9
+ * on loopback (c=0.0.0.0 would read as hold, RFC 3264 §8.4, and make
+ * the browser's side sendonly). The media answer to it becomes the offer of our 200
+ * toward SIP. */
+int sb_proxy_sdp_late_offer(msg_t *msg, sip_t *sip)
+{
+	static const char sdp[] =
+		"v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+		"m=audio 9 RTP/AVP 0 8 9 101\r\na=rtpmap:0 PCMU/8000\r\n"
+		"a=rtpmap:8 PCMA/8000\r\na=rtpmap:9 G722/8000\r\n"
+		"a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\na=sendrecv\r\n";
+	if (sip->sip_content_type)
+		sip_header_remove(msg, sip, (sip_header_t *)sip->sip_content_type);
+	if (sip_add_make(msg, sip, sip_content_type_class, "application/sdp") < 0)
+		return -ENOMEM;
+	return sb_pmsg_set_body(msg, sip, sdp, sizeof(sdp) - 1);
 }
 
 int sb_proxy_sdp_status(int err, const char **phrase)

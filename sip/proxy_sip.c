@@ -384,6 +384,12 @@ int sb_proxy_sip_request(sb_proxy *p, msg_t *msg, sip_t *sip)
 		g_hash_table_add(f->dialogs, d);
 		d->invite_irq = irq;
 		SB_INFO(d->tag, "INVITE from SIP to browser %s", sb_ws_conn_peer(f->conn));
+		if (p->hook.process && !sb_pmsg_has_sdp(fs) &&
+		    (!fs->sip_content_length || fs->sip_content_length->l_length == 0) &&
+		    sb_proxy_sdp_late_offer(fwd, fs) == 0) {
+			SB_INFO(d->tag, "late offer: the gateway offers to the browser");
+			d->late_offer = true;
+		}
 	}
 	if (d && d->flow == f) {
 		sb_dialog_learn(d, fs, false);
