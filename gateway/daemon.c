@@ -117,6 +117,8 @@ static int reload(char **error, void *user_data)
 	sb_proxy_set_services(d->proxy, n->svc_echo, n->svc_conference_prefix);
 	sb_proxy_set_security(d->proxy, &n->auth, &n->limits, n->dialplan);
 	sb_media_anchor_set_config(d->media, n);
+	if (n->has_https)
+		sb_http_server_reload_cert(d->http, n->tls_cert, n->tls_key);
 	g_message("configuration reloaded from %s", n->path);
 	return 0;
 }

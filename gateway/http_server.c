@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "common/log.h"
+#include "sip/security_log.h"
 #include "sip/ws_transport.h"
 
 struct sb_http_server {
@@ -138,8 +139,7 @@ static int http_common(struct lws *wsi, enum lws_callback_reasons reason,
 		{
 			char ip[64] = "";
 			lws_get_peer_simple(wsi, ip, sizeof(ip));
-			g_warning("security: event=ws-refused ip=%s reason=no-sip-subprotocol",
-				  ip);
+			sb_seclog_ws_refused(ip, "no-subprotocol", NULL, NULL);
 		}
 		return 1;
 	case LWS_CALLBACK_HTTP: {
@@ -168,7 +168,9 @@ static int http_common(struct lws *wsi, enum lws_callback_reasons reason,
 		return lws_http_transaction_completed(wsi) ? -1 : 0;
 	case LWS_CALLBACK_CLOSED_HTTP:
 	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
-		g_clear_pointer(&pss->body, g_free);
+		/* A connection closed before any request has no pss. */
+		if (pss)
+			g_clear_pointer(&pss->body, g_free);
 		return 0;
 	default:
 		return lws_callback_http_dummy(wsi, reason, pss, in, 0);
@@ -280,6 +282,28 @@ void sb_http_server_free(sb_http_server *s)
 	g_free(s);
 	if (server == s)
 		server = NULL;
+}
+
+int sb_http_server_reload_cert(sb_http_server *s, const char *cert, const char *key)
+{
+	if (!s || !s->ctx || !cert || !*cert)
+		return 0;
+	/* lws matches the vhosts by these paths and loads the copies given
+	 * in memory (it does not read the files again itself). */
+	g_autofree char *c = NULL, *k = NULL;
+	gsize cl = 0, kl = 0;
+	if (!g_file_get_contents(cert, &c, &cl, NULL) || !g_file_get_contents(key, &k, &kl, NULL)) {
+		g_warning("reload: cannot read %s or %s: keeping the old certificate", cert, key);
+		return -EIO;
+	}
+	int r = lws_tls_cert_updated(s->ctx, cert, key, c, cl, k, kl);
+	explicit_bzero(k, kl);
+	if (r) {
+		g_warning("lws_tls_cert_updated(%s) failed: keeping the old certificate", cert);
+		return -EIO;
+	}
+	g_message("TLS certificate %s reloaded for WSS", cert);
+	return 0;
 }
 
 const char *sb_http_server_www_root(const sb_http_server *s)

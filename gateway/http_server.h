@@ -36,6 +36,10 @@ sb_http_server *sb_http_server_new(const sb_config *cfg, GMainLoop *loop,
 				   const sb_http_hooks *hooks, GError **err);
 void sb_http_server_free(sb_http_server *s);
 
+/* Load the certificate and key at these paths again into the vhosts that
+ * use them (a renewed certificate, on SIGHUP). 0 or -EIO. */
+int sb_http_server_reload_cert(sb_http_server *s, const char *cert, const char *key);
+
 /* Directory the static files come from (for logs). Borrowed. */
 const char *sb_http_server_www_root(const sb_http_server *s);
 

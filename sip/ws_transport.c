@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "sip/security_log.h"
 
 struct sb_ws_conn {
 	grefcount ref;
@@ -210,7 +211,7 @@ static int filter_upgrade(struct lws *wsi, ws_pss *pss)
 	if (g_str_has_prefix(ip, "::ffff:") && strchr(ip, '.'))
 		memmove(ip, ip + 7, strlen(ip + 7) + 1);
 	if (!offers_sip(wsi)) {
-		g_warning("security: event=ws-refused ip=%s reason=no-sip-subprotocol", ip);
+		sb_seclog_ws_refused(ip, "no-subprotocol", NULL, NULL);
 		return 1;
 	}
 	if (!handlers.on_upgrade)
@@ -223,7 +224,11 @@ static int filter_upgrade(struct lws *wsi, ws_pss *pss)
 		.token_arg = url_arg(wsi, "token=", token, sizeof(token)),
 	};
 	pss->user[0] = '\0';
-	return handlers.on_upgrade(&up, pss->user, handlers_data) ? 1 : 0;
+	const char *why = handlers.on_upgrade(&up, pss->user, handlers_data);
+	if (!why)
+		return 0;
+	lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN, why);
+	return 1;
 }
 
 static gboolean first_message_due(gpointer data)
