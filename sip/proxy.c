@@ -125,6 +125,7 @@ static void ctxn_free(sb_ctxn *t)
 	g_free(t->branch);
 	g_free(t->auth_user);
 	g_free(t->timeout_text);
+	g_strfreev(t->ws_vias);
 	g_free(t);
 }
 
@@ -311,6 +312,22 @@ static void internal_reason(msg_t *msg, sip_t *sip, int status)
 	sip_add_make(msg, sip, sip_reason_class, r);
 }
 
+/* RFC 3261 §16.7 step 3: the response goes back with the Vias of the
+ * request as the browser sent it. Removing our own top Via is not
+ * enough: responses NTA builds itself (487 after our CANCEL, 408, 503)
+ * carry a different Via list. */
+static void restore_vias(msg_t *msg, sip_t *sip, char **vias)
+{
+	if (!vias || !vias[0]) {
+		sb_pmsg_pop_via(msg, sip);
+		return;
+	}
+	while (sip->sip_via)
+		sip_header_remove(msg, sip, (sip_header_t *)sip->sip_via);
+	for (int i = 0; vias[i]; i++)
+		sip_add_make(msg, sip, sip_via_class, vias[i]);
+}
+
 /* RFC 3261 §16.8 Timer C fired: the callee rang too long without a final
  * answer. CANCEL downstream, answer 408 to the browser ourselves, and end
  * the call; the 487 that follows is dropped. */
@@ -381,8 +398,8 @@ static int ctxn_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq,
 		return 0;
 	}
 	sb_proxy_policy_auth_failed(t, sip);
-	sb_pmsg_pop_via(msg, sip);
 	internal_reason(msg, sip, status);
+	restore_vias(msg, sip, t->ws_vias);
 	if (t->method == sip_method_register && status < 300)
 		register_restore(msg, sip, t->flow);
 	ctxn_track_dialog(p, t, sip, status);
@@ -465,6 +482,11 @@ static void forward_to_sip(sb_proxy *p, msg_t *msg, int status, void *ctx)
 	t->auth_user = g_strdup(c->auth_user);
 	g_autofree char *keep = sb_pmsg_response_text(sip, 503, "Service Unavailable",
 						      NULL, "Reason: SIP;cause=503;text=\"next hop unreachable\"\r\n");
+	GPtrArray *vias = g_ptr_array_new();
+	for (sip_via_t *v = sip->sip_via; v; v = v->v_next)
+		g_ptr_array_add(vias, g_strdup(sip_header_as_string(msg_home(msg), (sip_header_t *)v)));
+	g_ptr_array_add(vias, NULL);
+	t->ws_vias = (char **)g_ptr_array_free(vias, FALSE);
 	g_autofree char *timeout = c->method != sip_method_invite ? NULL :
 		sb_pmsg_response_text(sip, 408, "Request Timeout (no final answer)", c->flow->token,
 				      "Reason: SIP;cause=408;text=\"Timer C\"\r\n");

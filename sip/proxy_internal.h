@@ -53,6 +53,10 @@ typedef struct sb_ctxn {
 				      CANCELled; later responses are dropped */
 	GSource *timer_c;          /* owned: INVITE only (RFC 3261 §16.8) */
 	char *timeout_text;        /* owned: the 408 Timer C sends (INVITE) */
+	char **ws_vias;            /* owned (g_strfreev): the request's Vias as
+				      the browser sent them, restored on
+				      every response (NTA's own responses,
+				      e.g. the 487 after a CANCEL, lack them) */
 	bool had_credentials;      /* Authorization / Proxy-Authorization */
 	char *auth_user;           /* owned: From user, for security logs */
 } sb_ctxn;

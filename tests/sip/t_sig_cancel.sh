@@ -35,6 +35,7 @@ async (a, t) => {
   R.cancel_status = c200 && c200.status;
   const fin = await u.wait(m => m.status >= 300 && m.cseq().method === 'INVITE', 15000);
   R.final = fin && fin.status;
+  R.final_via_ok = !!fin && fin.hs('via').length === 1 && fin.h('via').includes(inv.branch);
   if (fin) u.send([`ACK sip:bob@sipbridge.test SIP/2.0`, `Via: SIP/2.0/WS ${u.host};branch=${inv.branch}`,
     'Max-Forwards: 70', `From: <sip:alice@sipbridge.test>;tag=${inv.fromTag}`, `To: ${fin.h('to')}`,
     `Call-ID: ${inv.callId}`, 'CSeq: 1 ACK', '', ''].join('\n'));
@@ -48,6 +49,7 @@ sb_sig a 40 "$SB_WORK/a.js"
 sb_expect_json "A: browser heard ringing (180)" "$SB_WORK/a.json" 'r.ringing'
 sb_expect_json "A: browser's CANCEL answered 200" "$SB_WORK/a.json" 'r.cancel_status === 200'
 sb_expect_json "A: browser got 487 for the INVITE" "$SB_WORK/a.json" 'r.final === 487'
+sb_expect_json "A: the 487 carries the browser's own Via (only)" "$SB_WORK/a.json" 'r.final_via_ok'
 sb_wait uas 10
 sb_expect_eq "A: UAS got CANCEL, answered 487, got ACK (sipp exit)" 0 $?
 sb_check "A: CANCEL toward SIP carries the browser's Reason" grep -q 'Reason: SIP;cause=487' "$SB_WORK/uas.msg"

@@ -50,7 +50,7 @@ async (a, t) => {
   await new Promise(res => { const i = setInterval(() => { if (require('fs').existsSync(a.work + '/reg.gone')) { clearInterval(i); res(); } }, 100); });
   const i3 = u.req('INVITE', 'sip:bob@sipbridge.test', { body: t.sdp(40004) });
   const r3 = await u.wait(m => m.status >= 300 && m.h('call-id') === i3.callId, 20000);
-  R.unreachable = r3 && { raw: r3.raw, status: r3.status, reason: r3.reason, why: r3.h('reason') || null, retry: r3.h('retry-after') || null };
+  R.unreachable = r3 && { via_ok: r3.hs('via').length === 1 && r3.h('via').includes(i3.branch), status: r3.status, reason: r3.reason, why: r3.h('reason') || null, retry: r3.h('retry-after') || null };
   await t.sleep(300);
   R.idle = await t.idle(8000);
   u.close();
@@ -75,6 +75,7 @@ sb_expect_json "browser offer with no common codec: 488" "$J" 'r.nocodec && r.no
 sb_expect_json "malformed request: 400 with a reason phrase" "$J" 'r.malformed && r.malformed.status === 400 && /CSeq/.test(r.malformed.reason)'
 sb_expect_json "trunk unreachable: 503" "$J" 'r.unreachable && r.unreachable.status === 503'
 sb_expect_json "503 carries a Reason header" "$J" 'r.unreachable && /cause=503/.test(r.unreachable.why)'
+sb_expect_json "503 carries the browser's own Via (only)" "$J" 'r.unreachable && r.unreachable.via_ok'
 sb_expect_json "no orphans after phase 1" "$J" 'r.idle && r.idle.calls === 0 && r.idle.transactions === 0'
 
 # ---- phase 2: Timer C and Timer B
