@@ -117,15 +117,18 @@ void sb_proxy_sdp(sb_proxy *p, sb_dialog *d, msg_t *msg, sb_side from,
 	bool early = false;
 	pd->strip = d->late_offer && from == SB_SIDE_SIP && sip->sip_request &&
 		    sip->sip_request->rq_method == sip_method_ack;
+	bool late = d->late_offer;   /* classify() ends it at the ACK */
+	sb_sdp_kind kind = classify(d, sip, from, &early);
 	sb_sdp_event ev = {
 		.call_id = d->call_id,
 		.tag = d->tag,
 		.from = from,
-		.kind = classify(d, sip, from, &early),
+		.kind = kind,
 		.early = early,
 		.initial = !d->had_offer,
 		.method = sip->sip_cseq->cs_method_name,
 		.service = d->service,
+		.late_offer = late,
 		.status = sip->sip_status ? sip->sip_status->st_status : 0,
 		.body = sip->sip_payload->pl_data,
 		.len = sip->sip_payload->pl_len,

@@ -32,6 +32,14 @@ typedef struct sb_sdp_event {
 	 * "conf:NAME"): the hook answers the offer itself, and the body it
 	 * returns is the answer to send back to `from`. */
 	const char *service;
+	/* RFC 3261 §13.2.1 late offer from SIP (its INVITE had no SDP; the
+	 * proxy offered to the browser on its behalf with a placeholder
+	 * offer "from SIP": every bridged codec at 127.0.0.1:9). Set on the
+	 * browser's answer in the 2xx: the body returned goes to SIP as an
+	 * OFFER, and SIP's answer follows in the ACK (from SB_SIDE_SIP,
+	 * kind SB_SDP_ANSWER, method "ACK"; that ACK reaches the browser
+	 * without SDP, so the body returned for it is dropped). */
+	bool late_offer;
 	const char *body;         /* the SDP, not NUL-terminated */
 	size_t len;
 } sb_sdp_event;

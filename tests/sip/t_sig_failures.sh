@@ -12,6 +12,8 @@
 #     ringing forever -> Timer C: the UAS gets CANCEL, the browser 408;
 #     no answer at all (not even 100) -> Timer C: 408 with a Reason, and
 #     no CANCEL (nothing rang, RFC 3261 §16.8).
+#   phase 3 (SB_TIMER_C_MS=3000): a phone calls a browser that rings
+#     forever -> the browser gets a CANCEL (Reason 408), the phone 408.
 #   After each phase /health shows calls 0, transactions 0.
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/../lib/sig.sh"
@@ -119,6 +121,46 @@ sb_expect_json "no orphans after phase 2" "$J" 'r.idle && r.idle.calls === 0 && 
 sb_wait uas 10
 sb_check "Timer C: the UAS got a CANCEL" grep -q '^CANCEL sip:ringer' "$SB_WORK/uas.msg"
 sb_check "Timer C: no CANCEL for the INVITE that never got a 1xx" sh -c "! grep -q '^CANCEL sip:silent' '$SB_WORK/uas.msg'"
+
+# ---- phase 3: Timer C toward a browser that rings forever (SIP -> browser)
+sb_stop sipbridge 5
+sb_free_port PEER_PORT
+SB_OUTBOUND_PROXY="sip:127.0.0.1:$PEER_PORT"
+export SB_TIMER_C_MS=3000
+sb_daemon_start
+unset SB_TIMER_C_MS
+cat >"$SB_WORK/p3.js" <<'JS'
+async (a, t) => {
+  const R = {};
+  const w = await t.ua(a.ws, 'alice');
+  const p = await t.udp(a.peer, 'phone');
+  w.req('REGISTER', 'sip:sipbridge.test', { to: '<sip:alice@sipbridge.test>', from: '<sip:alice@sipbridge.test>', headers: ['Expires: 600'] });
+  const regIn = await p.wait(m => m.method === 'REGISTER');
+  const alias = regIn && (/<([^>]+)>/.exec(regIn.h('contact')) || [])[1];
+  if (!regIn) return R;
+  p.reply(regIn, 200, 'OK', { toTag: 'r1', headers: [`Contact: <${alias}>;expires=600`] });
+  await w.wait(m => m.status);
+  const t0 = Date.now();
+  const c = p.req('INVITE', alias, { body: t.rtpSdp(6000) });
+  const inv = await w.wait(m => m.method === 'INVITE', 10000);
+  if (!inv) return R;
+  w.reply(inv, 180, 'Ringing', { toTag: 'w3' });
+  const can = await w.wait(m => m.method === 'CANCEL', 10000);
+  R.cancel = can && { after_ms: Date.now() - t0, reason: can.h('reason') || null, same_branch: can.h('via') === inv.h('via') };
+  if (can) { w.reply(can, 200, 'OK', { toTag: 'w3' }); w.reply(inv, 487, 'Request Terminated', { toTag: 'w3' }); }
+  const fin = await p.wait(m => m.status >= 200 && m.h('call-id') === c.callId, 10000);
+  R.final = fin && fin.status;
+  R.idle = await t.idle(8000);
+  w.close(); p.close();
+  return R;
+}
+JS
+sb_sig p3 30 "$SB_WORK/p3.js" "{\"peer\":$PEER_PORT,\"timeout\":28}"
+J=$SB_WORK/p3.json
+sb_expect_json "Timer C toward the browser: CANCEL on the INVITE's branch after ~3 s" "$J" 'r.cancel && r.cancel.same_branch && r.cancel.after_ms >= 2500 && r.cancel.after_ms < 8000'
+sb_expect_json "Timer C toward the browser: the CANCEL says why (Reason)" "$J" 'r.cancel && /cause=408/.test(r.cancel.reason)'
+sb_expect_json "Timer C toward the browser: the caller gets 408" "$J" 'r.final === 408'
+sb_expect_json "no orphans after phase 3" "$J" 'r.idle && r.idle.calls === 0 && r.idle.transactions === 0'
 sb_check "daemon still running" sb_alive sipbridge
 sb_stop sipbridge 5
 sb_expect_eq "daemon exit status after SIGTERM" 0 $?
