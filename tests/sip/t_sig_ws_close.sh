@@ -7,7 +7,10 @@
 #      (and answers 487);
 #   C. answered call, the SIP side sends BYE: the browser gets it (through
 #      our Record-Route), answers 200, sipp gets the 200;
-#   D. a browser closes its WebSocket cleanly mid-call: BYE within 1 s.
+#   D. a browser closes its WebSocket cleanly mid-call: BYE within 1 s;
+#   E. a phone called the browser, the browser answered, its WebSocket
+#      dies: the phone gets BYE within 1 s (in its dialog, with Reason);
+#   F. the same while the browser rings: the phone gets 480 within 1 s.
 #   After each, /health shows calls 0 and transactions 0.
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/../lib/sig.sh"
@@ -109,6 +112,66 @@ bye_at=$(msg_time "$SB_WORK/uasD.msg" '^BYE ')
 delay=$(awk -v a="$ack_at" -v b="$bye_at" 'BEGIN { if (a == "" || b == "") print ""; else printf "%.3f", b - a - 1 }')
 sb_expect_near "D: BYE within 1 s (s)" 0.5 "$delay" 0.5
 sb_expect_idle 10
+
+# ---- E/F: the browser is the callee (a phone called it); its WebSocket
+# dies after answering (E: the phone gets BYE) or while ringing (F: the
+# phone gets a final 480)
+sb_free_port PEER_PORT
+SB_OUTBOUND_PROXY="sip:127.0.0.1:$PEER_PORT"
+sb_stop sipbridge 5
+sb_daemon_start
+cat >"$SB_WORK/callee.js" <<'JS'
+async (a, t) => {
+  const R = {};
+  const p = await t.udp(a.peer, 'phone');
+  for (const mode of ['answered', 'ringing']) {
+    const w = await t.ua(a.ws, 'alice');
+    w.req('REGISTER', 'sip:sipbridge.test', { to: '<sip:alice@sipbridge.test>', from: '<sip:alice@sipbridge.test>', headers: ['Expires: 600'] });
+    const regIn = await p.wait(m => m.method === 'REGISTER');
+    if (!regIn) return R;
+    const alias = (/<([^>]+)>/.exec(regIn.h('contact')) || [])[1];
+    p.reply(regIn, 200, 'OK', { toTag: 'r1', headers: [`Contact: <${alias}>;expires=600`] });
+    await w.wait(m => m.status);
+    const c = p.req('INVITE', alias, { body: t.rtpSdp(6000) });
+    const inv = await w.wait(m => m.method === 'INVITE', 10000);
+    if (!inv) return R;
+    const x = {};
+    if (mode === 'answered') {
+      w.reply(inv, 200, 'OK', { toTag: 'w5', body: t.sdp(40000) });
+      const ok = await p.wait(m => m.status === 200 && m.h('call-id') === c.callId, 10000);
+      if (ok) p.inDialog(p.dialogAsCaller(c, ok), 'ACK', { cseq: 1, noContact: true });
+      await w.wait(m => m.method === 'ACK', 5000);
+      await t.sleep(300);
+      const t0 = Date.now();
+      w.terminate();
+      const bye = await p.wait(m => m.method === 'BYE' && m.h('call-id') === c.callId, 5000);
+      x.bye_ms = bye && Date.now() - t0;
+      x.bye_from_tag_ok = bye && bye.tag('from') === 'w5' && bye.tag('to') === c.fromTag;
+      x.bye_reason = bye && bye.h('reason');
+      if (bye) p.reply(bye, 200, 'OK');
+    } else {
+      w.reply(inv, 180, 'Ringing', { toTag: 'w6' });
+      await p.wait(m => m.status === 180 && m.h('call-id') === c.callId, 5000);
+      const t0 = Date.now();
+      w.terminate();
+      const fin = await p.wait(m => m.status >= 200 && m.h('call-id') === c.callId, 5000);
+      x.final = fin && fin.status;
+      x.final_ms = fin && Date.now() - t0;
+    }
+    R[mode] = x;
+    R['idle_' + mode] = await t.idle(8000);
+  }
+  p.close();
+  return R;
+}
+JS
+sb_sig e 40 "$SB_WORK/callee.js" "{\"peer\":$PEER_PORT,\"timeout\":38}"
+J=$SB_WORK/e.json
+sb_expect_json "E: browser (callee) gone after answering: the phone gets BYE within 1 s" "$J" 'r.answered && r.answered.bye_ms !== null && r.answered.bye_ms < 1000'
+sb_expect_json "E: that BYE is in the phone's dialog (tags swapped right) with a Reason" "$J" 'r.answered && r.answered.bye_from_tag_ok && /WebSocket closed/.test(r.answered.bye_reason)'
+sb_expect_json "E: no orphans" "$J" 'r.idle_answered && r.idle_answered.calls === 0 && r.idle_answered.transactions === 0'
+sb_expect_json "F: browser (callee) gone while ringing: the phone gets 480 within 1 s" "$J" 'r.ringing && r.ringing.final === 480 && r.ringing.final_ms < 1000'
+sb_expect_json "F: no orphans" "$J" 'r.idle_ringing && r.idle_ringing.calls === 0 && r.idle_ringing.transactions === 0'
 
 sb_check "daemon still running" sb_alive sipbridge
 sb_stop sipbridge 5
