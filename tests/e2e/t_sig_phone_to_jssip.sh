@@ -68,9 +68,17 @@ echo "  alias: $SIG_CONTACT"
 sb_check "registrar stored an alias on the gateway" grep -q "sbf=" <<<"$SIG_CONTACT"
 
 # 1. late offer
-sb_run 40 late sipp -sf "$SB_SIPP_DIR/sig_uac_late.xml" -i 127.0.0.1 -p "$UAC_PORT" -mi 127.0.0.1 -mp "$UAC_MEDIA" \
-	-m 1 -nostdin -set ruri "$SIG_CONTACT" -d 4000 -timeout 35 \
+sb_bg late sipp -sf "$SB_SIPP_DIR/sig_uac_late.xml" -i 127.0.0.1 -p "$UAC_PORT" -mi 127.0.0.1 -mp "$UAC_MEDIA" \
+	-m 1 -nostdin -set ruri "$SIG_CONTACT" -d 5000 -timeout 35 \
 	-trace_msg -message_file "$SB_WORK/late.msg" "127.0.0.1:$SB_SIP_PORT"
+for ((i = 0; i < 150; i++)); do grep -q '^ACK' "$SB_WORK/late.msg" 2>/dev/null && break; sleep 0.1; done
+sleep 3
+# sipp does not read its media socket: what the gateway sends there queues up
+sb_nsx cat /proc/net/udp >"$SB_WORK/late_udp.txt"
+queued=$(awk -v p="$(printf ':%04X' "$UAC_MEDIA")" '$2 ~ p"$" { split($5, q, ":"); print q[2] "/" $13 }' "$SB_WORK/late_udp.txt")
+sb_check "late offer: the gateway sends the browser's audio to the phone's media port (rx queue/drops: $queued)" \
+	sh -c 'case "$1" in ""|00000000/0) exit 1 ;; esac' _ "$queued"
+sb_wait late 30
 sb_expect_eq "late offer: 200 with an offer, ACK with the answer, BYE answered (sipp exit)" 0 $?
 sb_check "late offer: the gateway's offer in the 200 is plain RTP" sh -c "tr -d '\r' <'$SB_WORK/late.msg' | awk '/^SIP\/2.0 200/{f=1} f && /^m=audio [0-9]+ RTP\/AVP /{ok=1; exit} END{exit !ok}'"
 sb_wait_log callee 'SBCALLDONE 0' 20
