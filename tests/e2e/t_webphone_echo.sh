@@ -23,6 +23,8 @@ timeout -k 5 90 ip netns exec "$SB_NS" node "$SB_ROOT/tests/e2e/webphone_drive.j
 	--wav "$SB_WORK/mic.wav" --timeout 75 --out "$SB_WORK/echo.json" --arg "$ARG" "@$SB_ROOT/tests/e2e/webphone_incall.js" \
 	</dev/null >"$SB_WORK/echo.log" 2>&1
 sb_expect_eq "driver exit status" 0 "$?"
+# SB_WEBPHONE_CALL_SHOT=doc/webphone-call.png refreshes the README's picture
+[ -n "${SB_WEBPHONE_CALL_SHOT:-}" ] && [ -s "$SB_WORK/in-call.png" ] && cp "$SB_WORK/in-call.png" "$SB_WEBPHONE_CALL_SHOT"
 J=$SB_WORK/echo.json
 echo "  info: $(sb_json "$J" '({tone: r.tone, msConfirmedToTone: r.msConfirmedToTone, msClickToTone: r.msClickToTone, stats: r.stats, lastError: r.lastError})' 2>/dev/null)"
 
