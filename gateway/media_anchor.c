@@ -63,7 +63,11 @@ struct sb_media_anchor {
 };
 
 /* OP_LOCAL: a local service answers the offer itself (echo, rooms). */
-typedef enum { OP_OFFER, OP_ANSWER, OP_LOCAL, OP_DESTROY } op_kind;
+/* OP_LATE_WS / OP_LATE_SIP: a late-offer call from SIP (sip/sdp_hook.h
+ * late_offer): the browser's answer makes the gateway offer to SIP, and
+ * SIP's answer in the ACK completes it. */
+typedef enum { OP_OFFER, OP_ANSWER, OP_LOCAL, OP_LATE_WS, OP_LATE_SIP,
+	       OP_DESTROY } op_kind;
 
 typedef struct op {
 	op_kind kind;
@@ -226,6 +230,16 @@ static void op_run(sb_msg *m, void *payload)
 	else if (r->status == 0 && o->kind == OP_LOCAL)
 		r->status = sb_media_session_answer_locally(o->wc->session, o->side,
 							    &o->in, &r->out);
+	else if (r->status == 0 && o->kind == OP_LATE_WS) {
+		sb_media_desc to_placeholder;
+		r->status = sb_media_session_remote_answer(o->wc->session, SB_SIDE_WS,
+							   &o->in, &to_placeholder);
+		if (r->status == 0)
+			r->status = sb_media_session_local_offer(o->wc->session, SB_SIDE_SIP,
+								 &r->out);
+	} else if (r->status == 0 && o->kind == OP_LATE_SIP)
+		r->status = sb_media_session_remote_answer(o->wc->session, SB_SIDE_SIP,
+							   &o->in, NULL);
 	else if (r->status == 0)
 		r->status = sb_media_session_remote_answer(o->wc->session, o->side,
 							   &o->in, &r->out);
@@ -262,8 +276,9 @@ static char *write_sdp(anchor_call *c, const pending *pd, const sb_media_desc *o
 	/* A local service answers the side that offered; otherwise the SDP
 	 * goes to the other side. */
 	int to = pd->kind == OP_LOCAL ? pd->side : 1 - pd->side;
+	bool as_offer = pd->kind == OP_OFFER || pd->kind == OP_LATE_WS;
 	char *text = NULL;
-	if (pd->kind == OP_OFFER)
+	if (as_offer)
 		*err = sb_sdp_write_offer(&c->origin[to], out, &text);
 	else if (c->offer[to])
 		*err = sb_sdp_write_answer(&c->origin[to], out, c->offer[to], &text);
@@ -276,7 +291,7 @@ static char *write_sdp(anchor_call *c, const pending *pd, const sb_media_desc *o
 	if (c->sent[to] && strcmp(c->sent[to], text)) {
 		c->origin[to].sess_version++;
 		g_free(text);
-		if (pd->kind == OP_OFFER)
+		if (as_offer)
 			*err = sb_sdp_write_offer(&c->origin[to], out, &text);
 		else
 			*err = sb_sdp_write_answer(&c->origin[to], out, c->offer[to], &text);
@@ -308,9 +323,13 @@ static void op_replied(void *reply, void *user_data)
 		pd->done(r->status, NULL, pd->done_data);
 		return;
 	}
+	if (pd->kind == OP_LATE_SIP) {
+		pd->done(0, NULL, pd->done_data);   /* the ACK goes on without SDP */
+		return;
+	}
 	int err;
 	char *text = write_sdp(c, pd, &r->out, &err);
-	if (pd->kind != OP_OFFER && r->out.n_codecs) {
+	if (pd->kind != OP_OFFER && pd->kind != OP_LATE_WS && r->out.n_codecs) {
 		int to = pd->kind == OP_LOCAL ? pd->side : 1 - pd->side;
 		codec_name(&r->out.codecs[0], c->info.codec[to]);
 		if (pd->kind == OP_LOCAL)
@@ -471,6 +490,8 @@ static void hook_process(void *data, const sb_sdp_event *ev, sb_sdp_done_cb done
 		codec_name(&sdp->audio.codecs[0], c->info.codec[ev->from]);
 	op *o = g_new0(op, 1);
 	o->kind = ev->service ? OP_LOCAL : ev->kind == SB_SDP_OFFER ? OP_OFFER : OP_ANSWER;
+	if (ev->late_offer && ev->kind == SB_SDP_ANSWER)
+		o->kind = ev->from == SB_SIDE_WS ? OP_LATE_WS : OP_LATE_SIP;
 	o->wc = c->wc;
 	o->side = ev->from;
 	o->in = sdp->audio;
