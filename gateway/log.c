@@ -35,7 +35,7 @@ static GLogWriterOutput writer(GLogLevelFlags level, const GLogField *fields,
 	const char *msg = "", *domain = "sipbridge", *tag = NULL;
 	for (gsize i = 0; i < n_fields; i++) {
 		const GLogField *f = &fields[i];
-		if (f->length >= 0 && f->length != -1)
+		if (f->length != -1)
 			continue; /* binary fields: none we use */
 		if (!strcmp(f->key, "MESSAGE"))
 			msg = f->value;
