@@ -20,4 +20,16 @@
 /* Debug lines are filtered by the writer; never log per packet. */
 #define SB_DEBUG(tag, ...) SB_LOG_TAGGED(G_LOG_LEVEL_DEBUG, tag, __VA_ARGS__)
 
+/* Short stable tag for a Call-ID (8 hex chars) for the macros above:
+ * FNV-1a, so the same call has the same tag in every log. buf holds at
+ * least 9 bytes. Pure. */
+static inline const char *sb_log_call_tag(const char *call_id, char *buf)
+{
+	guint32 h = 2166136261u;
+	for (const char *p = call_id ? call_id : ""; *p; p++)
+		h = (h ^ (guint8)*p) * 16777619u;
+	g_snprintf(buf, 9, "%08x", h);
+	return buf;
+}
+
 #endif

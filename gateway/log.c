@@ -106,13 +106,3 @@ void sb_log_init(void)
 	su_log_redirect(su_log_default, su_logger, NULL);
 	sb_log_set_level(G_LOG_LEVEL_INFO);
 }
-
-const char *sb_log_call_tag(const char *call_id, char *buf)
-{
-	/* FNV-1a: stable across runs, so a tag can be grepped in old logs. */
-	guint32 h = 2166136261u;
-	for (const char *p = call_id ? call_id : ""; *p; p++)
-		h = (h ^ (guint8)*p) * 16777619u;
-	g_snprintf(buf, 9, "%08x", h);
-	return buf;
-}

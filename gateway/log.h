@@ -15,8 +15,4 @@ void sb_log_init(void);
  * sofia-sip and lws levels to match. Any thread. */
 void sb_log_set_level(GLogLevelFlags most_verbose);
 
-/* Short stable tag for a Call-ID (8 hex chars), for SB_* macros. Writes
- * into buf (at least 9 bytes) and returns it. Pure. */
-const char *sb_log_call_tag(const char *call_id, char *buf);
-
 #endif

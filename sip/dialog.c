@@ -5,6 +5,7 @@
 #include <sofia-sip/sip_header.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "sip/proxy_msg.h"
 
 sb_dialog *sb_dialog_new(const char *call_id, sb_flow *flow, bool ws_is_caller)
@@ -22,10 +23,7 @@ sb_dialog *sb_dialog_new(const char *call_id, sb_flow *flow, bool ws_is_caller)
 	d->offer_from = -1;
 	d->created_us = g_get_monotonic_time();
 	d->created_real_us = g_get_real_time();
-	guint32 h = 2166136261u;
-	for (const char *p = call_id; *p; p++)
-		h = (h ^ (guint8)*p) * 16777619u;
-	g_snprintf(d->tag, sizeof(d->tag), "%08x", h);
+	sb_log_call_tag(call_id, d->tag);
 	return d;
 }
 
