@@ -6,6 +6,7 @@
 #include "gateway/media_anchor.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <string.h>
 
 #include "common/log.h"
@@ -510,6 +511,7 @@ static void hook_process(void *data, const sb_sdp_event *ev, sb_sdp_done_cb done
 typedef struct final_pending {
 	sb_media_anchor *anchor;
 	char *call_id;
+	char tag[sizeof(((anchor_call *)0)->tag)];
 	sb_media_call_info info;
 } final_pending;
 
@@ -528,6 +530,16 @@ static void destroyed(void *reply, void *user_data)
 		f->info.stats[0] = r->stats[0];
 		f->info.stats[1] = r->stats[1];
 		f->info.transcoded = f->info.transcoded || r->transcoded;
+		/* One line per call answers most "no audio" reports from the
+		 * log alone: which leg never received, which never sent. */
+		const sb_leg_stats *w = &r->stats[0], *s = &r->stats[1];
+		SB_INFO(f->tag,
+			"media end%s: leg0 rx %" PRIu64 " tx %" PRIu64 " dropped %" PRIu64
+			"/%" PRIu64 " | leg1 rx %" PRIu64 " tx %" PRIu64 " dropped %" PRIu64
+			"/%" PRIu64,
+			r->transcoded ? " (transcoded)" : "", w->rx_packets, w->tx_packets,
+			w->rx_dropped, w->tx_dropped, s->rx_packets, s->tx_packets,
+			s->rx_dropped, s->tx_dropped);
 	}
 	if (f->anchor->final_cb)
 		f->anchor->final_cb(f->call_id, &f->info, f->anchor->final_data);
@@ -541,6 +553,7 @@ static void post_destroy(sb_media_anchor *a, anchor_call *c)
 	final_pending *f = g_new0(final_pending, 1);
 	f->anchor = a;
 	f->call_id = g_strdup(c->call_id);
+	g_strlcpy(f->tag, c->tag, sizeof(f->tag));
 	f->info = c->info;
 	/* If the worker is gone the message is dropped with the process. */
 	sb_msg_post(sb_worker_context(c->worker), &(sb_msg_spec){

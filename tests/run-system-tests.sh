@@ -54,8 +54,8 @@ done
 
 for name in "${failed[@]}"; do
 	echo
-	echo "---- $name: last 30 lines of $RESULTS/$name.log"
-	tail -n 30 "$RESULTS/$name.log"
+	echo "---- $name: last 50 lines of $RESULTS/$name.log"
+	tail -n 50 "$RESULTS/$name.log"
 done
 echo
 if [ "$skip" -gt 0 ]; then

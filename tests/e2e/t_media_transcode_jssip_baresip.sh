@@ -80,11 +80,13 @@ sb_check "baresip (PCMU only) took PCMU from the gateway's offer" grep -q "Set a
 hz=$(sb_json "$SB_WORK/call.json" 'Math.round(r.tone.peakHz)')
 sb_expect_near "browser hears baresip's 400 Hz" 400 "$hz" 12
 sb_expect_ge "browser received RTP packets" 50 "$(sb_json "$SB_WORK/call.json" 'r.stats.inbound.packetsReceived')"
+sb_expect_ge "browser sent RTP packets" 50 "$(sb_json "$SB_WORK/call.json" 'r.stats.outbound.packetsSent')"
 sb_expect_eq "browser's DTLS connected" connected "$(sb_json "$SB_WORK/call.json" 'r.stats.transport.dtlsState')"
 
 sleep 1
 sb_stop baresip 5 TERM
 rec=$(sb_baresip_rec "$SB_WORK/bs" dec)
+[ -n "$rec" ] || { echo "  baresip's files: $(ls "$SB_WORK/bs/rec")"; grep -E "sndfile|stream|audio:" "$SB_WORK/baresip.log" | cut -c1-200 | tail -n 8; }
 sb_expect_tone "baresip hears the browser's 1 kHz" "$rec" 1000 -20
 sb_check "baresip saw the call end with BYE" grep -Eiq "terminated|closed|BYE" "$SB_WORK/baresip.log"
 

@@ -77,6 +77,13 @@ sb_finish() {
 		echo "PASS: $SB_CHECKS checks"
 		exit 0
 	fi
+	# What CI shows is the tail of this output: put the gateway's view of
+	# the failed run (warnings, media summaries) right before the verdict.
+	if [ -s "$SB_WORK/sipbridge.log" ]; then
+		echo "  --- gateway log, warnings and media lines:"
+		grep -E "WARN|ERROR|CRIT|media |call ended" "$SB_WORK/sipbridge.log" |
+			tail -n 20 | cut -c1-300 | sed 's/^/  | /'
+	fi
 	echo "FAIL: $SB_FAILS of $SB_CHECKS checks failed"
 	exit 1
 }
