@@ -8,6 +8,7 @@ libsb_sip_a_SOURCES = \
 	sip/dialog.c sip/dialog.h \
 	sip/flow.c sip/flow.h \
 	sip/proxy.c sip/proxy.h sip/proxy_internal.h \
+	sip/registrations.c sip/registrations.h \
 	sip/proxy_msg.c sip/proxy_msg.h \
 	sip/proxy_policy.c sip/proxy_sdp.c sip/proxy_sip.c \
 	sip/sdp_hook.h \

@@ -6,3 +6,10 @@ TESTS += tests/unit/test_sdp
 tests_unit_test_sdp_SOURCES = tests/unit/test_sdp.c
 tests_unit_test_sdp_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_sdp_LDADD = $(SIP_LIBS) $(CMOCKA_LIBS)
+
+# sip/registrations.c: the browsers' bindings for the admin API
+check_PROGRAMS += tests/unit/test_registrations
+TESTS += tests/unit/test_registrations
+tests_unit_test_registrations_SOURCES = tests/unit/test_registrations.c
+tests_unit_test_registrations_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_registrations_LDADD = $(SIP_LIBS) $(CMOCKA_LIBS)
