@@ -248,6 +248,47 @@ static void register_restore(msg_t *msg, sip_t *sip, sb_flow *f)
 	g_ptr_array_unref(fresh);
 }
 
+/* Operators' view (sip/registrations.h): a 2xx to a REGISTER lists every
+ * binding the registrar keeps for the AoR, so this flow's aliases in it
+ * are its bindings and the ones left out are gone. Registrars that list
+ * no Contact at all are taken at the word of our request. Called before
+ * register_restore, while the Contacts still carry our alias. */
+static void register_learn(sb_proxy *p, sb_ctxn *t, nta_outgoing_t *orq, const sip_t *sip)
+{
+	msg_t *req = nta_outgoing_getrequest(orq);
+	const sip_t *rq = req ? sip_object(req) : NULL;
+	su_home_t home[1] = { SU_HOME_INIT(home) };   /* the URI strings */
+	const sip_contact_t *list = sip->sip_contact ? sip->sip_contact : rq ? rq->sip_contact : NULL;
+	const sip_expires_t *ex = sip->sip_expires ? sip->sip_expires : rq ? rq->sip_expires : NULL;
+	const url_t *ruri = nta_outgoing_request_uri(orq);
+	sb_registration_info b = {
+		.aor = sip->sip_to ? url_as_string(home, sip->sip_to->a_url) : NULL,
+		.source = sb_ws_conn_peer(t->flow->conn), .conn_id = sb_ws_conn_id(t->flow->conn),
+		.user_agent = rq && rq->sip_user_agent ? rq->sip_user_agent->g_string : "",
+		.registrar = ruri ? url_as_string(home, ruri) : "",
+	};
+	GPtrArray *keep = g_ptr_array_new();
+	char tok[64];
+	for (const sip_contact_t *m = list; m && b.aor; m = m->m_next) {
+		if (!sb_pmsg_url_token(m->m_url, tok, sizeof(tok)) || strcmp(tok, t->flow->token))
+			continue;
+		b.contact = sb_flow_get_contact(t->flow, m->m_url->url_user ? m->m_url->url_user : "");
+		b.alias = url_as_string(home, m->m_url);
+		b.expires_s = m->m_expires ? (unsigned)strtoul(m->m_expires, NULL, 10)
+			    : ex ? (unsigned)ex->ex_delta : 3600;
+		if (b.contact && sb_registrations_update(p->regs, &b, g_get_real_time(),
+							  g_get_monotonic_time()) == 0)
+			g_ptr_array_add(keep, (char *)b.contact);
+	}
+	if (b.aor)
+		sb_registrations_prune(p->regs, b.conn_id, b.aor,
+				       (const char *const *)keep->pdata, keep->len);
+	g_ptr_array_free(keep, TRUE);
+	su_home_deinit(home);
+	if (req)
+		msg_destroy(req);
+}
+
 /* ---- responses from SIP to the browser ----------------------------------- */
 
 typedef struct resp_ctx {
@@ -400,6 +441,8 @@ static int ctxn_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq,
 	sb_proxy_policy_auth_failed(t, sip);
 	internal_reason(msg, sip, status);
 	restore_vias(msg, sip, t->ws_vias);
+	if (t->method == sip_method_register && status >= 200 && status < 300)
+		register_learn(p, t, orq, sip);
 	if (t->method == sip_method_register && status < 300)
 		register_restore(msg, sip, t->flow);
 	ctxn_track_dialog(p, t, sip, status);
@@ -789,6 +832,8 @@ void sb_proxy_ws_close(sb_ws_conn *c, void *proxy)
 	sb_ws_conn_set_data(c, NULL);
 	sb_flow_close(f);
 	sb_proxy_policy_ws_closed(p, f);
+	/* its aliases stop resolving: the registrar's bindings are dead */
+	sb_registrations_remove_conn(p->regs, sb_ws_conn_id(c));
 	const char *reason = "SIP;cause=480;text=\"WebSocket closed\"";
 	GHashTableIter di;
 	gpointer dv;
@@ -840,6 +885,7 @@ sb_proxy *sb_proxy_new(nta_agent_t *agent, const sb_proxy_config *cfg)
 	p->dialogs = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
 					   (GDestroyNotify)sb_dialog_free);
 	p->nack = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	p->regs = sb_registrations_new();
 	/* Test hook: SB_TIMER_C_MS shortens Timer C (RFC 3261 §16.8, > 3 min
 	 * in service) so system tests can see it fire. Not a config key. */
 	p->timer_c_ms = 180000;
@@ -857,6 +903,7 @@ void sb_proxy_free(sb_proxy *p)
 	g_hash_table_destroy(p->stxns);
 	g_hash_table_destroy(p->dialogs);
 	g_hash_table_destroy(p->nack);
+	sb_registrations_free(p->regs);
 	if (p->limits)
 		sb_limits_free(p->limits);
 	for (unsigned i = 0; i < p->n_sip; i++) {
@@ -959,6 +1006,12 @@ void sb_proxy_end_all(sb_proxy *p, const char *reason)
 			end_dialog_of_closed_flow(p, d, reason);
 	}
 	g_list_free(ds);
+}
+
+sb_registrations *sb_proxy_registrations(sb_proxy *p)
+{
+	sb_registrations_expire(p->regs, g_get_monotonic_time());
+	return p->regs;
 }
 
 void sb_proxy_get_stats(const sb_proxy *p, sb_proxy_stats *out)

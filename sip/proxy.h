@@ -12,6 +12,7 @@
 #include "sip/dialog.h"
 #include "sip/dialplan.h"
 #include "sip/limits.h"
+#include "sip/registrations.h"
 #include "sip/sdp_hook.h"
 #include "sip/sip_stack.h"
 #include "sip/ws_transport.h"
@@ -91,5 +92,10 @@ bool sb_proxy_draining(const sb_proxy *p);
 void sb_proxy_end_all(sb_proxy *p, const char *reason);
 
 void sb_proxy_get_stats(const sb_proxy *p, sb_proxy_stats *out);
+
+/* The browsers' bindings accepted by a registrar through this proxy
+ * (sip/registrations.h), lapsed ones dropped first. Borrowed: owned by
+ * the proxy, valid until the next event of the signalling loop. */
+sb_registrations *sb_proxy_registrations(sb_proxy *p);
 
 #endif

@@ -35,6 +35,7 @@ struct sb_proxy {
 	GHashTable *nack;    /* INVITE branches answered non-2xx (owned
 				strings), to absorb the browser's ACK */
 	sb_proxy_stats stats;
+	sb_registrations *regs;          /* owned: for operators (admin API) */
 	unsigned timer_c_ms;  /* RFC 3261 §16.8 Timer C: 180 s, or the test
 				 hook SB_TIMER_C_MS read at creation */
 };
