@@ -3,7 +3,7 @@
 noinst_PROGRAMS += tests/bench/sbload
 tests_bench_sbload_SOURCES = tests/bench/sbload.c tests/bench/sbload.h \
 	tests/bench/sbload_uas.c tests/bench/sbload_ws.c \
-	tests/bench/sbload_util.c
+	tests/bench/sbload_util.c tests/bench/sbload_ng.c
 # libnice (in WEBRTC_LIBS) before sofia-sip (in SIP_LIBS): see the link
 # order note in gateway/local.mk.
 tests_bench_sbload_LDADD = $(WEBRTC_LIBS) $(SIP_LIBS) -lpthread -lm

@@ -93,6 +93,7 @@ static struct app {
 	GMainLoop *loop;
 	sb_cert *cert;
 	sbl_uas *uas;
+	sbl_ng *ng;                /* --ng: rtpengine's control socket */
 	call *calls;
 	unsigned n_calls;
 	sbl_ws **conns;
@@ -425,6 +426,84 @@ static void on_leg_event(sb_leg *leg, sb_leg_event ev, const char *reason,
 		call_fail(c, "gateway closed DTLS");
 }
 
+/* --ng: the call through rtpengine. offer (the leg's WebRTC SDP) ->
+ * rtpengine's RTP/AVP offer -> the UAS's answer (an echo socket) ->
+ * answer -> rtpengine's WebRTC answer for the leg; then ICE + DTLS with
+ * rtpengine as with the gateway. ud is the call's index. */
+static void ng_on_answer(const char *result, const char *sdp,
+			 const char *error, void *ud)
+{
+	call *c = &A.calls[GPOINTER_TO_UINT(ud)];
+	sb_sdp *ans = NULL;
+	if (c->st != C_INVITING)
+		return;
+	if (strcmp(result, "ok") || !sdp) {
+		if (A.o.verbose || A.n_failed < 5)
+			fprintf(stderr, "sbload: ng answer: %s %s\n", result,
+				error ? error : "");
+		call_fail(c, "rtpengine refused the answer");
+		return;
+	}
+	c->st = C_ANSWERED;
+	if (sb_sdp_parse(sdp, strlen(sdp), 65536, &ans) < 0) {
+		call_fail(c, "rtpengine's answer does not parse");
+		return;
+	}
+	if (sb_leg_set_remote(c->leg, false, &ans->audio) < 0)
+		call_fail(c, "answer refused by the WebRTC leg");
+	sb_sdp_free(ans);
+}
+
+static void ng_on_offer(const char *result, const char *sdp,
+			const char *error, void *ud)
+{
+	call *c = &A.calls[GPOINTER_TO_UINT(ud)];
+	char ftag[16], ttag[16];
+	if (c->st != C_INVITING)
+		return;
+	if (strcmp(result, "ok") || !sdp) {
+		if (A.o.verbose || A.n_failed < 5)
+			fprintf(stderr, "sbload: ng offer: %s %s\n", result,
+				error ? error : "");
+		call_fail(c, "rtpengine refused the offer");
+		return;
+	}
+	g_autofree char *plain = sbl_uas_answer(A.uas, sdp, strlen(sdp));
+	if (!plain) {
+		if (A.o.verbose)
+			fprintf(stderr, "sbload: rtpengine offer:\n%s\n", sdp);
+		call_fail(c, "rtpengine's offer has no PCMU for the echo");
+		return;
+	}
+	snprintf(ftag, sizeof(ftag), "f%u", c->idx);
+	snprintf(ttag, sizeof(ttag), "t%u", c->idx);
+	sbl_ng_answer(A.ng, c->call_id, ftag, ttag, plain, ng_on_answer,
+		      GUINT_TO_POINTER(c->idx));
+}
+
+static int ng_start(call *c, const char *sdp)
+{
+	char ftag[16];
+	new_dialog_ids(c, "load");
+	snprintf(ftag, sizeof(ftag), "f%u", c->idx);
+	c->t_start = sbl_now_us();
+	if (!A.t_first_invite)
+		A.t_first_invite = c->t_start;
+	return sbl_ng_offer(A.ng, c->call_id, ftag, sdp, A.o.opus,
+			    ng_on_offer, GUINT_TO_POINTER(c->idx));
+}
+
+static void ng_on_delete(const char *result, const char *sdp,
+			 const char *error, void *ud)
+{
+	call *c = &A.calls[GPOINTER_TO_UINT(ud)];
+	(void)sdp, (void)error;
+	if (c->st != C_BYE_SENT)
+		return;
+	c->st = C_DONE;
+	A.n_done += !strcmp(result, "ok");
+}
+
 static int start_media_call(call *c)
 {
 	sb_leg_params p = { .ctx = g_main_context_default(),
@@ -457,6 +536,8 @@ static int start_media_call(call *c)
 		return err;
 	c->st = C_INVITING;
 	A.in_flight++;
+	if (A.ng)
+		return ng_start(c, sdp);
 	send_invite(c, sdp);
 	return 0;
 }
@@ -994,7 +1075,14 @@ static void send_byes(void)
 	unsigned n = 0;
 	for (unsigned i = 0; i < A.n_calls; i++) {
 		call *c = &A.calls[i];
-		if (c->st == C_UP) {
+		if (c->st == C_UP && A.ng) {
+			char ftag[16];
+			snprintf(ftag, sizeof(ftag), "f%u", c->idx);
+			c->st = C_BYE_SENT;
+			sbl_ng_delete(A.ng, c->call_id, ftag, ng_on_delete,
+				      GUINT_TO_POINTER(c->idx));
+			n++;
+		} else if (c->st == C_UP) {
 			send_in_dialog(c, "BYE", 2);
 			c->st = C_BYE_SENT;
 			n++;
@@ -1178,6 +1266,7 @@ static int parse_args(int argc, char **argv)
 	g_autofree char *target = NULL;
 	g_autofree char *domain = NULL;
 	g_autofree char *codec = NULL;
+	g_autofree char *ng = NULL;
 	int calls = 100, per_ws = 1, window = 50, late = 60, echo = 8;
 	int total = 300, hold = 3000;
 	gint64 seed = -1;
@@ -1197,6 +1286,7 @@ static int parse_args(int argc, char **argv)
 		{ "late-ms", 0, 0, G_OPTION_ARG_INT, &late, "round trip above which a packet is late (default 60)", "MS" },
 		{ "uas-port", 0, 0, G_OPTION_ARG_INT, &A.o.uas_port, "run the SIP UAS + RTP echo on 127.0.0.1:PORT (0 = none)", "PORT" },
 		{ "echo-socks", 0, 0, G_OPTION_ARG_INT, &echo, "RTP echo sockets shared by the calls (default 8)", "N" },
+		{ "ng", 0, 0, G_OPTION_ARG_STRING, &ng, "media: no SIP; rtpengine's NG control socket at IP:PORT bridges each WebRTC leg to the RTP echo (offer/answer/delete)", "IP:PORT" },
 		{ "gw-pid", 0, 0, G_OPTION_ARG_INT, &A.o.gw_pid, "daemon PID: CPU and RSS from /proc", "PID" },
 		{ "verbose", 'v', 0, G_OPTION_ARG_NONE, &A.o.verbose, "progress on stderr", NULL },
 		{ "chaos", 0, 0, G_OPTION_ARG_INT64, &seed, "media calls one after the other on --calls slots, each ending at random (seed of the draws; needs --uas-port)", "SEED" },
@@ -1221,13 +1311,20 @@ static int parse_args(int argc, char **argv)
 		return -EINVAL;
 	}
 	A.o.opus = codec && !strcmp(codec, "opus");
+	if (ng) {
+		if (A.o.mode != SBL_MODE_MEDIA || seed >= 0) {
+			fprintf(stderr, "sbload: --ng works in media mode without --chaos\n");
+			return -EINVAL;
+		}
+		g_strlcpy(A.o.ng, ng, sizeof(A.o.ng));
+	}
 	if (!ws)
 		ws = g_strdup("ws://127.0.0.1:8080/");
 	if (!domain)
 		domain = g_strdup("sipbridge.test");
 	if (sscanf(ws, "ws://%63[^:/]:%d%127s", A.o.ws_host, &A.o.ws_port,
 		   A.o.ws_path) < 2 || calls < 1 || per_ws < 1 || window < 1 ||
-	    dur <= 0 || echo < 1 || (A.o.mode == SBL_MODE_MEDIA && !A.o.uas_port && !target)) {
+	    dur <= 0 || echo < 1 || (A.o.mode == SBL_MODE_MEDIA && !A.o.uas_port && !target && !ng)) {
 		fprintf(stderr, "sbload: bad arguments (see --help)\n");
 		return -EINVAL;
 	}
@@ -1321,6 +1418,7 @@ static void teardown(void)
 	while (sbl_now_us() < until)
 		g_main_context_iteration(NULL, FALSE);
 	sbl_ws_deinit();
+	sbl_ng_close(A.ng);
 	sbl_uas_stop(A.uas);
 	g_hash_table_unref(A.by_cid);
 	g_free(A.calls);
@@ -1373,14 +1471,17 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < A.n_calls; i++)
 		A.calls[i].idx = i;
 	if (sb_cert_new("sbload", &A.cert) < 0 ||
-	    (A.o.uas_port && sbl_uas_start(A.o.uas_port, A.o.echo_socks, &A.uas) < 0) ||
+	    ((A.o.uas_port || A.o.ng[0]) &&
+	     sbl_uas_start(A.o.uas_port, A.o.echo_socks, &A.uas) < 0) ||
+	    (A.o.ng[0] && sbl_ng_open(A.o.ng, &A.ng) < 0) ||
 	    sbl_ws_init(A.loop, on_ws_msg, on_ws_state, NULL) < 0) {
 		fprintf(stderr, "sbload: initialisation failed\n");
 		return 1;
 	}
 	if (A.o.chaos)
 		return run_chaos(t0);
-	A.n_conns = (A.n_calls + A.o.calls_per_ws - 1) / A.o.calls_per_ws;
+	/* --ng: no WebSocket at all; P_CONNECT ends at once */
+	A.n_conns = A.ng ? 0 : (A.n_calls + A.o.calls_per_ws - 1) / A.o.calls_per_ws;
 	A.conns = g_new0(sbl_ws *, A.n_conns);
 	for (unsigned i = 0; i < A.n_conns; i++) {
 		A.conns[i] = sbl_ws_connect(A.o.ws_host, A.o.ws_port,
@@ -1388,7 +1489,7 @@ int main(int argc, char **argv)
 		if (!A.conns[i])
 			A.conns_lost++;
 	}
-	for (unsigned i = 0; i < A.n_calls; i++)
+	for (unsigned i = 0; i < A.n_calls && !A.ng; i++)
 		A.calls[i].ws = A.conns[i / A.o.calls_per_ws];
 	set_phase(P_CONNECT);
 	g_timeout_add(20, on_phase_timer, NULL);

@@ -43,6 +43,8 @@ typedef struct sbl_opts {
 	int uas_port;            /* 0 = no in-process UAS */
 	unsigned echo_socks;     /* RTP echo sockets shared by the calls */
 	int gw_pid;              /* daemon to sample from /proc, 0 = none */
+	char ng[80];             /* --ng HOST:PORT: rtpengine bridges the
+				  * calls instead (no SIP, no WebSocket) */
 	/* chaos (media calls one after the other, random endings) */
 	bool chaos;
 	gint64 chaos_seed;
@@ -87,6 +89,50 @@ int sbl_uas_start(int port, unsigned n_echo, sbl_uas **out);
 const sbl_uas_counters *sbl_uas_counters_get(const sbl_uas *u);
 /* Stop the thread (joins), close sockets, free. NULL ok. */
 void sbl_uas_stop(sbl_uas *u);
+/* The SDP answer the UAS would put in its 200 to this offer: RTP/AVP
+ * PCMU on one of the echo sockets (round robin), rtcp-mux if offered.
+ * New string (g_free) or NULL when the offer is unusable or has no
+ * PCMU. Any thread (--ng mode calls it from the main thread). */
+char *sbl_uas_answer(sbl_uas *u, const char *offer, size_t len);
+
+/* ---- rtpengine NG control client (sbload_ng.c, main thread) ----
+ * The NG protocol: one UDP datagram per request, "COOKIE <bencoded
+ * dictionary>"; the reply repeats the cookie. rtpengine caches replies by
+ * cookie, so a lost request or reply is simply sent again (every 500 ms,
+ * 6 tries). Used by --ng: rtpengine instead of sipbridge bridges the
+ * WebRTC leg and the plain RTP echo (doc/BENCHMARKS.md). */
+typedef struct sbl_ng sbl_ng;
+/* Reply to one request: result is "ok", "error", or "timeout" (no reply);
+ * sdp and error are NULL when absent. The strings live for the call. */
+typedef void (*sbl_ng_cb)(const char *result, const char *sdp,
+			  const char *error, void *user_data);
+/* Socket toward host:port (IPv4 literal), watched on the default main
+ * context. 0 or -errno. */
+int sbl_ng_open(const char *hostport, sbl_ng **out);
+/* Browser -> plain offer: the browser's WebRTC SDP in, RTP/AVP out (ICE
+ * removed); opus: Opus masked, PCMU offered by transcoding. 0 or -errno;
+ * cb fires exactly once unless the client is closed first. */
+int sbl_ng_offer(sbl_ng *ng, const char *call_id, const char *from_tag,
+		 const char *sdp, bool opus, sbl_ng_cb cb, void *user_data);
+/* Plain -> browser answer: RTP/AVP in, ICE + DTLS (passive) + rtcp-mux
+ * toward the browser. */
+int sbl_ng_answer(sbl_ng *ng, const char *call_id, const char *from_tag,
+		  const char *to_tag, const char *sdp, sbl_ng_cb cb,
+		  void *user_data);
+int sbl_ng_delete(sbl_ng *ng, const char *call_id, const char *from_tag,
+		  sbl_ng_cb cb, void *user_data);
+/* Requests still waiting for a reply. */
+unsigned sbl_ng_pending(const sbl_ng *ng);
+/* Close the socket; pending callbacks never fire. NULL ok. */
+void sbl_ng_close(sbl_ng *ng);
+
+/* ---- bencode (sbload_ng.c), pure functions, any thread ---- */
+/* Append a bencoded string. */
+void sbl_benc_str(GString *out, const char *s);
+/* In the bencoded dictionary buf[0..len), the string value of key (top
+ * level only); other value types are skipped. New string (g_free) or
+ * NULL: absent, not a string, or malformed input. */
+char *sbl_benc_dict_str(const char *buf, size_t len, const char *key);
 
 /* ---- SIP over WebSocket client (main thread) ---- */
 typedef struct sbl_ws sbl_ws;

@@ -102,15 +102,17 @@ static const char *hdr(su_home_t *home, const void *h)
 	return h ? sip_header_as_string(home, (const sip_header_t *)h) : "";
 }
 
-/* The answer: PCMU on a shared echo socket, rtcp-mux if offered. */
-static char *make_answer(sbl_uas *u, const sip_t *sip, int *status)
+/* The answer: PCMU on a shared echo socket, rtcp-mux if offered. Also
+ * used by the main thread in --ng mode (sbl_uas_answer), hence the atomic
+ * round-robin counter. */
+static char *make_answer_sdp(sbl_uas *u, const char *sdp, size_t len,
+			     int *status)
 {
 	sb_sdp *offer = NULL;
-	const sip_payload_t *pl = sip->sip_payload;
 	char *out = NULL;
 
 	*status = 488;
-	if (sb_sdp_parse(pl->pl_data, pl->pl_len, 65536, &offer) < 0)
+	if (sb_sdp_parse(sdp, len, 65536, &offer) < 0)
 		return NULL;
 	bool pcmu = false;
 	for (unsigned i = 0; i < offer->audio.n_codecs; i++)
@@ -118,10 +120,12 @@ static char *make_answer(sbl_uas *u, const sip_t *sip, int *status)
 	if (pcmu) {
 		sb_media_desc d;
 		sb_sdp_origin o;
+		unsigned k = __atomic_fetch_add(&u->next_echo, 1,
+						__ATOMIC_RELAXED);
 		memset(&d, 0, sizeof(d));
 		d.proto = SB_MD_PROTO_RTP_AVP;
 		g_strlcpy(d.addr, "127.0.0.1", sizeof(d.addr));
-		d.port = u->echo[u->next_echo++ % u->n_echo].port;
+		d.port = u->echo[k % u->n_echo].port;
 		d.rtcp_mux = offer->audio.rtcp_mux;
 		d.ptime = 20;
 		d.codecs[0] = (sb_md_codec){ .pt = 0, .name = "PCMU",
@@ -133,6 +137,18 @@ static char *make_answer(sbl_uas *u, const sip_t *sip, int *status)
 	}
 	sb_sdp_free(offer);
 	return out;
+}
+
+static char *make_answer(sbl_uas *u, const sip_t *sip, int *status)
+{
+	return make_answer_sdp(u, sip->sip_payload->pl_data,
+			       sip->sip_payload->pl_len, status);
+}
+
+char *sbl_uas_answer(sbl_uas *u, const char *offer, size_t len)
+{
+	int status;
+	return make_answer_sdp(u, offer, len, &status);
 }
 
 static const char *phrase_of(int status)
