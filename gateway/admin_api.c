@@ -184,6 +184,8 @@ void sb_admin_registration_free(sb_admin_registration *r)
 	g_free(r->contact);
 	g_free(r->source);
 	g_free(r->user_agent);
+	g_free(r->registrar_contact);
+	g_free(r->registrar);
 	g_free(r);
 }
 
@@ -313,6 +315,11 @@ static json_t *registration_json(const sb_admin_registration *r)
 	set_str(o, "source", r->source);
 	set_str(o, "user_agent", r->user_agent);
 	set_int(o, "expires_in_s", r->expires_in_s);
+	set_str(o, "registrar_contact", r->registrar_contact ? r->registrar_contact : "");
+	set_str(o, "registrar", r->registrar ? r->registrar : "");
+	set_int(o, "connection_id", (gint64)r->connection_id);
+	set_int(o, "expires_s", r->expires_s);
+	set_int(o, "registered_unix_ms", r->registered_unix_ms);
 	return o;
 }
 

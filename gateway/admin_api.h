@@ -131,13 +131,19 @@ void sb_admin_call_free(sb_admin_call *c);   /* NULL ok */
 
 typedef struct sb_admin_registration {
 	char *aor;                   /* address of record (To URI) */
-	char *contact;               /* the Contact the registrar sees */
+	char *contact;               /* the browser's own Contact URI */
 	char *source;                /* WebSocket peer "IP:port" */
 	char *user_agent;            /* "" when absent */
-	gint64 expires_in_s;
+	gint64 expires_in_s;         /* left until it lapses */
+	/* Set by the provider after _new (strings owned, NULL -> ""). */
+	char *registrar_contact;     /* the alias the registrar stores */
+	char *registrar;             /* Request-URI of the REGISTER */
+	guint64 connection_id;       /* WebSocket connection id */
+	gint64 expires_s;            /* granted by the registrar's 2xx */
+	gint64 registered_unix_ms;   /* time of the last accepting 2xx */
 } sb_admin_registration;
 
-/* Strings copied (NULL -> ""). */
+/* Strings copied (NULL -> ""); the fields after expires_in_s zero. */
 sb_admin_registration *sb_admin_registration_new(const char *aor,
 	const char *contact, const char *source, const char *user_agent,
 	gint64 expires_in_s);

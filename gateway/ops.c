@@ -154,10 +154,9 @@ static void collect(sb_metrics_registry *r, void *user_data)
 	sb_ops *o = user_data;
 	sb_proxy_stats st;
 	sb_proxy_get_stats(o->deps.proxy, &st);
-	/* registrations: 0 until the proxy counts bound Contacts (st.flows
-	 * are WebSocket connections, already in websocket_connections) */
+	unsigned regs = sb_registrations_count(sb_proxy_registrations(o->deps.proxy));
 	sb_metrics_set_active(st.dialogs, st.transactions, sb_ws_transport_count(),
-			      0, sb_media_anchor_count(o->deps.media));
+			      regs, sb_media_anchor_count(o->deps.media));
 	for (unsigned i = 0; i < sb_worker_pool_size(o->deps.workers); i++)
 		sb_metrics_worker_load(i, sb_worker_load(sb_worker_pool_get(o->deps.workers, i)));
 }
@@ -242,6 +241,27 @@ static int hang_up(const char *call_id, void *ud)
 	return 0;
 }
 
+static void add_registration(const sb_registration *b, void *ud)
+{
+	GPtrArray *out = ud;
+	gint64 left = (b->expires_mono_us - g_get_monotonic_time()) / G_USEC_PER_SEC;
+	sb_admin_registration *r = sb_admin_registration_new(b->aor, b->contact,
+		b->source, b->user_agent, MAX(left, 0));
+	r->registrar_contact = g_strdup(b->alias);
+	r->registrar = g_strdup(b->registrar);
+	r->connection_id = b->conn_id;
+	r->expires_s = b->expires_s;
+	r->registered_unix_ms = b->registered_unix_us / 1000;
+	g_ptr_array_add(out, r);
+}
+
+static int list_registrations(GPtrArray *out, void *ud)
+{
+	sb_ops *o = ud;
+	sb_registrations_foreach(sb_proxy_registrations(o->deps.proxy), add_registration, out);
+	return 0;
+}
+
 static int drain(void *ud)
 {
 	sb_ops *o = ud;
@@ -279,6 +299,7 @@ sb_ops *sb_ops_new(const sb_ops_deps *deps, GError **err)
 	sb_media_anchor_set_final_cb(deps->media, media_final, o);
 	o->provider = (sb_admin_provider){
 		.list_calls = list_calls, .get_call = get_call, .hang_up = hang_up,
+		.list_registrations = list_registrations,
 		.drain = drain, .reload = reload, .user_data = o,
 	};
 	return o;

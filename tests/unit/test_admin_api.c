@@ -82,9 +82,14 @@ static int f_hang_up(const char *id, void *ud)
 
 static int f_list_regs(GPtrArray *out, void *ud)
 {
-	g_ptr_array_add(out, sb_admin_registration_new("sip:alice@example.org",
+	sb_admin_registration *r = sb_admin_registration_new("sip:alice@example.org",
 		"<sip:alice@127.0.0.1:5060;transport=ws;ob>", "127.0.0.1:40000",
-		"JsSIP 3.10", 599));
+		"JsSIP 3.10", 599);
+	r->registrar = g_strdup("sip:example.org");
+	r->connection_id = 42;
+	r->expires_s = 600;
+	r->registered_unix_ms = 1764200000123;
+	g_ptr_array_add(out, r);
 	return 0;
 }
 
@@ -270,6 +275,11 @@ static void test_registrations(void **state)
 	assert_string_equal(jget_s(r, "source"), "127.0.0.1:40000");
 	assert_string_equal(jget_s(r, "user_agent"), "JsSIP 3.10");
 	assert_int_equal(jget_i(r, "expires_in_s"), 599);
+	assert_string_equal(jget_s(r, "registrar"), "sip:example.org");
+	assert_string_equal(jget_s(r, "registrar_contact"), "");   /* unset */
+	assert_int_equal(jget_i(r, "connection_id"), 42);
+	assert_int_equal(jget_i(r, "expires_s"), 600);
+	assert_int_equal(jget_i(r, "registered_unix_ms"), 1764200000123);
 	json_decref(j);
 }
 
