@@ -528,6 +528,7 @@ void sb_media_session_close(sb_media_session *s)
 		return;
 	s->closed = true;
 	sb_ms_stop_media(s);
+	sb_ms_dtmf_stop(s);
 	for (int i = 0; i < 2; i++)
 		if (s->leg[i])
 			sb_leg_close(s->leg[i]);

@@ -153,6 +153,27 @@ int sb_media_session_answer_locally(sb_media_session *s, int side,
 				    const sb_media_desc *offer,
 				    sb_media_desc *answer);
 
+/* RFC 4733 volume of the events sb_media_session_send_dtmf makes
+ * (-10 dBm0, what common phones send). */
+#define SB_MEDIA_DTMF_VOLUME 10
+
+/* Send one DTMF digit ('0'-'9', '*', '#', 'A'-'D') as RFC 4733
+ * telephone-events on `side`'s leg, with the telephone-event PT and
+ * clock that side negotiated, lasting duration_ms (40 ms .. 0xffff
+ * units). The events share the leg's SSRC and sequence numbers with the
+ * audio (relayed or transcoded) and start at "now" on its timeline: a
+ * marker packet, a duration update every ptime, then three end packets;
+ * audio toward that side is held back while an event plays. A digit
+ * asked for while one is playing is queued (SB_MS_DTMF_QUEUE).
+ * 0, -EINVAL (side or digit), -ENOTSUP (no telephone-event negotiated
+ * on that side), -ENOTCONN (no media negotiated yet, peer on hold, or
+ * closed), -EBUSY (queue full). */
+int sb_media_session_send_dtmf(sb_media_session *s, int side, char digit,
+			       unsigned duration_ms);
+
+/* Digits sb_media_session_send_dtmf finished sending on `side`. */
+uint64_t sb_media_session_dtmf_sent(const sb_media_session *s, int side);
+
 /* True while the session transcodes (the codecs of the two sides
  * differ). */
 bool sb_media_session_transcoding(const sb_media_session *s);

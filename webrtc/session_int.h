@@ -5,6 +5,7 @@
 #ifndef SB_WEBRTC_SESSION_INT_H
 #define SB_WEBRTC_SESSION_INT_H
 
+#include "transcoding/telephone_event.h"
 #include "transcoding/xcode.h"
 #include "webrtc/media_session.h"
 
@@ -23,6 +24,29 @@ typedef struct sb_ms_dir {
 	uint16_t next_seq;
 	uint32_t next_ts;
 } sb_ms_dir;
+
+/* Digits queued for sb_media_session_send_dtmf on one side. */
+#define SB_MS_DTMF_QUEUE 16
+
+/* DTMF injected toward one side (RFC 4733 events made by the gateway,
+ * e.g. from a browser's SIP INFO) and the last stage of every packet
+ * going out on that side: it shares the leg's SSRC and sequence space
+ * with the relayed or transcoded audio, and the audio waits while an
+ * event plays (RFC 4733 §2.5.1.3). */
+typedef struct sb_ms_dtmf {
+	sb_dtmf_gen gen;            /* the event being sent */
+	GSource *timer;             /* owned: one tick per ptime while busy */
+	char digit[SB_MS_DTMF_QUEUE];
+	unsigned ms[SB_MS_DTMF_QUEUE];
+	unsigned q_head, q_len;
+	uint16_t seq_adj;           /* added to the seq of regular packets */
+	bool have_seq;
+	uint16_t last_seq;          /* newest seq that went out */
+	bool have_audio;
+	uint32_t audio_ts;          /* RTP ts of the newest audio sent ... */
+	gint64 audio_us;            /* ... and when (monotonic µs) */
+	uint64_t events;            /* digits sent */
+} sb_ms_dtmf;
 
 struct sb_media_session {
 	GMainContext *ctx;          /* ref */
@@ -49,6 +73,7 @@ struct sb_media_session {
 	unsigned tick_ms;
 	gint64 tick_next;           /* monotonic µs of the next tick */
 	uint8_t txbuf[SB_LEG_BUF];  /* one transcoded packet being sent */
+	sb_ms_dtmf tx[2];           /* tx[i]: what goes out on side i */
 };
 
 /* session_media.c */
@@ -64,5 +89,7 @@ bool sb_ms_can_xcode(const sb_media_session *s);
 /* Take a capacity slot (no-op when held); -EBUSY when full. */
 int sb_ms_take_slot(sb_media_session *s);
 void sb_ms_release_slot(sb_media_session *s);
+/* Stop injected DTMF (timers) on both sides: on close. */
+void sb_ms_dtmf_stop(sb_media_session *s);
 
 #endif

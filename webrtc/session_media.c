@@ -62,6 +62,41 @@ static void note_out(sb_ms_dir *d, uint16_t seq, uint32_t ts, uint32_t step)
 	d->next_ts = ts + step;
 }
 
+/* --- the last stage toward a leg: injected DTMF ------------------- */
+
+static bool dtmf_playing(const sb_ms_dtmf *t)
+{
+	return t->timer != NULL;
+}
+
+/* Every relayed or transcoded packet toward `to` goes out here. While
+ * an injected event plays the audio is held back (RFC 4733 §2.5.1.3:
+ * the event replaces it); a held-back packet takes no sequence number
+ * and each injected one takes one, so the far end sees no gap. */
+static void send_out(sb_media_session *s, int to, uint8_t *buf, size_t len,
+		     size_t cap, const sb_rtp_hdr *h)
+{
+	sb_ms_dtmf *t = &s->tx[to];
+
+	if (dtmf_playing(t)) {
+		t->seq_adj--;
+		return;
+	}
+	uint16_t seq = (uint16_t)(h->seq + t->seq_adj);
+	if (t->seq_adj)
+		sb_rtp_set_seq(buf, seq);
+	if (!t->have_seq || (int16_t)(seq - t->last_seq) > 0) {
+		t->have_seq = true;
+		t->last_seq = seq;
+	}
+	if (!s->have_te[to] || h->pt != s->te[to].pt) {
+		t->have_audio = true;
+		t->audio_ts = h->ts;
+		t->audio_us = g_get_monotonic_time();
+	}
+	sb_leg_send_rtp(s->leg[to], buf, len, cap);
+}
+
 static void relay_one(sb_media_session *s, int from, uint8_t *buf,
 		      size_t len, size_t cap, const sb_rtp_hdr *h)
 {
@@ -72,7 +107,13 @@ static void relay_one(sb_media_session *s, int from, uint8_t *buf,
 		if (d->in_pt[i] != h->pt)
 			continue;
 		sb_rtp_rewrite_apply(&d->rw, buf, h, d->out_pt[i]);
-		sb_leg_send_rtp(s->leg[to], buf, len, cap);
+		/* the rewritten fields, as they stand in buf now */
+		sb_rtp_hdr out = { .pt = d->out_pt[i],
+				   .seq = (uint16_t)(buf[2] << 8 | buf[3]),
+				   .ts = (uint32_t)buf[4] << 24 |
+					 (uint32_t)buf[5] << 16 |
+					 (uint32_t)buf[6] << 8 | buf[7] };
+		send_out(s, to, buf, len, cap, &out);
 		return;
 	}
 	/* a PT we did not negotiate: not ours to forward */
@@ -115,8 +156,8 @@ static void pull_dir(sb_media_session *s, int from, uint64_t now)
 		note_out(d, o.seq, o.ts, o.event ? 0 : sb_codec_ts_units(
 				 sb_cp_xcodec(&s->codec[to]), d->out_ptime));
 		if (peer_receives(s->dir[to]))
-			sb_leg_send_rtp(s->leg[to], s->txbuf, (size_t)n,
-					sizeof(s->txbuf));
+			send_out(s, to, s->txbuf, (size_t)n,
+				 sizeof(s->txbuf), &h);
 	}
 }
 
@@ -297,4 +338,151 @@ int sb_ms_setup_media(sb_media_session *s)
 	}
 	start_tick(s);
 	return 0;
+}
+
+/* --- injected DTMF (sb_media_session_send_dtmf) --------------------- */
+
+static unsigned dtmf_ptime(const sb_media_session *s, int side)
+{
+	unsigned p = s->ptime[side];
+	return p >= 10 && p <= 60 ? p : 20;
+}
+
+/* "Now" on the audio timeline of side `side`: the newest audio packet
+ * sent there, plus the time since, on the leg's RTP clock (§2.5.1.1:
+ * the event's timestamp is its start). */
+static uint32_t dtmf_now_ts(const sb_media_session *s, int side)
+{
+	const sb_ms_dtmf *t = &s->tx[side];
+
+	if (!t->have_audio)
+		return g_random_int();
+	gint64 us = g_get_monotonic_time() - t->audio_us;
+	return t->audio_ts + (uint32_t)((uint64_t)us * s->codec[side].clock /
+					1000000u);
+}
+
+static void dtmf_send_pkt(sb_media_session *s, int side,
+			  const sb_dtmf_pkt *p)
+{
+	sb_ms_dtmf *t = &s->tx[side];
+	uint8_t buf[SB_RTP_HDR_MIN + SB_TEL_EVENT_SIZE + 16];
+	if (!t->have_seq) {
+		t->have_seq = true;
+		t->last_seq = (uint16_t)g_random_int();
+	}
+	/* this packet takes the next number; regular ones move one up */
+	t->last_seq++;
+	t->seq_adj++;
+	sb_rtp_hdr h = { .pt = s->te[side].pt, .seq = t->last_seq,
+			 .ts = p->timestamp, .ssrc = s->leg[side]->ssrc,
+			 .marker = p->marker };
+	ssize_t n = sb_rtp_build(buf, sizeof(buf), &h, p->payload,
+				 SB_TEL_EVENT_SIZE);
+	if (n > 0)
+		sb_leg_send_rtp(s->leg[side], buf, (size_t)n, sizeof(buf));
+}
+
+/* Start the next queued digit: 0, or -errno when there is none/bad. */
+static int dtmf_start_next(sb_media_session *s, int side)
+{
+	sb_ms_dtmf *t = &s->tx[side];
+
+	while (t->q_len > 0) {
+		char digit = t->digit[t->q_head];
+		unsigned ms = t->ms[t->q_head];
+		t->q_head = (t->q_head + 1) % SB_MS_DTMF_QUEUE;
+		t->q_len--;
+		if (sb_dtmf_gen_init(&t->gen, s->te[side].clock,
+				     dtmf_ptime(s, side)) == 0 &&
+		    sb_dtmf_gen_start(&t->gen, digit, ms, SB_MEDIA_DTMF_VOLUME,
+				      dtmf_now_ts(s, side)) == 0)
+			return 0;
+	}
+	return -ENOENT;
+}
+
+typedef struct dtmf_tick_ctx {
+	sb_media_session *s;
+	int side;
+} dtmf_tick_ctx;
+
+/* One packet per ptime; the first of the next queued digit follows the
+ * last end packet of the previous one. */
+static gboolean dtmf_tick(gpointer data)
+{
+	dtmf_tick_ctx *c = data;
+	sb_media_session *s = c->s;
+	sb_ms_dtmf *t = &s->tx[c->side];
+	sb_dtmf_pkt p;
+
+	if (sb_dtmf_gen_next(&t->gen, &p) == 1) {
+		dtmf_send_pkt(s, c->side, &p);
+		if (!sb_dtmf_gen_busy(&t->gen))
+			t->events++;
+		return G_SOURCE_CONTINUE;
+	}
+	if (dtmf_start_next(s, c->side) == 0 &&
+	    sb_dtmf_gen_next(&t->gen, &p) == 1) {
+		dtmf_send_pkt(s, c->side, &p);
+		return G_SOURCE_CONTINUE;
+	}
+	g_clear_pointer(&t->timer, g_source_unref);
+	return G_SOURCE_REMOVE;
+}
+
+static int dtmf_check(const sb_media_session *s, int side, char digit)
+{
+	if (side < 0 || side > 1 || sb_tel_event_from_char(digit) < 0)
+		return -EINVAL;
+	if (s->closed || !s->chosen[side] || !peer_receives(s->dir[side]))
+		return -ENOTCONN;
+	if (!s->have_te[side])
+		return -ENOTSUP;
+	return 0;
+}
+
+int sb_media_session_send_dtmf(sb_media_session *s, int side, char digit,
+			       unsigned duration_ms)
+{
+	int err = dtmf_check(s, side, digit);
+	if (err < 0)
+		return err;
+	sb_ms_dtmf *t = &s->tx[side];
+	if (t->q_len == SB_MS_DTMF_QUEUE)
+		return -EBUSY;
+	unsigned i = (t->q_head + t->q_len++) % SB_MS_DTMF_QUEUE;
+	t->digit[i] = digit;
+	t->ms[i] = duration_ms;
+	if (dtmf_playing(t))
+		return 0;
+	if (dtmf_start_next(s, side) < 0)
+		return -EINVAL;
+	/* the first packet goes out now, then one per ptime */
+	dtmf_tick_ctx *c = g_new(dtmf_tick_ctx, 1);
+	*c = (dtmf_tick_ctx){ s, side };
+	t->timer = g_timeout_source_new(dtmf_ptime(s, side));
+	g_source_set_callback(t->timer, dtmf_tick, c, g_free);
+	g_source_attach(t->timer, s->ctx);
+	sb_dtmf_pkt p;
+	if (sb_dtmf_gen_next(&t->gen, &p) == 1)
+		dtmf_send_pkt(s, side, &p);
+	return 0;
+}
+
+uint64_t sb_media_session_dtmf_sent(const sb_media_session *s, int side)
+{
+	return side == 0 || side == 1 ? s->tx[side].events : 0;
+}
+
+void sb_ms_dtmf_stop(sb_media_session *s)
+{
+	for (int i = 0; i < 2; i++) {
+		sb_ms_dtmf *t = &s->tx[i];
+		if (t->timer) {
+			g_source_destroy(t->timer);
+			g_clear_pointer(&t->timer, g_source_unref);
+		}
+		t->q_len = 0;
+	}
 }
