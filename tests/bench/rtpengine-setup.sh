@@ -13,7 +13,9 @@
 # --install: apt-get install rtpengine-daemon first if it is missing
 # (Debian 12 ships 10.5, userspace daemon; needs root).
 # Prints the path of the rtpengine binary on success; exit status 3 when
-# rtpengine is not installed (callers report "skipped").
+# rtpengine is not installed (callers report "skipped"). SB_RTPENGINE
+# names another binary (a build of your own, or a missing one to try the
+# "skipped" path).
 # Starts nothing: the caller starts the daemon, keeps its PID, stops it:
 #   rtpengine --config-file=DIR/rtpengine.conf --config-section=bench \
 #       --pidfile=DIR/rtpengine.pid 2>DIR/rtpengine.log &
@@ -26,14 +28,15 @@ NG_PORT=$2
 PORT_MIN=${3:-40000}
 PORT_MAX=${4:-49999}
 
-if ! command -v rtpengine >/dev/null 2>&1; then
+BIN=${SB_RTPENGINE:-rtpengine}
+if ! command -v "$BIN" >/dev/null 2>&1; then
 	if [ "$INSTALL" = 1 ]; then
 		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
 			rtpengine-daemon >&2 || true
 		# the package may enable a system service; this benchmark only
 		# uses the instance its caller starts, so leave no other one
 	fi
-	command -v rtpengine >/dev/null 2>&1 || { echo "rtpengine: not installed" >&2; exit 3; }
+	command -v "$BIN" >/dev/null 2>&1 || { echo "rtpengine: not installed" >&2; exit 3; }
 fi
 
 mkdir -p "$DIR"
@@ -52,4 +55,4 @@ num-threads = 1
 delete-delay = 0
 timeout = 60
 EOF
-command -v rtpengine
+command -v "$BIN"

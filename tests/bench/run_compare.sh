@@ -1,0 +1,306 @@
+#!/bin/bash
+# sipbridge against rtpengine, side by side, same load (issue #9).
+# For each system and each step, a fresh daemon runs pinned to
+# SB_GW_CPU (default 0) and sbload pinned to SB_GEN_CPU (default 1):
+#  * sipbridge: media.workers = 1; sbload sets the calls up over SIP/WS
+#    (INVITE with the WebRTC leg's offer) and echoes the RTP on its UAS;
+#  * rtpengine (userspace, table = -1, one worker thread; config from
+#    tests/bench/rtpengine-setup.sh): sbload --ng sends the same offer
+#    over the NG protocol (offer/answer/delete), answers the RTP/AVP side
+#    with the same echo socket, so each packet makes the same trip
+#    WebRTC leg (ICE + DTLS-SRTP) -> daemon -> plain RTP echo -> daemon
+#    -> WebRTC leg.
+# Two runs per system: relay (PCMU both sides, SRTP <-> RTP) and
+# transcoding (browser leg Opus only, SIP side PCMU). The daemon's CPU is
+# read from /proc/PID/stat over the measurement window (all its threads).
+#
+#   tests/bench/run_compare.sh
+#
+# Environment: SB_BUILD (build dir without --enable-asan, default
+# ./build), SB_RELAY_STEPS (default "50 100 150 200 250 300"),
+# SB_TRANS_STEPS (default "25 50 75 100 150"), SB_STEP_S (measurement
+# window per step, default 8), SB_WINDOW (set-ups in flight, default 50),
+# SB_GW_CPU / SB_GEN_CPU, SB_NICE (default -20 as root), SB_INSTALL=1
+# (apt-get rtpengine-daemon / gnuplot-nox when missing), SB_BENCH_DOC
+# (where the run is appended, default doc/BENCHMARKS.md, "-" = nowhere),
+# SB_RTPENGINE (rtpengine binary, default from PATH), SB_PLOT (PNG written, default doc/bench-cpu.png when SB_BENCH_DOC is the
+# default, else WORK/bench-cpu.png).
+# A system's ramp stops at its first failing step (>= 98 % CPU, > 1 %
+# loss or > 1 % late: 60 ms round trip relayed, 150 ms transcoded, as in
+# run_relay.sh); each step is bounded (timeout), every process started
+# here is stopped here by PID. Without rtpengine the script says
+# "rtpengine: skipped (not installed)" and measures sipbridge alone.
+set -u
+if [ -z "${SB_IN_SESSION:-}" ] && command -v setsid >/dev/null; then
+	SB_IN_SESSION=1 exec setsid -w "$0" "$@"
+fi
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=$(cd "${SB_BUILD:-./build}" && pwd) || exit 2
+GW_BIN=$BUILD/gateway/sipbridge
+LOAD=$BUILD/tests/bench/sbload
+RELAY_STEPS=${SB_RELAY_STEPS:-50 100 150 200 250 300}
+TRANS_STEPS=${SB_TRANS_STEPS:-25 50 75 100 150}
+DUR=${SB_STEP_S:-8}
+WIN=${SB_WINDOW:-50}
+GW_CPU=${SB_GW_CPU:-0}
+GEN_CPU=${SB_GEN_CPU:-1}
+if [ "$(id -u)" = 0 ]; then NICE=${SB_NICE:--20}; else NICE=${SB_NICE:-0}; fi
+[ -w /proc/self/autogroup ] && echo "$NICE" >/proc/self/autogroup 2>/dev/null
+DOC=${SB_BENCH_DOC:-$ROOT/doc/BENCHMARKS.md}
+for b in "$GW_BIN" "$LOAD"; do
+	[ -x "$b" ] || { echo "missing $b (build first: make -C BUILD gateway/sipbridge tests/bench/sbload)"; exit 2; }
+done
+WORK=$(mktemp -d /tmp/sb-compare.XXXXXX)
+if [ -z "${SB_PLOT:-}" ]; then
+	if [ -z "${SB_BENCH_DOC:-}" ]; then PLOT=$ROOT/doc/bench-cpu.png; else PLOT=$WORK/bench-cpu.png; fi
+else
+	PLOT=$SB_PLOT
+fi
+CMDLINE="SB_BUILD=${SB_BUILD:-./build} SB_STEP_S=$DUR SB_WINDOW=$WIN SB_NICE=$NICE SB_RELAY_STEPS=\"$RELAY_STEPS\" SB_TRANS_STEPS=\"$TRANS_STEPS\" tests/bench/run_compare.sh"
+DPID=""
+
+stop_pid() {   # stop_pid PID: TERM, wait up to 5 s, then KILL
+	local p=$1 i
+	[ -n "$p" ] || return 0
+	kill -TERM "$p" 2>/dev/null || return 0
+	for i in $(seq 50); do kill -0 "$p" 2>/dev/null || { wait "$p" 2>/dev/null; return 0; }; sleep 0.1; done
+	kill -KILL "$p" 2>/dev/null
+	wait "$p" 2>/dev/null
+}
+cleanup() { stop_pid "$DPID"; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {   # a port with no UDP/TCP listener on it
+	local p
+	while :; do
+		p=$((50000 + RANDOM % 10000))
+		[ -z "$(ss -Htuan "sport = :$p" 2>/dev/null)" ] && { echo "$p"; return; }
+	done
+}
+val() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
+
+# ---- rtpengine present? (optionally installed)
+RTP_OK=1
+INST=""
+[ "${SB_INSTALL:-0}" = 1 ] && INST=--install
+NG=$(free_port)
+if ! RTP_BIN=$("$ROOT/tests/bench/rtpengine-setup.sh" $INST "$WORK/rtpengine" "$NG" 2>>"$WORK/setup.log"); then
+	RTP_OK=0
+	echo "rtpengine: skipped (not installed)"
+fi
+RTP_VER=$([ "$RTP_OK" = 1 ] && "$RTP_BIN" --version 2>&1 | sed -n 's/^Version: //p')
+
+HTTP=$(free_port); SIPP=$(free_port); UAS=$(free_port); ADMIN=$(free_port)
+cat >"$WORK/gw.conf" <<EOF
+listen: {
+  http  = "127.0.0.1:$HTTP";
+  https = "";
+  sip   = [ "udp:127.0.0.1:$SIPP" ];
+  admin = "127.0.0.1:$ADMIN";
+};
+route: { outbound_proxy = "sip:127.0.0.1:$UAS"; };
+media: {
+  address     = "127.0.0.1";
+  rtp_ports   = [ 20000, 29999 ];
+  rtp_timeout = 60;
+  workers     = 1;
+};
+# the load comes from one address and, per call, one user: lift the
+# per-IP, per-user and total bounds (sip/limits.h) for the benchmark
+limits: { ws_per_ip = 0; msg_rate = 0; calls_per_user = 0; calls_total = 0; };
+log: { level = "warning"; };
+EOF
+
+start_sipbridge() {
+	nice -n "$NICE" taskset -c "$GW_CPU" "$GW_BIN" -c "$WORK/gw.conf" >>"$WORK/gw.log" 2>&1 &
+	DPID=$!
+	local i
+	for i in $(seq 50); do
+		curl -fs "http://127.0.0.1:$HTTP/health" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	echo "sipbridge did not start; see $WORK/gw.log"; return 1
+}
+
+start_rtpengine() {
+	# foreground = true: nice and taskset exec it, so $! is its PID
+	nice -n "$NICE" taskset -c "$GW_CPU" "$RTP_BIN" --config-file="$WORK/rtpengine/rtpengine.conf" \
+		--config-section=bench >>"$WORK/rtpengine.log" 2>&1 &
+	DPID=$!
+	local i
+	for i in $(seq 50); do
+		[ -n "$(ss -Huln "sport = :$NG" 2>/dev/null)" ] && return 0
+		kill -0 "$DPID" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "rtpengine did not start; see $WORK/rtpengine.log"; tail -3 "$WORK/rtpengine.log"; return 1
+}
+
+# run_step SYSTEM CODEC N -> STEP="cpu gen loss latepct p50 p99 verdict"
+# (or "fail REASON"); appends the RESULT line to WORK/results.txt. Not in
+# a subshell, so that DPID stays known to the EXIT trap.
+run_step() {
+	local sys=$1 codec=$2 n=$3 late_ms=60 out r target
+	[ "$codec" = opus ] && late_ms=150
+	if [ "$sys" = sipbridge ]; then
+		start_sipbridge || { STEP="fail daemon"; return; }
+		target=(--ws "ws://127.0.0.1:$HTTP/" --uas-port "$UAS")
+	else
+		start_rtpengine || { STEP="fail daemon"; return; }
+		target=(--ng "127.0.0.1:$NG")
+	fi
+	ulimit -n "$(ulimit -Hn)"
+	out=$(timeout $((DUR + 60)) nice -n "$NICE" taskset -c "$GEN_CPU" "$LOAD" "${target[@]}" \
+		-n "$n" -d "$DUR" --window "$WIN" --codec "$codec" --late-ms "$late_ms" \
+		--gw-pid "$DPID" 2>>"$WORK/sbload.log")
+	stop_pid "$DPID"; DPID=""
+	r=$(grep '^RESULT' <<<"$out")
+	echo "$sys $codec $n $r" >>"$WORK/results.txt"
+	if [ "$(val ok "$r")" != 1 ] || [ "$(val up "$r")" != "$n" ]; then
+		STEP="fail $(val up "$r")/$n up $(val reason "$r")"; return
+	fi
+	local cpu loss gen late recv latepct verdict
+	cpu=$(val gw_cpu_pct "$r"); loss=$(val loss_pct "$r"); gen=$(val gen_cpu_pct "$r")
+	late=$(val late "$r"); recv=$(val recv "$r")
+	latepct=$(awk -v l="$late" -v r="$recv" 'BEGIN { printf "%.1f", (r > 0 ? 100 * l / r : 100) }')
+	verdict=pass
+	awk -v c="$cpu" -v l="$loss" -v lp="$latepct" 'BEGIN { exit !(c < 98 && l <= 1 && lp <= 1) }' || verdict=FAIL
+	awk -v g="$gen" 'BEGIN { exit !(g >= 95) }' && verdict="$verdict(gen)"
+	STEP="$cpu $gen $loss $latepct $(val rtt_p50_ms "$r") $(val rtt_p99_ms "$r") $verdict"
+}
+
+# ramp SYSTEM CODEC STEPS...: one line per step into WORK/SYSTEM_CODEC.dat
+# ("calls cpu gen loss late p50 p99 verdict"), stops after the first
+# failing step
+ramp() {
+	local sys=$1 codec=$2 n line
+	shift 2
+	: >"$WORK/${sys}_$codec.dat"
+	for n in "$@"; do
+		echo "== $sys $codec $n calls"
+		run_step "$sys" "$codec" "$n"
+		line=$STEP
+		echo "   $line"
+		case $line in fail*) echo "# $n $line" >>"$WORK/${sys}_$codec.dat"; break ;; esac
+		echo "$n $line" >>"$WORK/${sys}_$codec.dat"
+		case $line in *pass*) ;; *) break ;; esac
+	done
+}
+
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+T0=$(date +%s)
+SYSTEMS=sipbridge
+[ "$RTP_OK" = 1 ] && SYSTEMS="sipbridge rtpengine"
+for s in $SYSTEMS; do
+	# shellcheck disable=SC2086
+	ramp "$s" pcmu $RELAY_STEPS
+	# shellcheck disable=SC2086
+	ramp "$s" opus $TRANS_STEPS
+done
+T1=$(date +%s)
+
+# table MODE-TITLE CODEC: one row per step with both systems
+table() {
+	local codec=$2
+	echo "| calls | sipbridge CPU % | rtpengine CPU % | CPU ratio rtpengine / sipbridge | loss % sb / rt | late % sb / rt | RTT p50 / p99 ms sipbridge | RTT p50 / p99 ms rtpengine | step sb / rt |"
+	echo "|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+	awk -v rt="$RTP_OK" '
+		FNR == 1 { f++ }
+		/^#/ { next }
+		f == 1 { sb[$1] = $0; order[++n] = $1 }
+		f == 2 { r[$1] = $0; if (!($1 in sb)) order[++n] = $1 }
+		END {
+			for (i = 1; i <= n; i++) {
+				k = order[i]; delete a; delete b
+				if (k in sb) split(sb[k], a, " ")
+				if (k in r) split(r[k], b, " ")
+				ratio = (k in sb && k in r && a[2] > 0) ? sprintf("%.2f", b[2] / a[2]) : "-"
+				printf "| %s | %s | %s | %s | %s / %s | %s / %s | %s / %s | %s / %s | %s / %s |\n", k,
+					(k in sb) ? a[2] : "-", (k in r) ? b[2] : (rt ? "-" : "skipped"), ratio,
+					(k in sb) ? a[4] : "-", (k in r) ? b[4] : "-",
+					(k in sb) ? a[5] : "-", (k in r) ? b[5] : "-",
+					(k in sb) ? a[6] : "-", (k in sb) ? a[7] : "-",
+					(k in r) ? b[6] : "-", (k in r) ? b[7] : "-",
+					(k in sb) ? a[8] : "-", (k in r) ? b[8] : "-"
+			}
+		}' "$WORK/sipbridge_$codec.dat" "$([ "$RTP_OK" = 1 ] && echo "$WORK/rtpengine_$codec.dat" || echo /dev/null)"
+}
+
+# calls per core: largest passing step N at CPU c -> N * 100 / c
+per_core() {   # per_core FILE -> "N est" or "- -"
+	awk '!/^#/ && $8 == "pass" { n = $1; c = $2 } END { if (n) printf "%d %d", n, n * 100 / c; else print "- -" }' "$1" 2>/dev/null || echo "- -"
+}
+summary() {
+	local codec=$1 what=$2 sb rt
+	read -r sbn sbe <<<"$(per_core "$WORK/sipbridge_$codec.dat")"
+	if [ "$RTP_OK" = 1 ]; then
+		read -r rtn rte <<<"$(per_core "$WORK/rtpengine_$codec.dat")"
+		ratio=$(awk -v a="$sbe" -v b="$rte" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "-" }')
+		echo "$what: sipbridge $sbn calls passed (≈ $sbe per core at that CPU cost), rtpengine $rtn passed (≈ $rte per core); sipbridge / rtpengine = $ratio"
+	else
+		echo "$what: sipbridge $sbn calls passed (≈ $sbe per core at that CPU cost); rtpengine: skipped (not installed)"
+	fi
+}
+
+{
+	echo "Relay (PCMU, SRTP ↔ RTP):"
+	echo
+	table Relay pcmu
+	echo
+	echo "Transcoding (browser Opus ↔ PCMU):"
+	echo
+	table Transcoding opus
+	echo
+	summary pcmu "Relayed calls"
+	echo
+	summary opus "Transcoded calls"
+} >"$WORK/table.md"
+echo
+cat "$WORK/table.md"
+
+# ---- plot
+if ! command -v gnuplot >/dev/null && [ "${SB_INSTALL:-0}" = 1 ]; then
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends gnuplot-nox >>"$WORK/setup.log" 2>&1
+fi
+if command -v gnuplot >/dev/null; then
+	plots="'$WORK/sipbridge_pcmu.dat' using 1:2 with linespoints lw 2 pt 7 lc rgb '#1f77b4' title 'sipbridge relay (PCMU)', \
+'$WORK/sipbridge_opus.dat' using 1:2 with linespoints lw 2 pt 5 lc rgb '#ff7f0e' title 'sipbridge transcoding (Opus↔PCMU)'"
+	[ "$RTP_OK" = 1 ] && plots="$plots, \
+'$WORK/rtpengine_pcmu.dat' using 1:2 with linespoints lw 2 dt 2 pt 6 lc rgb '#1f77b4' title 'rtpengine $RTP_VER relay (PCMU)', \
+'$WORK/rtpengine_opus.dat' using 1:2 with linespoints lw 2 dt 2 pt 4 lc rgb '#ff7f0e' title 'rtpengine $RTP_VER transcoding (Opus↔PCMU)'"
+	gnuplot <<EOF 2>>"$WORK/gnuplot.log"
+set terminal pngcairo size 900,620 font 'DejaVu Sans,10'
+set output '$PLOT'
+set title "Daemon CPU vs concurrent calls, one core (CPU $GW_CPU), 50 pkt/s each way per call\n$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc)-vCPU shared VM, load average before: $LOAD0"
+set xlabel 'concurrent calls'
+set ylabel 'daemon CPU, % of one core'
+set yrange [0:105]
+set xrange [0:*]
+set grid
+set key outside below maxrows 3
+set datafile commentschars '#'
+plot $plots, 98 with lines lc rgb '#999999' dt 3 title 'pass limit (98 %)'
+EOF
+	[ -s "$PLOT" ] && echo "plot: $PLOT" || echo "plot failed: $WORK/gnuplot.log"
+else
+	echo "plot: skipped (gnuplot not installed; SB_INSTALL=1 installs gnuplot-nox)"
+fi
+echo "work dir: $WORK ($((T1 - T0)) s of measurements)"
+
+if [ "$DOC" != "-" ]; then
+	{
+		echo
+		echo "### Comparison run $(date -u '+%Y-%m-%d %H:%M UTC'), $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)"
+		echo
+		echo "Command: \`$CMDLINE\`"
+		echo
+		echo "Machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), Linux $(uname -r);" \
+			"daemon on CPU $GW_CPU (sipbridge media.workers = 1; rtpengine ${RTP_VER:-absent}, userspace, num-threads = 1)," \
+			"sbload on CPU $GEN_CPU, nice $NICE; ${DUR} s window per step; $((T1 - T0)) s in all;" \
+			"load average before the run: $LOAD0 (other jobs share the machine)."
+		echo
+		cat "$WORK/table.md"
+	} >>"$DOC"
+	echo "appended to $DOC"
+fi
