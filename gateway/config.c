@@ -33,8 +33,33 @@ static const char *check_ip(const config_setting_t *s);
 static const char *check_sip_uri_opt(const config_setting_t *s);
 static const char *check_port_range(const config_setting_t *s);
 static const char *check_nonneg(const config_setting_t *s);
+/* route.dtmf: the form DTMF from the browser takes toward SIP. */
+static int dtmf_mode_of(const char *v, sb_dtmf_mode *out)
+{
+	static const struct { const char *n; sb_dtmf_mode m; } md[] = {
+		{ "auto", SB_DTMF_AUTO }, { "rfc4733", SB_DTMF_RFC4733 },
+		{ "info", SB_DTMF_INFO },
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(md); i++) {
+		if (!g_ascii_strcasecmp(v, md[i].n)) {
+			*out = md[i].m;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static const char *check_dtmf(const config_setting_t *s)
+{
+	sb_dtmf_mode m;
+	if (dtmf_mode_of(config_setting_get_string(s), &m) < 0)
+		return "expected one of auto, rfc4733, info";
+	return NULL;
+}
+
 static const char *check_log_level(const config_setting_t *s);
 static const char *check_user(const config_setting_t *s);
+static const char *check_dtmf(const config_setting_t *s);
 
 static const schema_key schema[] = {
 	{ "listen", T_GROUP, NULL },
@@ -47,6 +72,7 @@ static const schema_key schema[] = {
 	{ "tls.key", T_STRING, NULL },
 	{ "route", T_GROUP, NULL },
 	{ "route.outbound_proxy", T_STRING, check_sip_uri_opt },
+	{ "route.dtmf", T_STRING, check_dtmf },
 	{ "media", T_GROUP, NULL },
 	{ "media.address", T_STRING, check_ip },
 	{ "media.public_address", T_STRING, check_ip_opt },
@@ -358,6 +384,8 @@ static void extract(const config_t *cf, sb_config *c)
 	c->tls_cert = get_str(cf, "tls.cert", "");
 	c->tls_key = get_str(cf, "tls.key", "");
 	c->outbound_proxy = get_str(cf, "route.outbound_proxy", "");
+	g_autofree char *dm = get_str(cf, "route.dtmf", "auto");
+	dtmf_mode_of(dm, &c->route_dtmf);
 	c->media_address = get_str(cf, "media.address", "127.0.0.1");
 	c->media_public_address = get_str(cf, "media.public_address", "");
 	c->stun_server = get_str(cf, "media.stun_server", "");

@@ -32,6 +32,16 @@ typedef struct sb_sip_listen {
 	sb_hostport addr;
 } sb_sip_listen;
 
+/* route.dtmf: what becomes of DTMF the browser sends as SIP INFO
+ * (application/dtmf-relay, application/dtmf) on its way to SIP. */
+typedef enum {
+	SB_DTMF_AUTO = 0,   /* RFC 4733 when the SIP side negotiated
+			     * telephone-event, else the INFO passes */
+	SB_DTMF_RFC4733,    /* always RFC 4733; INFO refused (488) when the
+			     * SIP side has no telephone-event */
+	SB_DTMF_INFO,       /* the INFO always passes unchanged */
+} sb_dtmf_mode;
+
 typedef struct sb_config {
 	gatomicrefcount ref;
 	char *path;                 /* file it came from */
@@ -52,6 +62,7 @@ typedef struct sb_config {
 
 	/* route */
 	char *outbound_proxy;       /* "" = local services only */
+	sb_dtmf_mode route_dtmf;    /* route.dtmf, default auto */
 
 	/* media */
 	char *media_address;

@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "gateway/msg.h"
 #include "sip/sdp.h"
+#include "transcoding/dtmf_info.h"
 #include "webrtc/media_session.h"
 
 #define SB_MAX_SDP 16384
@@ -40,6 +41,8 @@ typedef struct anchor_call {
 	char *sent[2];                 /* last SDP sent to each side */
 	bool early_answered[2];        /* an early answer went to that side */
 	char *room;                    /* owned: conference room joined, or NULL */
+	sb_dtmf_mode dtmf;             /* route.dtmf when the call began */
+	bool sip_te;                   /* SIP side negotiated telephone-event */
 	sb_media_call_info info;
 } anchor_call;
 
@@ -67,14 +70,17 @@ struct sb_media_anchor {
 /* OP_LATE_WS / OP_LATE_SIP: a late-offer call from SIP (sip/sdp_hook.h
  * late_offer): the browser's answer makes the gateway offer to SIP, and
  * SIP's answer in the ACK completes it. */
+/* OP_DTMF: a digit to send as RFC 4733 on the SIP side's leg. */
 typedef enum { OP_OFFER, OP_ANSWER, OP_LOCAL, OP_LATE_WS, OP_LATE_SIP,
-	       OP_DESTROY } op_kind;
+	       OP_DESTROY, OP_DTMF } op_kind;
 
 typedef struct op {
 	op_kind kind;
 	worker_call *wc;
 	int side;
 	sb_media_desc in;
+	char digit;                    /* OP_DTMF */
+	unsigned duration_ms;
 } op;
 
 typedef struct op_reply {
@@ -224,6 +230,13 @@ static void op_run(sb_msg *m, void *payload)
 		sb_msg_set_reply(m, r, g_free);
 		return;
 	}
+	if (o->kind == OP_DTMF) {
+		r->status = o->wc->session ?
+			sb_media_session_send_dtmf(o->wc->session, o->side, o->digit,
+						   o->duration_ms) : -ENOTCONN;
+		sb_msg_set_reply(m, r, g_free);
+		return;
+	}
 	r->status = ensure_session(o->wc);
 	if (r->status == 0 && o->kind == OP_OFFER)
 		r->status = sb_media_session_remote_offer(o->wc->session, o->side,
@@ -307,6 +320,14 @@ static void codec_name(const sb_md_codec *k, char out[32])
 	g_snprintf(out, 32, "%s/%u", k->name, k->clock);
 }
 
+static bool has_te(const sb_media_desc *d)
+{
+	for (unsigned i = 0; i < d->n_codecs; i++)
+		if (!g_ascii_strcasecmp(d->codecs[i].name, "telephone-event"))
+			return true;
+	return false;
+}
+
 static void op_replied(void *reply, void *user_data)
 {
 	pending *pd = user_data;
@@ -330,6 +351,8 @@ static void op_replied(void *reply, void *user_data)
 	}
 	int err;
 	char *text = write_sdp(c, pd, &r->out, &err);
+	if (pd->kind == OP_ANSWER && pd->side == SB_SIDE_WS)
+		c->sip_te = has_te(&r->out);   /* our answer to SIP's offer */
 	if (pd->kind != OP_OFFER && pd->kind != OP_LATE_WS && r->out.n_codecs) {
 		int to = pd->kind == OP_LOCAL ? pd->side : 1 - pd->side;
 		codec_name(&r->out.codecs[0], c->info.codec[to]);
@@ -419,6 +442,7 @@ static anchor_call *call_new(sb_media_anchor *a, const sb_sdp_event *ev,
 							  : a->cfg->media_address;
 	for (int i = 0; i < 2; i++)
 		sb_sdp_origin_init(&c->origin[i], "sipbridge", addr);
+	c->dtmf = a->cfg->route_dtmf;
 	c->worker = pick_worker(a, ev->service, &c->room);
 	sb_worker_add_load(c->worker, 1);
 
@@ -489,6 +513,8 @@ static void hook_process(void *data, const sb_sdp_event *ev, sb_sdp_done_cb done
 	g_strlcpy(c->info.sdp_addr[ev->from], sdp->audio.addr, sizeof(c->info.sdp_addr[0]));
 	if (ev->kind == SB_SDP_ANSWER && sdp->audio.n_codecs)
 		codec_name(&sdp->audio.codecs[0], c->info.codec[ev->from]);
+	if (ev->kind == SB_SDP_ANSWER && ev->from == SB_SIDE_SIP)
+		c->sip_te = has_te(&sdp->audio);   /* SIP's answer to our offer */
 	op *o = g_new0(op, 1);
 	o->kind = ev->service ? OP_LOCAL : ev->kind == SB_SDP_OFFER ? OP_OFFER : OP_ANSWER;
 	if (ev->late_offer && ev->kind == SB_SDP_ANSWER)
@@ -620,10 +646,81 @@ void sb_media_anchor_set_config(sb_media_anchor *a, sb_config *cfg)
 	sb_config_unref(old);
 }
 
+/* ---- DTMF from SIP INFO ------------------------------------------------ */
+
+typedef struct dtmf_pending {
+	sb_media_anchor_dtmf_cb cb;
+	void *user_data;
+	bool answered;
+} dtmf_pending;
+
+static void dtmf_pending_free(gpointer d)
+{
+	dtmf_pending *dp = d;
+	if (!dp->answered)      /* the worker stopped: still answer once */
+		dp->cb(-ECANCELED, dp->user_data);
+	g_free(dp);
+}
+
+static void dtmf_replied(void *reply, void *user_data)
+{
+	dtmf_pending *dp = user_data;
+	op_reply *r = reply;
+	dp->answered = true;
+	dp->cb(r ? r->status : -ECANCELED, dp->user_data);
+}
+
+int sb_media_anchor_send_dtmf(sb_media_anchor *a, const char *call_id, char digit,
+			      unsigned duration_ms, sb_media_anchor_dtmf_cb cb,
+			      void *user_data)
+{
+	anchor_call *c = g_hash_table_lookup(a->calls, call_id);
+	if (!c)
+		return -ENOENT;
+	op *o = g_new0(op, 1);
+	o->kind = OP_DTMF;
+	o->wc = c->wc;
+	o->side = SB_SIDE_SIP;
+	o->digit = digit;
+	o->duration_ms = duration_ms;
+	dtmf_pending *dp = g_new0(dtmf_pending, 1);
+	dp->cb = cb;
+	dp->user_data = user_data;
+	sb_msg_post(sb_worker_context(c->worker), &(sb_msg_spec){
+		.handler = op_run, .payload = o, .payload_free = g_free,
+		.reply_ctx = a->sig_ctx, .reply_cb = dtmf_replied,
+		.user_data = dp, .user_data_free = dtmf_pending_free });
+	return 0;
+}
+
+/* route.dtmf decides; a body that is no DTMF always passes. */
+static int hook_info(void *data, const sb_info_event *ev, sb_info_done_cb done,
+		     void *done_data)
+{
+	sb_media_anchor *a = data;
+	anchor_call *c = g_hash_table_lookup(a->calls, ev->call_id);
+	char digit;
+	unsigned ms;
+
+	if (!c || c->room || c->dtmf == SB_DTMF_INFO || !ev->content_type ||
+	    sb_dtmf_info_parse(ev->content_type, ev->body, ev->len, &digit, &ms) < 0)
+		return 0;
+	if (!c->sip_te && c->dtmf == SB_DTMF_AUTO)
+		return 0;
+	if (!c->sip_te) {
+		SB_WARN(c->tag, "INFO DTMF '%c' refused (488): route.dtmf is rfc4733 but "
+			"the SIP side negotiated no telephone-event", digit);
+		return -ENOTSUP;
+	}
+	SB_INFO(c->tag, "INFO DTMF '%c' (%u ms) -> RFC 4733 toward SIP", digit, ms);
+	int err = sb_media_anchor_send_dtmf(a, ev->call_id, digit, ms, done, done_data);
+	return err < 0 ? err : 1;
+}
+
 sb_sdp_hook sb_media_anchor_hook(sb_media_anchor *a)
 {
 	return (sb_sdp_hook){ .process = hook_process, .call_end = hook_call_end,
-			      .hook_data = a };
+			      .info = hook_info, .hook_data = a };
 }
 
 bool sb_media_anchor_call_info(sb_media_anchor *a, const char *call_id,

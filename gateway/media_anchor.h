@@ -69,6 +69,20 @@ bool sb_media_anchor_call_info(sb_media_anchor *a, const char *call_id,
 void sb_media_anchor_set_final_cb(sb_media_anchor *a, sb_media_anchor_final_cb cb,
 				  void *user_data);
 
+/* The outcome of sb_media_anchor_send_dtmf, on the signalling thread:
+ * 0 (the digit is being sent), or -errno from
+ * sb_media_session_send_dtmf (-ENOTSUP, -ENOTCONN, -EBUSY, -EINVAL),
+ * -ECANCELED when the call's worker went away. */
+typedef void (*sb_media_anchor_dtmf_cb)(int status, void *user_data);
+
+/* Post one DTMF digit to the call's worker, to be sent as RFC 4733
+ * events on its SIP side's RTP leg (the hook's info() uses it for SIP
+ * INFO from the browser, as route.dtmf says). 0: cb will be called
+ * exactly once, later; -ENOENT: no such call (cb is not called). */
+int sb_media_anchor_send_dtmf(sb_media_anchor *a, const char *call_id, char digit,
+			      unsigned duration_ms, sb_media_anchor_dtmf_cb cb,
+			      void *user_data);
+
 /* Calls with a media session. */
 unsigned sb_media_anchor_count(const sb_media_anchor *a);
 

@@ -673,6 +673,9 @@ static void ws_request(sb_proxy *p, sb_flow *f, msg_t *msg, sip_t *sip)
 			msg_destroy(msg);
 			return;
 		}
+		/* DTMF INFO may become RFC 4733 toward SIP (route.dtmf) */
+		if (m == sip_method_info && sb_proxy_info_intercept(p, f, msg, sip))
+			return;
 	} else if (m == sip_method_ack) {
 		msg_destroy(msg);  /* an ACK outside any dialog: nothing to do */
 		return;

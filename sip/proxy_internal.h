@@ -92,6 +92,11 @@ int sb_proxy_add_record_routes(sb_proxy *p, msg_t *msg, sip_t *sip, sb_flow *f,
 int sb_proxy_sip_request(sb_proxy *p, msg_t *msg, sip_t *sip);
 void sb_proxy_ws_response(sb_proxy *p, sb_flow *f, msg_t *msg, sip_t *sip);
 
+/* proxy_info.c: an in-dialog INFO from the browser offered to the
+ * hook's info() (DTMF -> RFC 4733). true: msg was taken (answered now
+ * or later); false: forward it as any other request (msg untouched). */
+bool sb_proxy_info_intercept(sb_proxy *p, sb_flow *f, msg_t *msg, sip_t *sip);
+
 /* uas.c: local services (echo, conference rooms) answered by the gateway
  * itself. service_of() returns "echo" / "conf:NAME" in buf or NULL. */
 const char *sb_uas_service_of(const sb_proxy *p, const sip_t *sip, char *buf,

@@ -49,10 +49,34 @@ typedef struct sb_sdp_event {
  * -EPROTO bad SDP → 488/400). Call exactly once. */
 typedef void (*sb_sdp_done_cb)(int status, char *new_body, void *done_data);
 
+/* An INFO request (RFC 6086) the browser sent inside a call through the
+ * gateway, before the proxy forwards it to SIP. Strings borrowed for the
+ * duration of the info() call. */
+typedef struct sb_info_event {
+	const char *call_id;
+	const char *tag;          /* log tag of the call */
+	const char *content_type; /* media type without parameters; NULL
+				   * when there is no body */
+	const char *body;         /* not NUL-terminated */
+	size_t len;
+} sb_info_event;
+
+/* Completion of a taken INFO: 0 = done (the proxy answers 200), or a
+ * negative errno (-ENOTSUP / -ENOTCONN → 488, -EBUSY → 503, others →
+ * 500). Call exactly once; may be called from inside info(). */
+typedef void (*sb_info_done_cb)(int status, void *done_data);
+
 typedef struct sb_sdp_hook {
 	/* Rewrite one SDP. May call done synchronously. */
 	void (*process)(void *hook_data, const sb_sdp_event *ev,
 			sb_sdp_done_cb done, void *done_data);
+	/* An INFO from the browser in a call (NULL: every INFO passes).
+	 * Returns 0: not taken, the proxy forwards it unchanged and done is
+	 * never called; 1: taken (DTMF turned into RFC 4733 toward SIP),
+	 * done is called exactly once; a negative errno: refused now, the
+	 * proxy answers as for done and done is never called. */
+	int (*info)(void *hook_data, const sb_info_event *ev,
+		    sb_info_done_cb done, void *done_data);
 	/* The call is over (any reason): release its media. */
 	void (*call_end)(void *hook_data, const char *call_id);
 	void *hook_data;

@@ -16,6 +16,9 @@
 #include <glib-unix.h>
 
 #include "webrtc/demux.h"
+#include "webrtc/fd_poll.h"
+
+G_STATIC_ASSERT(SB_FDPOLL_BUF >= SB_LEG_BUF);
 
 #define BIND_ATTEMPTS 64
 #define TIMEOUT_CHECK_MS 500
@@ -28,7 +31,8 @@ typedef struct peer_addr {
 typedef struct rtp_leg {
 	sb_leg base;                /* first: sb_leg * casts to this */
 	int fd[2];                  /* owned: RTP, RTCP; -1 if none */
-	GSource *src[2];            /* owned, read watches on base.ctx */
+	sb_fdpoll *poll;            /* ref: the worker's socket poller */
+	sb_fdpoll_watch *w[2];      /* owned by poll: read watches */
 	GSource *timeout_src;       /* owned, inactivity check */
 	uint16_t port;              /* our RTP port; RTCP is port + 1 */
 	char media_addr[64];
@@ -222,39 +226,46 @@ static void on_rtp(rtp_leg *r, size_t len,
 	sb_leg_deliver_rtp(&r->base, r->rxbuf, len, sizeof(r->rxbuf), &h);
 }
 
-static void read_one(rtp_leg *r, int which, uint8_t *buf, ssize_t n,
+/* buf is the poller's shared batch: the packet is copied into the leg's
+ * own buffer, whose headroom the forwarding path may use. */
+static void read_one(rtp_leg *r, int which, const uint8_t *buf, size_t n,
 		     const struct sockaddr_storage *from, socklen_t flen)
 {
-	sb_demux_kind k = sb_demux_classify(buf, (size_t)n);
+	if (n == 0 || n > SB_LEG_MTU) {
+		r->base.stats.rx_dropped++;
+		return;
+	}
+	sb_demux_kind k = sb_demux_classify(buf, n);
 	if (k == SB_DEMUX_RTCP || which == 1) {
-		if (buf != r->rtcpbuf)
-			memcpy(r->rtcpbuf, buf, (size_t)n);
-		on_rtcp(r, (size_t)n, from, flen);
+		memcpy(r->rtcpbuf, buf, n);
+		on_rtcp(r, n, from, flen);
 	} else if (k == SB_DEMUX_RTP) {
-		on_rtp(r, (size_t)n, from, flen);
+		memcpy(r->rxbuf, buf, n);
+		on_rtp(r, n, from, flen);
 	} else {
 		r->base.stats.rx_dropped++;
 	}
 }
 
-static gboolean on_readable(gint fd, GIOCondition cond, gpointer data)
+/* One recvmmsg per SB_FDPOLL_BATCH datagrams instead of one recvfrom
+ * each plus a final EAGAIN. Bounded, so one busy socket cannot starve the
+ * worker; what is left is reported again (level-triggered). */
+static void on_readable(int fd, void *data)
 {
 	rtp_leg *r = data;
 	int which = fd == r->fd[0] ? 0 : 1;
-	uint8_t *buf = which == 0 ? r->rxbuf : r->rtcpbuf;
-	(void)cond;
 
-	/* drain, but bounded so one busy socket cannot starve the worker */
-	for (int i = 0; i < 32 && !r->base.closed; i++) {
-		struct sockaddr_storage from;
-		socklen_t flen = sizeof(from);
-		ssize_t n = recvfrom(fd, buf, SB_LEG_MTU, 0,
-				     (struct sockaddr *)&from, &flen);
-		if (n <= 0)
+	for (int round = 0; round < 4 && !r->base.closed; round++) {
+		sb_fdpoll_batch_reset(r->poll);
+		struct mmsghdr *m = sb_fdpoll_batch(r->poll);
+		int n = recvmmsg(fd, m, SB_FDPOLL_BATCH, MSG_DONTWAIT, NULL);
+		for (int i = 0; i < n && !r->base.closed; i++)
+			read_one(r, which, m[i].msg_hdr.msg_iov->iov_base,
+				 m[i].msg_len, m[i].msg_hdr.msg_name,
+				 m[i].msg_hdr.msg_namelen);
+		if (n < SB_FDPOLL_BATCH)
 			break;
-		read_one(r, which, buf, n, &from, flen);
 	}
-	return G_SOURCE_CONTINUE;
 }
 
 static gboolean check_timeout(gpointer data)
@@ -270,16 +281,18 @@ static gboolean check_timeout(gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
-static void watch(rtp_leg *r)
+static int watch(rtp_leg *r)
 {
+	if (!r->poll && !(r->poll = sb_fdpoll_get(r->base.ctx)))
+		return errno ? -errno : -ENOMEM;
 	for (int i = 0; i < 2; i++) {
-		if (r->fd[i] < 0 || r->src[i])
+		if (r->fd[i] < 0 || r->w[i])
 			continue;
-		r->src[i] = g_unix_fd_source_new(r->fd[i], G_IO_IN);
-		g_source_set_callback(r->src[i], G_SOURCE_FUNC(on_readable), r,
-				      NULL);
-		g_source_attach(r->src[i], r->base.ctx);
+		r->w[i] = sb_fdpoll_add(r->poll, r->fd[i], on_readable, r);
+		if (!r->w[i])
+			return -errno;
 	}
+	return 0;
 }
 
 static int rl_get_local(sb_leg *leg, bool offer, sb_media_desc *d)
@@ -328,7 +341,9 @@ static int rl_set_remote(sb_leg *leg, bool offer, const sb_media_desc *d)
 	memset(&r->latched_rtcp, 0, sizeof(r->latched_rtcp));
 	r->last_rx = g_get_monotonic_time();
 	r->timed_out = false;
-	watch(r);
+	int err = watch(r);
+	if (err < 0)
+		return err;
 	sb_leg_start_rtcp(leg, send_rtcp);
 	if (r->timeout_ms && !r->timeout_src) {
 		r->timeout_src = g_timeout_source_new(TIMEOUT_CHECK_MS);
@@ -375,17 +390,22 @@ static void rl_close(sb_leg *leg)
 	if (leg->closed)
 		return;
 	sb_leg_base_close(leg);
-	destroy_source(&r->src[0]);
-	destroy_source(&r->src[1]);
+	for (int i = 0; i < 2; i++) {
+		sb_fdpoll_remove(r->poll, r->w[i]);
+		r->w[i] = NULL;
+	}
 	destroy_source(&r->timeout_src);
 }
 
 static void rl_free(sb_leg *leg)
 {
 	rtp_leg *r = R(leg);
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < 2; i++) {
+		sb_fdpoll_remove(r->poll, r->w[i]);
 		if (r->fd[i] >= 0)
 			close(r->fd[i]);
+	}
+	sb_fdpoll_unref(r->poll);
 	sb_leg_base_clear(leg);
 	g_free(r);
 }

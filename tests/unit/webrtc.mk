@@ -51,3 +51,9 @@ TESTS += tests/unit/test_media_dtmf
 tests_unit_test_media_dtmf_SOURCES = tests/unit/test_media_dtmf.c
 tests_unit_test_media_dtmf_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_media_dtmf_LDADD = $(WEBRTC_LIBS) $(CMOCKA_LIBS)
+
+check_PROGRAMS += tests/unit/test_fd_poll
+TESTS += tests/unit/test_fd_poll
+tests_unit_test_fd_poll_SOURCES = tests/unit/test_fd_poll.c
+tests_unit_test_fd_poll_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_fd_poll_LDADD = $(WEBRTC_LIBS) $(CMOCKA_LIBS)

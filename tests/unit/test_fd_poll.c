@@ -1,0 +1,227 @@
+/* sb_fdpoll: one poller per context, readiness dispatch, recvmmsg batch,
+ * and the removals that happen inside callbacks (another watch, the
+ * poller's last reference). Run under ASan, a use-after-free fails. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <stdbool.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "webrtc/fd_poll.h"
+
+typedef struct sock {
+	int fd;
+	struct sockaddr_in addr;
+} sock;
+
+static void sock_open(sock *s)
+{
+	s->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	assert_true(s->fd >= 0);
+	memset(&s->addr, 0, sizeof(s->addr));
+	s->addr.sin_family = AF_INET;
+	s->addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(s->fd, (struct sockaddr *)&s->addr, sizeof(s->addr)), 0);
+	socklen_t l = sizeof(s->addr);
+	assert_int_equal(getsockname(s->fd, (struct sockaddr *)&s->addr, &l), 0);
+}
+
+static void send_to(const sock *s, const char *text)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_true(sendto(fd, text, strlen(text), 0, (const struct sockaddr *)&s->addr,
+			   sizeof(s->addr)) == (ssize_t)strlen(text));
+	close(fd);
+}
+
+/* Iterate until nothing is pending (datagrams on loopback are ready at
+ * once, but give the kernel a moment). */
+static void spin(GMainContext *ctx)
+{
+	for (int i = 0; i < 20; i++) {
+		g_usleep(2000);
+		while (g_main_context_iteration(ctx, FALSE))
+			;
+	}
+}
+
+typedef struct state {
+	sb_fdpoll *p;
+	sb_fdpoll_watch *w[2];
+	int calls[2];
+	int got[2];       /* datagrams read */
+	char last[2][64]; /* newest datagram per watch */
+	int remove_other; /* watch index to remove from callback 0, or -1 */
+	bool unref_in_cb;
+} state;
+
+static void drain(state *st, int i, int fd)
+{
+	sb_fdpoll_batch_reset(st->p);
+	struct mmsghdr *m = sb_fdpoll_batch(st->p);
+	int n = recvmmsg(fd, m, SB_FDPOLL_BATCH, MSG_DONTWAIT, NULL);
+	for (int k = 0; k < n; k++) {
+		size_t len = m[k].msg_len < sizeof(st->last[i]) - 1 ? m[k].msg_len : sizeof(st->last[i]) - 1;
+		memcpy(st->last[i], m[k].msg_hdr.msg_iov->iov_base, len);
+		st->last[i][len] = 0;
+		assert_int_equal(m[k].msg_hdr.msg_namelen, sizeof(struct sockaddr_in));
+	}
+	if (n > 0)
+		st->got[i] += n;
+}
+
+
+static void on0(int fd, void *data)
+{
+	state *st = data;
+	st->calls[0]++;
+	drain(st, 0, fd);
+	if (st->remove_other >= 0) {
+		sb_fdpoll_remove(st->p, st->w[st->remove_other]);
+		st->w[st->remove_other] = NULL;
+		st->remove_other = -1;
+	}
+	if (st->unref_in_cb) {
+		sb_fdpoll_remove(st->p, st->w[0]);
+		st->w[0] = NULL;
+		sb_fdpoll_unref(st->p);
+		st->p = NULL;
+		st->unref_in_cb = false;
+	}
+}
+
+static void on1(int fd, void *data)
+{
+	state *st = data;
+	st->calls[1]++;
+	drain(st, 1, fd);
+}
+
+static void test_one_poller_per_context(void **unused)
+{
+	(void)unused;
+	GMainContext *a = g_main_context_new(), *b = g_main_context_new();
+	sb_fdpoll *pa = sb_fdpoll_get(a), *pa2 = sb_fdpoll_get(a), *pb = sb_fdpoll_get(b);
+	assert_non_null(pa);
+	assert_ptr_equal(pa, pa2);
+	assert_ptr_not_equal(pa, pb);
+	sb_fdpoll_unref(pa2);
+	sb_fdpoll_unref(pa);
+	sb_fdpoll_unref(pb);
+	/* all gone: a new one is made */
+	sb_fdpoll *pc = sb_fdpoll_get(a);
+	assert_non_null(pc);
+	sb_fdpoll_unref(pc);
+	g_main_context_unref(a);
+	g_main_context_unref(b);
+}
+
+static void test_dispatch_and_batch(void **unused)
+{
+	(void)unused;
+	GMainContext *ctx = g_main_context_new();
+	state st = { .remove_other = -1 };
+	sock s[2];
+	sock_open(&s[0]);
+	sock_open(&s[1]);
+	st.p = sb_fdpoll_get(ctx);
+	st.w[0] = sb_fdpoll_add(st.p, s[0].fd, on0, &st);
+	st.w[1] = sb_fdpoll_add(st.p, s[1].fd, on1, &st);
+	assert_int_equal(sb_fdpoll_count(st.p), 2);
+	/* nothing sent: nothing called */
+	spin(ctx);
+	assert_int_equal(st.calls[0] + st.calls[1], 0);
+	for (int i = 0; i < 20; i++)
+		send_to(&s[0], "rtp");
+	send_to(&s[1], "rtcp-1");
+	spin(ctx);
+	assert_int_equal(st.got[0], 20);
+	assert_int_equal(st.got[1], 1);
+	assert_string_equal(st.last[0], "rtp");
+	assert_string_equal(st.last[1], "rtcp-1");
+	/* 20 datagrams in batches of SB_FDPOLL_BATCH: at least two calls */
+	assert_true(st.calls[0] >= 2);
+	/* a removed watch is not called again */
+	sb_fdpoll_remove(st.p, st.w[1]);
+	st.w[1] = NULL;
+	assert_int_equal(sb_fdpoll_count(st.p), 1);
+	send_to(&s[1], "late");
+	spin(ctx);
+	assert_int_equal(st.got[1], 1);
+	sb_fdpoll_remove(st.p, st.w[0]);
+	sb_fdpoll_unref(st.p);
+	close(s[0].fd);
+	close(s[1].fd);
+	g_main_context_unref(ctx);
+}
+
+/* Both sockets ready in one wakeup; the first callback removes the other
+ * watch: it must not run (and its memory stays valid until the walk
+ * ends), whichever order epoll reports them in. */
+static void test_remove_other_in_callback(void **unused)
+{
+	(void)unused;
+	GMainContext *ctx = g_main_context_new();
+	state st = { .remove_other = 1 };
+	sock s[2];
+	sock_open(&s[0]);
+	sock_open(&s[1]);
+	st.p = sb_fdpoll_get(ctx);
+	st.w[0] = sb_fdpoll_add(st.p, s[0].fd, on0, &st);
+	st.w[1] = sb_fdpoll_add(st.p, s[1].fd, on1, &st);
+	send_to(&s[0], "a");
+	send_to(&s[1], "b");
+	g_usleep(5000);
+	g_main_context_iteration(ctx, FALSE);
+	assert_int_equal(st.calls[0], 1);
+	/* on1 may have run first (epoll order) but never after the removal */
+	assert_true(st.calls[1] <= 1);
+	int before = st.calls[1];
+	send_to(&s[1], "c");
+	spin(ctx);
+	assert_int_equal(st.calls[1], before);
+	sb_fdpoll_remove(st.p, st.w[0]);
+	sb_fdpoll_unref(st.p);
+	close(s[0].fd);
+	close(s[1].fd);
+	g_main_context_unref(ctx);
+}
+
+/* The last reference dropped inside a callback: the poller outlives the
+ * walk, then goes; the context keeps running. */
+static void test_unref_in_callback(void **unused)
+{
+	(void)unused;
+	GMainContext *ctx = g_main_context_new();
+	state st = { .remove_other = -1, .unref_in_cb = true };
+	sock s;
+	sock_open(&s);
+	st.p = sb_fdpoll_get(ctx);
+	st.w[0] = sb_fdpoll_add(st.p, s.fd, on0, &st);
+	send_to(&s, "bye");
+	spin(ctx);
+	assert_int_equal(st.calls[0], 1);
+	assert_null(st.p);
+	send_to(&s, "after");
+	spin(ctx);
+	assert_int_equal(st.calls[0], 1);
+	close(s.fd);
+	g_main_context_unref(ctx);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_one_poller_per_context),
+		cmocka_unit_test(test_dispatch_and_batch),
+		cmocka_unit_test(test_remove_other_in_callback),
+		cmocka_unit_test(test_unref_in_callback),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,184 @@
+/* Epoll-backed socket source, one per GMainContext (see fd_poll.h).
+ * Removing a watch while a dispatch is walking a batch of events only
+ * marks it dead: the batch may still point at it, so it is freed after
+ * the walk. The poller itself is freed the same way if its last
+ * reference goes inside its own dispatch. */
+#include "webrtc/fd_poll.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#define EVENTS_PER_WAKEUP 64
+
+struct sb_fdpoll_watch {
+	int fd;
+	bool dead;
+	sb_fdpoll_cb cb;
+	void *data;
+};
+
+struct sb_fdpoll {
+	int ref;                  /* under registry_lock */
+	GMainContext *ctx;        /* not a reference: the key */
+	int epfd;                 /* owned */
+	GSource *src;             /* owned, attached to ctx */
+	unsigned n;               /* live watches */
+	bool dispatching;
+	bool doomed;              /* last unref came during dispatch */
+	GSList *graveyard;        /* sb_fdpoll_watch *, freed after dispatch */
+	struct mmsghdr msgs[SB_FDPOLL_BATCH];
+	struct iovec iov[SB_FDPOLL_BATCH];
+	struct sockaddr_storage names[SB_FDPOLL_BATCH];
+	uint8_t bufs[SB_FDPOLL_BATCH][SB_FDPOLL_BUF];
+};
+
+typedef struct poll_source {
+	GSource base;
+	sb_fdpoll *p;
+} poll_source;
+
+static GMutex registry_lock;
+static GHashTable *registry; /* GMainContext * -> sb_fdpoll *, lock */
+
+static void poller_free(sb_fdpoll *p)
+{
+	g_source_destroy(p->src);
+	g_source_unref(p->src);
+	close(p->epfd);
+	g_slist_free_full(p->graveyard, g_free);
+	g_free(p);
+}
+
+static gboolean poll_dispatch(GSource *source, GSourceFunc cb, gpointer ud)
+{
+	sb_fdpoll *p = ((poll_source *)source)->p;
+	struct epoll_event ev[EVENTS_PER_WAKEUP];
+	(void)cb;
+	(void)ud;
+
+	p->dispatching = true;
+	int n = epoll_wait(p->epfd, ev, EVENTS_PER_WAKEUP, 0);
+	for (int i = 0; i < n; i++) {
+		sb_fdpoll_watch *w = ev[i].data.ptr;
+		if (!w->dead)
+			w->cb(w->fd, w->data);
+	}
+	p->dispatching = false;
+	g_slist_free_full(g_steal_pointer(&p->graveyard), g_free);
+	if (p->doomed)
+		poller_free(p);
+	return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs poll_funcs = {
+	.dispatch = poll_dispatch,
+};
+
+static sb_fdpoll *poller_new(GMainContext *ctx)
+{
+	int epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (epfd < 0)
+		return NULL;
+	sb_fdpoll *p = g_new0(sb_fdpoll, 1);
+	p->ref = 1;
+	p->ctx = ctx;
+	p->epfd = epfd;
+	p->src = g_source_new(&poll_funcs, sizeof(poll_source));
+	((poll_source *)p->src)->p = p;
+	g_source_set_name(p->src, "sb-fdpoll");
+	g_source_add_unix_fd(p->src, epfd, G_IO_IN);
+	sb_fdpoll_batch_reset(p);
+	g_source_attach(p->src, ctx);
+	return p;
+}
+
+sb_fdpoll *sb_fdpoll_get(GMainContext *ctx)
+{
+	g_mutex_lock(&registry_lock);
+	if (!registry)
+		registry = g_hash_table_new(NULL, NULL);
+	sb_fdpoll *p = g_hash_table_lookup(registry, ctx);
+	if (p) {
+		p->ref++;
+	} else if ((p = poller_new(ctx)) != NULL) {
+		g_hash_table_insert(registry, ctx, p);
+	}
+	g_mutex_unlock(&registry_lock);
+	return p;
+}
+
+void sb_fdpoll_unref(sb_fdpoll *p)
+{
+	if (!p)
+		return;
+	g_mutex_lock(&registry_lock);
+	bool last = --p->ref == 0;
+	if (last) {
+		g_hash_table_remove(registry, p->ctx);
+		if (g_hash_table_size(registry) == 0)
+			g_clear_pointer(&registry, g_hash_table_destroy);
+	}
+	g_mutex_unlock(&registry_lock);
+	if (!last)
+		return;
+	if (p->dispatching)
+		p->doomed = true;
+	else
+		poller_free(p);
+}
+
+sb_fdpoll_watch *sb_fdpoll_add(sb_fdpoll *p, int fd, sb_fdpoll_cb cb,
+			       void *data)
+{
+	sb_fdpoll_watch *w = g_new0(sb_fdpoll_watch, 1);
+	*w = (sb_fdpoll_watch){ .fd = fd, .cb = cb, .data = data };
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = w };
+	if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		int e = errno;
+		g_free(w);
+		errno = e;
+		return NULL;
+	}
+	p->n++;
+	return w;
+}
+
+void sb_fdpoll_remove(sb_fdpoll *p, sb_fdpoll_watch *w)
+{
+	if (!w)
+		return;
+	epoll_ctl(p->epfd, EPOLL_CTL_DEL, w->fd, NULL);
+	w->dead = true;
+	p->n--;
+	if (p->dispatching)
+		p->graveyard = g_slist_prepend(p->graveyard, w);
+	else
+		g_free(w);
+}
+
+struct mmsghdr *sb_fdpoll_batch(sb_fdpoll *p)
+{
+	return p->msgs;
+}
+
+void sb_fdpoll_batch_reset(sb_fdpoll *p)
+{
+	for (unsigned i = 0; i < SB_FDPOLL_BATCH; i++) {
+		p->iov[i] = (struct iovec){ p->bufs[i], SB_FDPOLL_BUF };
+		p->msgs[i].msg_hdr = (struct msghdr){
+			.msg_name = &p->names[i],
+			.msg_namelen = sizeof(p->names[i]),
+			.msg_iov = &p->iov[i],
+			.msg_iovlen = 1,
+		};
+		p->msgs[i].msg_len = 0;
+	}
+}
+
+unsigned sb_fdpoll_count(const sb_fdpoll *p)
+{
+	return p->n;
+}

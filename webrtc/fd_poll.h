@@ -1,0 +1,55 @@
+/* One epoll-backed GSource per GMainContext for the UDP sockets the
+ * project owns (plain RTP/RTCP). With one GSource per socket, every main
+ * loop iteration costs GLib a prepare/check per source and every dispatch
+ * blocks and unblocks that source's poll record; with this, GLib polls
+ * one fd per worker and dispatches once per wakeup, however many sockets
+ * are ready (doc/BENCHMARKS.md "Where the time goes").
+ *
+ * The poller also lends a batch of receive buffers for recvmmsg: the
+ * worker handles one packet at a time, so one batch per context is
+ * enough.
+ *
+ * Threads: sb_fdpoll_get/ref/unref may be called from any thread (they
+ * take a lock, at set-up and tear-down only); everything else on the
+ * thread that runs the context. */
+#ifndef SB_WEBRTC_FD_POLL_H
+#define SB_WEBRTC_FD_POLL_H
+
+#include <glib.h>
+#include <sys/socket.h>
+
+#define SB_FDPOLL_BATCH 16
+#define SB_FDPOLL_BUF 1644 /* >= SB_LEG_BUF */
+
+typedef struct sb_fdpoll sb_fdpoll;
+/* Owned by its poller; the handle stays valid until sb_fdpoll_remove. */
+typedef struct sb_fdpoll_watch sb_fdpoll_watch;
+
+/* Called when fd is readable (level-triggered: read what you can; an
+ * unread datagram brings the call back on the next iteration). */
+typedef void (*sb_fdpoll_cb)(int fd, void *data);
+
+/* The context's poller, created and attached on first use; returns a
+ * reference (sb_fdpoll_unref). NULL if epoll is unavailable. */
+sb_fdpoll *sb_fdpoll_get(GMainContext *ctx);
+void sb_fdpoll_unref(sb_fdpoll *p);
+
+/* Watch fd for input. Returns NULL (errno set) if epoll refuses it. */
+sb_fdpoll_watch *sb_fdpoll_add(sb_fdpoll *p, int fd, sb_fdpoll_cb cb,
+			       void *data);
+/* Stop watching (before closing the fd). Safe inside any callback of the
+ * same poller, including the watch's own: a removed watch is never
+ * called again. NULL-safe. */
+void sb_fdpoll_remove(sb_fdpoll *p, sb_fdpoll_watch *w);
+
+/* The shared batch for recvmmsg: SB_FDPOLL_BATCH message headers, each
+ * with one iovec of SB_FDPOLL_BUF bytes and a sockaddr_storage name.
+ * sb_fdpoll_batch_reset restores msg_namelen and iov_len before a call.
+ * Valid until the callback returns. */
+struct mmsghdr *sb_fdpoll_batch(sb_fdpoll *p);
+void sb_fdpoll_batch_reset(sb_fdpoll *p);
+
+/* Watches registered now (tests, metrics). */
+unsigned sb_fdpoll_count(const sb_fdpoll *p);
+
+#endif
