@@ -7,7 +7,7 @@ libsb_sip_a_SOURCES = \
 	common/log.h \
 	sip/dialog.c sip/dialog.h \
 	sip/flow.c sip/flow.h \
-	sip/proxy.c sip/proxy.h sip/proxy_internal.h \
+	sip/proxy.c sip/proxy.h sip/proxy_internal.h sip/proxy_info.c \
 	sip/registrations.c sip/registrations.h \
 	sip/proxy_msg.c sip/proxy_msg.h \
 	sip/proxy_policy.c sip/proxy_sdp.c sip/proxy_sip.c \
