@@ -152,6 +152,7 @@ static const char *transport_name(sb_sip_transport t)
 static void media_ended(const char *call_id, const char *reason, void *user_data)
 {
 	sb_daemon *d = user_data;
+	sb_ops_media_failed(d->ops, reason);
 	sb_proxy_end_call(d->proxy, call_id, reason);
 }
 
@@ -229,10 +230,9 @@ static bool start(sb_daemon *d, GError **err)
 	if (!d->ops)
 		return false;
 
-	sb_ws_handlers wh = { .on_upgrade = sb_proxy_ws_upgrade,
-		.on_open = sb_proxy_ws_open, .on_too_large = sb_proxy_ws_too_large,
-		.on_message = sb_proxy_ws_message, .on_close = sb_proxy_ws_close };
-	sb_ws_transport_init(&wh, d->proxy, &(sb_ws_settings){
+	/* the proxy's handlers, counted by ops for /metrics */
+	sb_ws_handlers wh = sb_ops_ws_handlers();
+	sb_ws_transport_init(&wh, d->ops, &(sb_ws_settings){
 		.max_message = d->cfg->ws_max_message, .max_queued_bytes = 1 << 20,
 		.first_message_ms = d->cfg->limits.ws_first_message_ms });
 	sb_http_hooks hooks = { .health = health_cb, .admin = admin_cb, .user_data = d };

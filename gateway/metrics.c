@@ -697,10 +697,7 @@ void sb_metrics_set_active(unsigned calls, unsigned transactions,
 
 void sb_metrics_registration(int status)
 {
-	families *f = fam_get();
-	if (f)
-		sb_metric_add(f->registrations,
-			      SB_LABELS(sb_metrics_status_class(status)), 1);
+	sb_metrics_registrations_add(status, 1);
 }
 
 void sb_metrics_ws_opened(void)
@@ -719,10 +716,43 @@ void sb_metrics_ws_refused(const char *reason)
 
 void sb_metrics_transaction(const char *direction)
 {
+	sb_metrics_transactions_add(direction, 1);
+}
+
+void sb_metrics_transactions_add(const char *direction, double n)
+{
 	families *f = fam_get();
-	if (f)
+	if (f && n > 0)
 		sb_metric_add(f->transactions,
-			      SB_LABELS(direction ? direction : ""), 1);
+			      SB_LABELS(direction ? direction : ""), n);
+}
+
+void sb_metrics_registrations_add(int status, double n)
+{
+	families *f = fam_get();
+	if (f && n > 0)
+		sb_metric_add(f->registrations,
+			      SB_LABELS(sb_metrics_status_class(status)), n);
+}
+
+const char *sb_metrics_media_failure(const char *reason, bool *ice)
+{
+	if (!reason)
+		return NULL;
+	if (g_str_has_prefix(reason, "ICE failed")) {
+		*ice = true;
+		return strstr(reason, "consent") ? "consent_expired" : "checks_failed";
+	}
+	if (!g_str_has_prefix(reason, "DTLS failed"))
+		return NULL;
+	*ice = false;
+	if (strstr(reason, "fingerprint"))
+		return "fingerprint_mismatch";
+	if (strstr(reason, "timed out"))
+		return "timeout";
+	if (strstr(reason, "SRTP") || strstr(reason, "keying"))
+		return "srtp";
+	return "handshake";
 }
 
 void sb_metrics_ice_failure(const char *reason)

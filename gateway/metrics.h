@@ -200,6 +200,19 @@ void sb_metrics_ws_refused(const char *reason);
 /* A SIP transaction was created; direction "ws_to_sip", "sip_to_ws" or
  * "local". */
 void sb_metrics_transaction(const char *direction);
+/* n more transactions / REGISTER answers at once (the collector feeds
+ * the proxy's cumulative counts as deltas at scrape time). */
+void sb_metrics_transactions_add(const char *direction, double n);
+void sb_metrics_registrations_add(int status, double n);
+/* The label of a media failure, from the reason the media anchor gives
+ * a call's end ("ICE failed on the browser leg: consent expired: ...",
+ * "DTLS failed on ...: fingerprint mismatch"). Sets *ice (true: ICE,
+ * false: DTLS) and returns a static label: ICE "consent_expired" or
+ * "checks_failed"; DTLS "fingerprint_mismatch", "timeout", "srtp" or
+ * "handshake". NULL when the reason is neither an ICE nor a DTLS
+ * failure. A small fixed set, so the label cannot grow without bound.
+ * Pure. */
+const char *sb_metrics_media_failure(const char *reason, bool *ice);
 /* ICE / DTLS failure of a WebRTC leg, reason as the leg reported it. */
 void sb_metrics_ice_failure(const char *reason);
 void sb_metrics_dtls_failure(const char *reason);

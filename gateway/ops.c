@@ -23,6 +23,8 @@ struct sb_ops {
 					 final counters of ended sessions */
 	sb_admin_provider provider;
 	char *media_addr;             /* owned: deps.media_addr */
+	sb_proxy_stats fed;           /* the proxy's counters already in the
+					 metrics (fed as deltas) */
 };
 
 /* The proxy's half of a CDR, waiting for the media half. */
@@ -149,11 +151,62 @@ static void media_final(const char *call_id, const sb_media_call_info *info,
 	g_hash_table_remove(o->pending, call_id);
 }
 
+/* The proxy counts; the registry's counters only go up by deltas. */
+static void feed_proxy_counters(sb_ops *o, const sb_proxy_stats *st)
+{
+	sb_metrics_transactions_add("ws_to_sip", (double)(st->txns_ws_to_sip - o->fed.txns_ws_to_sip));
+	sb_metrics_transactions_add("sip_to_ws", (double)(st->txns_sip_to_ws - o->fed.txns_sip_to_ws));
+	for (int c = 1; c <= 6; c++)
+		sb_metrics_registrations_add(c * 100, (double)(st->register_final[c] -
+							       o->fed.register_final[c]));
+	o->fed = *st;
+}
+
+/* "opus/48000/2" -> "opus" into buf. */
+static const char *codec_name(const char *rtpmap, char *buf, size_t size)
+{
+	g_strlcpy(buf, rtpmap, size);
+	buf[strcspn(buf, "/")] = '\0';
+	return buf;
+}
+
+typedef struct live_walk {
+	sb_ops *o;
+	GArray *samples;   /* sb_metrics_media_sample per worker */
+} live_walk;
+
+static void live_xcode(const sb_dialog *d, void *ud)
+{
+	live_walk *w = ud;
+	sb_media_call_info m;
+	if (!sb_media_anchor_call_info(w->o->deps.media, d->call_id, &m) || !m.transcoded ||
+	    m.worker < 0 || (guint)m.worker >= w->samples->len)
+		return;
+	char a[32], b[32];
+	sb_metrics_sample_add_xcode(&g_array_index(w->samples, sb_metrics_media_sample, m.worker),
+		codec_name(m.codec[0], a, sizeof(a)), codec_name(m.codec[1], b, sizeof(b)));
+}
+
+/* Per worker: the retired counters plus the live transcoding pairs. */
+static void feed_media(sb_ops *o)
+{
+	guint n = MAX(o->retired->len, sb_worker_pool_size(o->deps.workers));
+	if (o->retired->len < n)
+		g_array_set_size(o->retired, n);
+	live_walk w = { o, g_array_copy(o->retired) };
+	sb_proxy_foreach_call(o->deps.proxy, live_xcode, &w);
+	for (guint i = 0; i < n; i++)
+		sb_metrics_media_update(i, &g_array_index(w.samples, sb_metrics_media_sample, i));
+	g_array_free(w.samples, TRUE);
+}
+
 static void collect(sb_metrics_registry *r, void *user_data)
 {
 	sb_ops *o = user_data;
 	sb_proxy_stats st;
 	sb_proxy_get_stats(o->deps.proxy, &st);
+	feed_proxy_counters(o, &st);
+	feed_media(o);
 	unsigned regs = sb_registrations_count(sb_proxy_registrations(o->deps.proxy));
 	sb_metrics_set_active(st.dialogs, st.transactions, sb_ws_transport_count(),
 			      regs, sb_media_anchor_count(o->deps.media));
@@ -334,4 +387,54 @@ int sb_ops_admin(const char *method, const char *path, char **body,
 void sb_ops_ws_opened(sb_ops *o)
 {
 	sb_metrics_ws_opened();
+}
+
+void sb_ops_media_failed(sb_ops *o, const char *reason)
+{
+	bool ice = false;
+	const char *label = sb_metrics_media_failure(reason, &ice);
+	if (label && ice)
+		sb_metrics_ice_failure(label);
+	else if (label)
+		sb_metrics_dtls_failure(label);
+}
+
+/* ---- WebSocket transport: the proxy's handlers, counted ---------------- */
+
+static const char *ws_upgrade(const sb_ws_upgrade *up, char *user, void *ud)
+{
+	sb_ops *o = ud;
+	const char *why = sb_proxy_ws_upgrade(up, user, o->deps.proxy);
+	if (why)
+		sb_metrics_ws_refused(why);
+	return why;
+}
+
+static void ws_open(sb_ws_conn *c, void *ud)
+{
+	sb_ops *o = ud;
+	sb_ops_ws_opened(o);
+	sb_proxy_ws_open(c, o->deps.proxy);
+}
+
+static void ws_too_large(sb_ws_conn *c, const char *head, size_t len, void *ud)
+{
+	sb_proxy_ws_too_large(c, head, len, ((sb_ops *)ud)->deps.proxy);
+}
+
+static void ws_message(sb_ws_conn *c, const char *buf, size_t len, void *ud)
+{
+	sb_proxy_ws_message(c, buf, len, ((sb_ops *)ud)->deps.proxy);
+}
+
+static void ws_close(sb_ws_conn *c, void *ud)
+{
+	sb_proxy_ws_close(c, ((sb_ops *)ud)->deps.proxy);
+}
+
+sb_ws_handlers sb_ops_ws_handlers(void)
+{
+	return (sb_ws_handlers){ .on_upgrade = ws_upgrade, .on_open = ws_open,
+		.on_too_large = ws_too_large, .on_message = ws_message,
+		.on_close = ws_close };
 }

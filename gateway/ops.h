@@ -41,4 +41,15 @@ int sb_ops_admin(const char *method, const char *path, char **body,
 /* WebSocket connections for the metrics (from the transport layer). */
 void sb_ops_ws_opened(sb_ops *o);
 
+/* The proxy's WebSocket handlers wrapped so that accepted and refused
+ * upgrades are counted (websocket_connections_total,
+ * websocket_refused_total{reason}). Install with the ops as user_data.
+ * Upgrades the transport refuses itself (no "sip" subprotocol) never
+ * reach these handlers and are not counted. */
+sb_ws_handlers sb_ops_ws_handlers(void);
+
+/* A media session asked to end its call for reason (the media anchor's
+ * end callback): ICE and DTLS failures are counted by kind. */
+void sb_ops_media_failed(sb_ops *o, const char *reason);
+
 #endif

@@ -117,6 +117,7 @@ static void timer_clear(GSource **s)
 
 static void ctxn_free(sb_ctxn *t)
 {
+	t->proxy->stats.txns_ws_to_sip++;
 	timer_clear(&t->timer_c);
 	if (t->orq)
 		nta_outgoing_destroy(t->orq);
@@ -131,6 +132,7 @@ static void ctxn_free(sb_ctxn *t)
 
 void sb_proxy_stxn_free(sb_stxn *t)
 {
+	t->proxy->stats.txns_sip_to_ws++;
 	if (t->timer) {
 		g_source_destroy(t->timer);
 		g_source_unref(t->timer);
@@ -441,6 +443,8 @@ static int ctxn_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq,
 	sb_proxy_policy_auth_failed(t, sip);
 	internal_reason(msg, sip, status);
 	restore_vias(msg, sip, t->ws_vias);
+	if (t->method == sip_method_register && status >= 200)
+		p->stats.register_final[MIN(status / 100, 6)]++;
 	if (t->method == sip_method_register && status >= 200 && status < 300)
 		register_learn(p, t, orq, sip);
 	if (t->method == sip_method_register && status < 300)

@@ -38,6 +38,12 @@ typedef struct sb_proxy_stats {
 	unsigned long long requests_ws;
 	unsigned long long requests_sip;
 	unsigned long long bad_messages;
+	/* Cumulative, for the operators' counters: transactions finished
+	 * (browser -> SIP client transactions, SIP -> browser server
+	 * transactions), and final answers to browsers' REGISTERs by status
+	 * class (index status / 100, 1..6). */
+	unsigned long long txns_ws_to_sip, txns_sip_to_ws;
+	unsigned long long register_final[7];
 } sb_proxy_stats;
 
 /* The proxy takes over the agent's message callback. Copies cfg. */

@@ -272,6 +272,38 @@ static void test_daemon_families(void **state)
 	assert_true(has_line(t, "sipbridge_build_info{version=\"" PACKAGE_VERSION "\"} 1"));
 }
 
+/* Deltas from the proxy's cumulative counters; media failure labels. */
+static void test_counts_and_failure_labels(void **state)
+{
+	sb_metrics_transactions_add("sip_to_ws", 3);
+	sb_metrics_transactions_add("sip_to_ws", 0);
+	sb_metrics_transactions_add("sip_to_ws", -2);   /* ignored */
+	sb_metrics_registrations_add(200, 2);
+	sb_metrics_registrations_add(503, 1);
+	g_autofree char *t = sb_metrics_render();
+	assert_true(has_line(t, "sipbridge_transactions_total{direction=\"sip_to_ws\"} 3"));
+	assert_true(has_line(t, "sipbridge_registrations_total{status_class=\"2xx\"} 2"));
+	assert_true(has_line(t, "sipbridge_registrations_total{status_class=\"5xx\"} 1"));
+
+	bool ice = false;
+	assert_string_equal(sb_metrics_media_failure("ICE failed on the browser leg: "
+		"consent expired: nothing received from the peer", &ice), "consent_expired");
+	assert_true(ice);
+	assert_string_equal(sb_metrics_media_failure("ICE failed on the browser leg: ICE failed",
+						     &ice), "checks_failed");
+	assert_string_equal(sb_metrics_media_failure("DTLS failed on the browser leg: "
+		"fingerprint mismatch", &ice), "fingerprint_mismatch");
+	assert_false(ice);
+	assert_string_equal(sb_metrics_media_failure("DTLS failed on the browser leg: "
+		"handshake timed out", &ice), "timeout");
+	assert_string_equal(sb_metrics_media_failure("DTLS failed on the browser leg: "
+		"SRTP context creation failed", &ice), "srtp");
+	assert_string_equal(sb_metrics_media_failure("DTLS failed on the browser leg: "
+		"error:0A000418:SSL routines::tlsv1 alert unknown ca", &ice), "handshake");
+	assert_null(sb_metrics_media_failure("RTP timeout on the SIP leg", &ice));
+	assert_null(sb_metrics_media_failure(NULL, &ice));
+}
+
 static void fill_worker(sb_metrics_media_sample *s, uint64_t base)
 {
 	sb_leg_stats web = { .rx_packets = base, .rx_octets = base * 160,
@@ -377,6 +409,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_daemon_families, setup_default, teardown_default),
 		cmocka_unit_test_setup_teardown(test_media_samples_summed, setup_default, teardown_default),
 		cmocka_unit_test_setup_teardown(test_collector_runs_at_render, setup_default, teardown_default),
+		cmocka_unit_test_setup_teardown(test_counts_and_failure_labels, setup_default, teardown_default),
 		cmocka_unit_test(test_no_registry_is_noop),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
