@@ -11,6 +11,9 @@
 #   4. bob de-registers (Expires 0) and the 2xx lists only another device's
 #      binding: his is gone, alice's stays;
 #   5. alice's WebSocket closes: her binding is gone, gauge 0.
+# With limits.ws_per_ip 2, a third WebSocket is refused; /metrics then
+# counts 2 connections accepted, 1 refused (ws-per-ip), 5 REGISTER
+# transactions browser -> SIP, 4 REGISTERs answered 2xx and 1 4xx.
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/../lib/sig.sh"
 sb_require_cmd node curl
@@ -19,6 +22,7 @@ sb_init
 
 sb_free_port REG_PORT
 SB_OUTBOUND_PROXY="sip:127.0.0.1:$REG_PORT"
+SB_CONF_EXTRA='limits: { ws_per_ip = 2; };'
 sb_daemon_start
 
 cat >"$SB_WORK/reg.js" <<'JS'
@@ -35,7 +39,10 @@ async (a, t) => {
     const g = /^sipbridge_registrations_active (\S+)$/m.exec(m.body);
     let j = null;
     try { j = JSON.parse(x.body); } catch (e) { j = { error: x.body }; }
-    return { status: x.status, count: j.count, regs: j.registrations || [], gauge: g ? +g[1] : null, at: Date.now() };
+    const series = {};
+    for (const l of m.body.split('\n'))
+      if (/^sipbridge_(transactions_total|registrations_total|websocket_)/.test(l)) series[l.split(' ')[0]] = +l.split(' ')[1];
+    return { status: x.status, count: j.count, regs: j.registrations || [], gauge: g ? +g[1] : null, series, at: Date.now() };
   };
   const p = await t.udp(a.peer, 'registrar');
   // REGISTER user on socket w; the registrar answers status with headers(alias)
@@ -52,6 +59,7 @@ async (a, t) => {
   };
   const A = await t.ua(a.ws, 'alice');
   const B = await t.ua(a.ws, 'bob');
+  R.third = await t.ua(a.ws, 'eve').then(u => { u.close(); return 'open'; }, e => 'refused');
   const before = Date.now();
   R.alice = await register(A, 'alice', 600, 200, al => [`Contact: <${al}>;expires=300`]);
   R.s1 = await snap();
@@ -102,6 +110,13 @@ e "4: bob's de-registration: only alice left (count 1, gauge 1)" \
 	'r.unreg.status === 200 && r.s4.count === 1 && r.s4.gauge === 1 && r.s4.regs[0].aor === "sip:alice@sipbridge.test"'
 e "5: alice's WebSocket closed: no registrations (count 0, gauge 0)" \
 	'r.s5.status === 200 && r.s5.count === 0 && r.s5.regs.length === 0 && r.s5.gauge === 0'
+m() { sb_json "$J" "String(r.s5.series['$1'])"; }
+sb_expect_eq "a third WebSocket from the same address is refused (ws_per_ip 2)" refused "$(sb_json "$J" r.third)"
+sb_expect_eq "metric websocket_connections_total" 2 "$(m sipbridge_websocket_connections_total)"
+sb_expect_eq "metric websocket_refused_total{reason=ws-per-ip}" 1 "$(m 'sipbridge_websocket_refused_total{reason="ws-per-ip"}')"
+sb_expect_eq "metric transactions_total{direction=ws_to_sip} (5 REGISTERs)" 5 "$(m 'sipbridge_transactions_total{direction="ws_to_sip"}')"
+sb_expect_eq "metric registrations_total{status_class=2xx}" 4 "$(m 'sipbridge_registrations_total{status_class="2xx"}')"
+sb_expect_eq "metric registrations_total{status_class=4xx} (dave's 403)" 1 "$(m 'sipbridge_registrations_total{status_class="4xx"}')"
 sb_expect_idle 5
 sb_stop sipbridge 5
 sb_check_sanitizers
