@@ -507,6 +507,11 @@ const sb_leg_stats *sb_media_session_stats(const sb_media_session *s,
 	return sb_leg_get_stats(s->leg[side ? 1 : 0]);
 }
 
+const sb_leg *sb_media_session_leg(const sb_media_session *s, int side)
+{
+	return s->leg[side ? 1 : 0];
+}
+
 bool sb_media_session_transcoding(const sb_media_session *s)
 {
 	return s->d[0].xc != NULL;

@@ -187,6 +187,11 @@ int sb_media_session_xcode_stats(const sb_media_session *s, int from,
 const sb_leg_stats *sb_media_session_stats(const sb_media_session *s,
 					   int side);
 
+/* One side's leg, read only (its receive statistics, RFC 3550 A.3/A.8,
+ * give the call quality figures); borrowed, valid until free. Worker
+ * thread. */
+const sb_leg *sb_media_session_leg(const sb_media_session *s, int side);
+
 /* Stop both legs (DTLS close_notify goes out); idempotent; no event
  * fires afterwards. */
 void sb_media_session_close(sb_media_session *s);
