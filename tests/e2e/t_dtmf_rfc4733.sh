@@ -46,7 +46,11 @@ SB_OUTBOUND_PROXY="sip:127.0.0.1:$BS_PORT"
 sb_daemon_start sipbridge
 WS1=$SB_WS_URL; HTTP1=$SB_HTTP_URL
 unset SB_HTTP_PORT SB_SIP_PORT SB_ADMIN_PORT SB_RTP_LO SB_RTP_HI
-SB_OUTBOUND_PROXY="sip:127.0.0.1:$UAS_PORT"
+# route.dtmf = "info": part 3 checks that INFO passes unchanged (the
+# default "auto" would turn it into RFC 4733, sipp negotiates
+# telephone-event: see t_dtmf_info.sh). The template has one route group,
+# so the key rides in on the proxy value.
+SB_OUTBOUND_PROXY="sip:127.0.0.1:$UAS_PORT\"; dtmf = \"info"
 sb_daemon_start sipbridge2
 WS2=$SB_WS_URL; HTTP2=$SB_HTTP_URL
 
