@@ -149,6 +149,7 @@ sb_admin_call *sb_admin_call_new(const char *call_id, const char *from,
 	c->from = g_strdup(from ? from : "");
 	c->to = g_strdup(to ? to : "");
 	c->worker = -1;
+	c->stats_age_ms = -1;
 	sb_media_timeline_init(&c->timeline);
 	return c;
 }
@@ -279,6 +280,8 @@ static json_t *call_summary(const sb_admin_call *c)
 	json_object_set_new(o, "worker", c->worker < 0 ? json_null()
 						      : json_integer(c->worker));
 	json_object_set_new(o, "transcoded", json_boolean(c->transcoded));
+	json_object_set_new(o, "stats_age_ms", c->stats_age_ms < 0 ? json_null()
+			    : json_integer((json_int_t)c->stats_age_ms));
 	/* the codecs belong in the list: "which calls transcode, which run
 	 * G.711" is the first question when CPU or quality goes bad */
 	json_t *codecs = json_object();

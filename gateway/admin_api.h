@@ -120,11 +120,15 @@ typedef struct sb_admin_call {
 	gint64 age_ms;               /* now - start: the "now" of diagnose */
 	int worker;                  /* media worker index; -1 = no media */
 	bool transcoded;
+	gint64 stats_age_ms;         /* how old the leg counters are (the
+					worker is polled every second); -1 =
+					not read yet */
 	sb_admin_leg leg[2];         /* [SB_ADMIN_BROWSER], [SB_ADMIN_SIP] */
 	sb_media_timeline timeline;
 } sb_admin_call;
 
-/* Strings copied; timeline initialised, worker -1, the rest zero. */
+/* Strings copied; timeline initialised, worker and stats_age_ms -1,
+ * the rest zero. */
 sb_admin_call *sb_admin_call_new(const char *call_id, const char *from,
 				 const char *to);
 void sb_admin_call_free(sb_admin_call *c);   /* NULL ok */

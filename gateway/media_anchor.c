@@ -11,6 +11,7 @@
 
 #include "common/log.h"
 #include "gateway/msg.h"
+#include "gateway/metrics.h"
 #include "sip/sdp.h"
 #include "transcoding/dtmf_info.h"
 #include "webrtc/media_session.h"
@@ -60,6 +61,7 @@ struct sb_media_anchor {
 	GMainContext *sig_ctx;         /* borrowed */
 	GHashTable *calls;             /* call_id -> anchor_call (owned) */
 	GHashTable *rooms;             /* room name (owned) -> room_place (owned) */
+	GSource *poll;                 /* owned: live stats every second */
 	sb_media_anchor_end_cb end_cb;
 	void *end_data;
 	sb_media_anchor_final_cb final_cb;
@@ -72,7 +74,7 @@ struct sb_media_anchor {
  * SIP's answer in the ACK completes it. */
 /* OP_DTMF: a digit to send as RFC 4733 on the SIP side's leg. */
 typedef enum { OP_OFFER, OP_ANSWER, OP_LOCAL, OP_LATE_WS, OP_LATE_SIP,
-	       OP_DESTROY, OP_DTMF } op_kind;
+	       OP_DESTROY, OP_DTMF, OP_STATS } op_kind;
 
 typedef struct op {
 	op_kind kind;
@@ -86,7 +88,9 @@ typedef struct op {
 typedef struct op_reply {
 	int status;
 	sb_media_desc out;
-	sb_leg_stats stats[2];         /* OP_DESTROY: the legs' last counters */
+	sb_leg_stats stats[2];         /* OP_DESTROY, OP_STATS: the legs' counters */
+	uint64_t lost[2];
+	double jitter_ms[2];
 	bool transcoded;
 } op_reply;
 
@@ -214,17 +218,32 @@ static void worker_call_free(worker_call *wc)
 	g_free(wc);
 }
 
+/* Worker side: both legs' counters and receive quality into r. */
+static void read_legs(const worker_call *wc, op_reply *r)
+{
+	for (int i = 0; i < 2 && wc->session; i++) {
+		const sb_leg *leg = sb_media_session_leg(wc->session, i);
+		if (!leg)
+			continue;
+		r->stats[i] = leg->stats;
+		r->lost[i] = sb_metrics_rtcp_lost(&leg->rx);
+		/* jitter_q4 is 16 x the jitter in RTP clock units */
+		r->jitter_ms[i] = leg->clock ? leg->rx.jitter_q4 * 1000.0 / 16.0 / leg->clock : 0;
+	}
+	r->transcoded = wc->session && sb_media_session_transcoding(wc->session);
+}
+
 static void op_run(sb_msg *m, void *payload)
 {
 	op *o = payload;
 	op_reply *r = g_new0(op_reply, 1);
+	if (o->kind == OP_STATS) {
+		read_legs(o->wc, r);
+		sb_msg_set_reply(m, r, g_free);
+		return;
+	}
 	if (o->kind == OP_DESTROY) {
-		for (int i = 0; i < 2 && o->wc->session; i++) {
-			const sb_leg_stats *st = sb_media_session_stats(o->wc->session, i);
-			if (st)
-				r->stats[i] = *st;
-		}
-		r->transcoded = o->wc->session && sb_media_session_transcoding(o->wc->session);
+		read_legs(o->wc, r);
 		sb_worker_add_load(o->wc->worker, -1);
 		worker_call_free(o->wc);
 		sb_msg_set_reply(m, r, g_free);
@@ -553,8 +572,12 @@ static void destroyed(void *reply, void *user_data)
 	final_pending *f = user_data;
 	op_reply *r = reply;
 	if (r) {
-		f->info.stats[0] = r->stats[0];
-		f->info.stats[1] = r->stats[1];
+		for (int i = 0; i < 2; i++) {
+			f->info.stats[i] = r->stats[i];
+			f->info.lost[i] = r->lost[i];
+			f->info.jitter_ms[i] = r->jitter_ms[i];
+		}
+		f->info.stats_at = g_get_real_time();
 		f->info.transcoded = f->info.transcoded || r->transcoded;
 		/* One line per call answers most "no audio" reports from the
 		 * log alone: which leg never received, which never sent. */
@@ -569,6 +592,60 @@ static void destroyed(void *reply, void *user_data)
 	}
 	if (f->anchor->final_cb)
 		f->anchor->final_cb(f->call_id, &f->info, f->anchor->final_data);
+}
+
+/* ---- live stats: every second each call's worker reads its legs ----- */
+
+typedef struct stats_pending {
+	sb_media_anchor *anchor;
+	char *call_id;
+} stats_pending;
+
+static void stats_pending_free(gpointer d)
+{
+	stats_pending *sp = d;
+	g_free(sp->call_id);
+	g_free(sp);
+}
+
+static void stats_replied(void *reply, void *user_data)
+{
+	stats_pending *sp = user_data;
+	op_reply *r = reply;
+	anchor_call *c = g_hash_table_lookup(sp->anchor->calls, sp->call_id);
+	if (!c || !r)
+		return;   /* ended meanwhile: the final counters come instead */
+	for (int i = 0; i < 2; i++) {
+		c->info.stats[i] = r->stats[i];
+		c->info.lost[i] = r->lost[i];
+		c->info.jitter_ms[i] = r->jitter_ms[i];
+	}
+	c->info.transcoded = c->info.transcoded || r->transcoded;
+	c->info.stats_at = g_get_real_time();
+}
+
+/* A STATS op posted before the call's OP_DESTROY runs before it (one
+ * worker context, messages in order), so wc is alive when it runs. */
+static gboolean poll_stats(gpointer data)
+{
+	sb_media_anchor *a = data;
+	GHashTableIter it;
+	gpointer v;
+	g_hash_table_iter_init(&it, a->calls);
+	while (g_hash_table_iter_next(&it, NULL, &v)) {
+		anchor_call *c = v;
+		op *o = g_new0(op, 1);
+		o->kind = OP_STATS;
+		o->wc = c->wc;
+		stats_pending *sp = g_new0(stats_pending, 1);
+		sp->anchor = a;
+		sp->call_id = g_strdup(c->call_id);
+		sb_msg_post(sb_worker_context(c->worker), &(sb_msg_spec){
+			.handler = op_run, .payload = o, .payload_free = g_free,
+			.reply_ctx = a->sig_ctx, .reply_cb = stats_replied,
+			.user_data = sp, .user_data_free = stats_pending_free });
+	}
+	return G_SOURCE_CONTINUE;
 }
 
 static void post_destroy(sb_media_anchor *a, anchor_call *c)
@@ -613,11 +690,18 @@ sb_media_anchor *sb_media_anchor_new(sb_config *cfg, sb_worker_pool *pool,
 	a->calls = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
 					 (GDestroyNotify)call_free);
 	a->rooms = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	a->poll = g_timeout_source_new_seconds(1);
+	g_source_set_callback(a->poll, poll_stats, a, NULL);
+	g_source_attach(a->poll, sig_ctx);
 	return a;
 }
 
 void sb_media_anchor_stop(sb_media_anchor *a)
 {
+	if (a->poll) {
+		g_source_destroy(a->poll);
+		g_clear_pointer(&a->poll, g_source_unref);
+	}
 	GHashTableIter it;
 	gpointer v;
 	g_hash_table_iter_init(&it, a->calls);

@@ -28,7 +28,12 @@ typedef struct sb_media_call_info {
 	gint64 connected_at;           /* a WebRTC leg's ICE+DTLS done */
 	gint64 first_rtp_in[2];        /* first RTP received from side i */
 	bool ice_failed, dtls_failed;
-	sb_leg_stats stats[2];         /* final counters (after the end) */
+	sb_leg_stats stats[2];         /* counters: polled every second while
+					  the call runs, final after the end */
+	uint64_t lost[2];              /* RTP from side i lost, RFC 3550 A.3 */
+	double jitter_ms[2];           /* interarrival jitter of side i, A.8 */
+	gint64 stats_at;               /* when stats/lost/jitter were read on
+					  the worker; 0 = not yet */
 } sb_media_call_info;
 
 /* A call's media session is gone; info holds its final counters. */

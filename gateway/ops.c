@@ -73,8 +73,14 @@ static void submit(sb_ops *o, const cdr_pending *p, const sb_media_call_info *m)
 	if (m) {
 		r.browser.codec = *m->codec[0] ? m->codec[0] : NULL;
 		r.sip.codec = *m->codec[1] ? m->codec[1] : NULL;
+		/* the legs' receive statistics (RFC 3550 A.3 loss, A.8
+		 * jitter) as the worker read them when the session ended */
 		r.browser.rx_packets = m->stats[0].rx_packets;
 		r.sip.rx_packets = m->stats[1].rx_packets;
+		r.browser.lost = m->lost[0];
+		r.sip.lost = m->lost[1];
+		r.browser.jitter_ms = m->jitter_ms[0];
+		r.sip.jitter_ms = m->jitter_ms[1];
 		r.transcoded = m->transcoded;
 	}
 	if (o->cdr && sb_cdr_submit(o->cdr, &r) < 0)
@@ -120,9 +126,22 @@ static void call_ended(const sb_dialog *d, void *user_data)
 	pending_free(p);
 }
 
-/* The media counters of /metrics. Workers are not polled for live
- * samples yet, so the counters grow when a session ends, by its final
- * leg counters: exact totals, late by up to one call's length. */
+/* One call's legs into a media sample. By side, not by info->webrtc[]:
+ * the browser's leg is WebRTC, the SIP side's plain RTP (a local
+ * service's leg is counted as RTP too: the info does not say which
+ * service it was). */
+static void add_call_legs(sb_metrics_media_sample *s, const sb_media_call_info *info)
+{
+	sb_metrics_sample_add_leg(s, SB_METRICS_LEG_WEBRTC, &info->stats[SB_ADMIN_BROWSER],
+				  info->lost[SB_ADMIN_BROWSER], 0);
+	sb_metrics_sample_add_leg(s, SB_METRICS_LEG_RTP, &info->stats[SB_ADMIN_SIP],
+				  info->lost[SB_ADMIN_SIP], 0);
+}
+
+/* The media counters of /metrics: ended sessions' final counters are
+ * kept per worker ("retired"); live calls add their last polled
+ * counters at scrape time (feed_media). A call's final counters are at
+ * least its last polled ones, so the sums never go down. */
 static void retire_media(sb_ops *o, const sb_media_call_info *info)
 {
 	if (info->worker < 0 || info->worker > 4096)
@@ -131,11 +150,7 @@ static void retire_media(sb_ops *o, const sb_media_call_info *info)
 	if (w >= o->retired->len)
 		g_array_set_size(o->retired, w + 1);
 	sb_metrics_media_sample *s = &g_array_index(o->retired, sb_metrics_media_sample, w);
-	/* By side, not by info->webrtc[]: the browser's leg is WebRTC, the
-	 * SIP side's plain RTP (a local service's leg is counted as RTP too:
-	 * the info does not say which service it was). */
-	sb_metrics_sample_add_leg(s, SB_METRICS_LEG_WEBRTC, &info->stats[SB_ADMIN_BROWSER], 0, 0);
-	sb_metrics_sample_add_leg(s, SB_METRICS_LEG_RTP, &info->stats[SB_ADMIN_SIP], 0, 0);
+	add_call_legs(s, info);
 	sb_metrics_media_update(w, s);
 }
 
@@ -175,26 +190,30 @@ typedef struct live_walk {
 	GArray *samples;   /* sb_metrics_media_sample per worker */
 } live_walk;
 
-static void live_xcode(const sb_dialog *d, void *ud)
+static void live_call(const sb_dialog *d, void *ud)
 {
 	live_walk *w = ud;
 	sb_media_call_info m;
-	if (!sb_media_anchor_call_info(w->o->deps.media, d->call_id, &m) || !m.transcoded ||
+	if (!sb_media_anchor_call_info(w->o->deps.media, d->call_id, &m) ||
 	    m.worker < 0 || (guint)m.worker >= w->samples->len)
+		return;
+	add_call_legs(&g_array_index(w->samples, sb_metrics_media_sample, m.worker), &m);
+	if (!m.transcoded)
 		return;
 	char a[32], b[32];
 	sb_metrics_sample_add_xcode(&g_array_index(w->samples, sb_metrics_media_sample, m.worker),
 		codec_name(m.codec[0], a, sizeof(a)), codec_name(m.codec[1], b, sizeof(b)));
 }
 
-/* Per worker: the retired counters plus the live transcoding pairs. */
+/* Per worker: the retired counters plus the live calls' counters and
+ * transcoding pairs. */
 static void feed_media(sb_ops *o)
 {
 	guint n = MAX(o->retired->len, sb_worker_pool_size(o->deps.workers));
 	if (o->retired->len < n)
 		g_array_set_size(o->retired, n);
 	live_walk w = { o, g_array_copy(o->retired) };
-	sb_proxy_foreach_call(o->deps.proxy, live_xcode, &w);
+	sb_proxy_foreach_call(o->deps.proxy, live_call, &w);
 	for (guint i = 0; i < n; i++)
 		sb_metrics_media_update(i, &g_array_index(w.samples, sb_metrics_media_sample, i));
 	g_array_free(w.samples, TRUE);
@@ -240,8 +259,12 @@ static sb_admin_call *admin_call_of(sb_ops *o, const sb_dialog *d)
 	if (sb_media_anchor_call_info(o->deps.media, d->call_id, &m)) {
 		c->worker = m.worker;
 		c->transcoded = m.transcoded;
+		c->stats_age_ms = m.stats_at ? (now - m.stats_at) / 1000 : -1;
 		for (int i = 0; i < 2; i++) {
 			g_strlcpy(c->leg[i].codec, m.codec[i], sizeof(c->leg[i].codec));
+			c->leg[i].stats = m.stats[i];
+			c->leg[i].lost = m.lost[i];
+			c->leg[i].jitter_ms = m.jitter_ms[i];
 			t->first_rtp_in[i] = rel_ms(m.first_rtp_in[i], d->created_real_us);
 			t->webrtc[i] = m.webrtc[i];
 			g_strlcpy(t->sdp_addr[i], m.sdp_addr[i], sizeof(t->sdp_addr[i]));

@@ -110,6 +110,22 @@ EOF
 CALL1=$(sb_json "$SB_WORK/calls1.json" 'r.calls[0].call_id')
 adm call1_detail.json GET "/api/calls/$CALL1" >"$SB_WORK/call1_detail.status"
 sb_expect_eq "GET /api/calls/{id} answers 200" 200 "$(cat "$SB_WORK/call1_detail.status")"
+sleep 2
+adm call1_detail2.json GET "/api/calls/$CALL1" >/dev/null
+# live leg counters: the worker is polled every second while the call runs
+python3 - "$SB_WORK/call1_detail.json" "$SB_WORK/call1_detail2.json" >"$SB_WORK/live.json" <<'PY'
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+print(json.dumps({"a": a, "b": b}))
+PY
+sb_json_checks "$SB_WORK/live.json" <<'EOF'
+live: stats read within the last 1.5 s	r.a.stats_age_ms >= 0 && r.a.stats_age_ms <= 1500
+live: browser leg received > 150 packets after 5 s	r.a.legs.browser.rx_packets > 150
+live: SIP leg received and sent > 150 packets	r.a.legs.sip.rx_packets > 150 && r.a.legs.sip.tx_packets > 150
+live: 2 s later the counters grew by > 60 packets each	r.b.legs.browser.rx_packets - r.a.legs.browser.rx_packets > 60 && r.b.legs.sip.rx_packets - r.a.legs.sip.rx_packets > 60
+live: nothing lost on loopback	r.b.legs.browser.lost === 0 && r.b.legs.sip.lost === 0
+live: jitter measured (> 0, < 30 ms)	r.b.legs.browser.jitter_ms + r.b.legs.sip.jitter_ms > 0 && r.b.legs.browser.jitter_ms < 30 && r.b.legs.sip.jitter_ms < 30
+EOF
 sb_json_checks "$SB_WORK/call1_detail.json" <<'EOF'
 detail: no problems listed	Array.isArray(r.problems) && r.problems.length === 0
 detail: timeline has answer, ICE/DTLS and RTP from both sides in order	r.timeline.answered_ms >= 0 && r.timeline.dtls_done_ms >= 0 && r.timeline.first_rtp_from.browser >= r.timeline.dtls_done_ms && r.timeline.first_rtp_from.sip >= 0
@@ -121,6 +137,15 @@ sb_expect_eq "sipbridge_media_sessions during the call" 1 "$(metric metrics1.txt
 sb_expect_eq "sipbridge_calls_started_total during the call" 1 "$(metric metrics1.txt sipbridge_calls_started_total)"
 sb_check "/metrics is Prometheus text (HELP and TYPE of calls_active)" \
 	grep -qx '# TYPE sipbridge_calls_active gauge' "$SB_WORK/metrics1.txt"
+sb_expect_ge 'media_packets_total{leg="webrtc",direction="rx"} during the call (live)' 150 \
+	"$(metric metrics1.txt 'sipbridge_media_packets_total{leg="webrtc",direction="rx"}')"
+sb_expect_ge 'media_packets_total{leg="rtp",direction="tx"} during the call (live)' 150 \
+	"$(metric metrics1.txt 'sipbridge_media_packets_total{leg="rtp",direction="tx"}')"
+sb_expect_eq "worker_sessions summed over workers during the call" 1 \
+	"$(awk '/^sipbridge_worker_sessions\{/ { n += $2 } END { print n + 0 }' "$SB_WORK/metrics1.txt")"
+sb_expect_eq "websocket_connections_total (one browser so far)" 1 \
+	"$(metric metrics1.txt sipbridge_websocket_connections_total)"
+sb_expect_eq "websocket_connections (open now)" 1 "$(metric metrics1.txt sipbridge_websocket_connections)"
 
 sb_wait_log call1 '"ev":"hung-up"' 40 || sb_fail "browser did not hang up call 1"
 sb_wait call1 40
@@ -160,7 +185,10 @@ CDR 1: sip_codec PCMU/8000	r.row.sip_codec === "PCMU/8000"
 CDR 1: transcoded 0	r.row.transcoded === 0
 CDR 1: browser_rx_packets > 50	r.row.browser_rx_packets > 50
 CDR 1: sip_rx_packets > 50	r.row.sip_rx_packets > 50
-CDR 1: a MOS was estimated	typeof r.row.mos === "number" && r.row.mos >= 1 && r.row.mos <= 4.5
+CDR 1: a MOS was estimated	typeof r.row.mos === "number" && r.row.mos >= 4 && r.row.mos <= 4.41
+CDR 1: nothing lost on loopback (RFC 3550 A.3 per leg)	r.row.browser_lost === 0 && r.row.sip_lost === 0 && r.row.loss_pct === 0
+CDR 1: jitter measured on the legs (> 0, < 30 ms)	r.row.browser_jitter_ms + r.row.sip_jitter_ms > 0 && r.row.browser_jitter_ms < 30 && r.row.sip_jitter_ms < 30
+CDR 1: jitter_ms is the larger leg jitter	Math.abs(r.row.jitter_ms - Math.max(r.row.browser_jitter_ms, r.row.sip_jitter_ms)) < 1e-9
 EOF
 
 # ---------------------------------------------------------------- 2. a broken call
@@ -235,7 +263,10 @@ adm metrics3.txt GET /metrics >/dev/null
 sb_expect_eq 'calls_finished_total{outcome="failed",status_class="2xx"} (the operator hung up)' 1 \
 	"$(metric metrics3.txt 'sipbridge_calls_finished_total{outcome="failed",status_class="2xx"}')"
 sb_expect_eq "calls_active at the end" 0 "$(metric metrics3.txt sipbridge_calls_active)"
-sb_check "GET /api/registrations is 501 (not provided)" test "$(adm regs.json GET /api/registrations)" = 501
+sb_expect_eq "GET /api/registrations answers 200" 200 "$(adm regs.json GET /api/registrations)"
+sb_expect_json "no registrations (the browsers did not register)" "$SB_WORK/regs.json" 'r.count === 0 && r.registrations.length === 0'
+sb_expect_ge 'transactions_total{direction="ws_to_sip"} (INVITEs, BYEs of the browsers)' 3 \
+	"$(metric metrics3.txt 'sipbridge_transactions_total{direction="ws_to_sip"}')"
 
 sb_stop baresip 5 TERM
 sb_stop sipbridge 10 TERM

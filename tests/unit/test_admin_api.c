@@ -35,6 +35,7 @@ static sb_admin_call *make_call(const char *id)
 	c->age_ms = 10000;
 	c->worker = 1;
 	c->transcoded = true;
+	c->stats_age_ms = 400;
 	g_strlcpy(c->leg[SB_ADMIN_BROWSER].codec, "opus/48000/2", 32);
 	g_strlcpy(c->leg[SB_ADMIN_SIP].codec, "PCMU/8000", 32);
 	g_strlcpy(c->leg[SB_ADMIN_SIP].remote, "203.0.113.5:4000", 64);
@@ -206,6 +207,8 @@ static void test_list_calls(void **state)
 	assert_int_equal(jget_i(c0, "start_ms"), 1764201600123);
 	assert_int_equal(jget_i(c0, "worker"), 1);
 	assert_true(json_is_true(json_object_get(c0, "transcoded")));
+	assert_int_equal(jget_i(c0, "stats_age_ms"), 400);
+	assert_true(json_is_null(json_object_get(c1, "stats_age_ms")));   /* never read */
 	assert_string_equal(jget_s(c0, "verdict"),
 			    "private address in the peer's SDP");
 	/* invalid UTF-8 from the wire is repaired, not lost */
