@@ -3,7 +3,8 @@
  * sequence seen by the far phone while audio keeps flowing (marker,
  * start timestamp on the audio timeline, durations every ptime, three
  * end packets, one SSRC, no sequence gap, no audio during the event),
- * a queued second digit, and the refusals. Sockets on 127.0.0.1, a
+ * a queued second digit, the same on a transcoded call (Opus ->
+ * PCMU), and the refusals. Sockets on 127.0.0.1, a
  * private GMainContext. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -19,6 +20,7 @@
 #include <cmocka.h>
 #include <glib.h>
 
+#include "transcoding/codec.h"
 #include "transcoding/telephone_event.h"
 #include "webrtc/media_session.h"
 
@@ -38,6 +40,7 @@ typedef struct fixture {
 	sb_media_session *s;
 	sb_media_desc to1, to0;   /* what each phone was told */
 	uint16_t in_seq;          /* phone 0's next audio packet */
+	sb_codec_enc *opus;       /* owned: phone 0 talks Opus (transcoded) */
 	pkt got[MAX_PKTS];        /* what phone 1 received, in order */
 	unsigned n_got;
 	bool expired;
@@ -86,6 +89,7 @@ static int teardown(void **state)
 {
 	fixture *f = *state;
 	sb_media_session_free(f->s);
+	sb_codec_enc_free(f->opus);
 	for (int i = 0; i < 2; i++)
 		close(f->sock[i]);
 	while (g_main_context_iteration(f->ctx, FALSE))
@@ -143,15 +147,27 @@ static void negotiate(fixture *f, bool te0, bool te1)
 	assert_false(sb_media_session_transcoding(f->s));
 }
 
-/* One 20 ms PCMU packet from phone 0 toward the gateway. */
+/* One 20 ms packet from phone 0 toward the gateway: PCMU, or Opus
+ * (PT 111) when the call is transcoded. */
 static void send_audio(fixture *f)
 {
-	uint8_t buf[200], pl[160];
-	memset(pl, 0xff, sizeof(pl));
+	uint8_t buf[600], pl[400];
+	int16_t pcm[960];
+	size_t len = 160;
 	uint16_t seq = f->in_seq++;
 	sb_rtp_hdr h = { .pt = 0, .seq = seq, .ts = seq * 160u,
 			 .ssrc = 0x4242 };
-	ssize_t n = sb_rtp_build(buf, sizeof(buf), &h, pl, sizeof(pl));
+	memset(pl, 0xff, sizeof(pl));
+	if (f->opus) {
+		for (int i = 0; i < 960; i++) /* 1 kHz: real audio to code */
+			pcm[i] = (int16_t)(8000 * ((i / 24) % 2 ? 1 : -1));
+		ssize_t k = sb_codec_encode(f->opus, pcm, 960, pl, sizeof(pl));
+		assert_true(k > 0);
+		len = (size_t)k;
+		h.pt = 111;
+		h.ts = seq * 960u;
+	}
+	ssize_t n = sb_rtp_build(buf, sizeof(buf), &h, pl, len);
 	struct sockaddr_in to = { .sin_family = AF_INET,
 				  .sin_port = htons(f->to0.port) };
 	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -284,6 +300,61 @@ static void test_queued_digits(void **state)
 	assert_int_equal(sb_media_session_dtmf_sent(f->s, 1), 2);
 }
 
+/* Phone 0 offers Opus + telephone-event/48000, phone 1 answers PCMU +
+ * telephone-event/8000: transcoded both ways. */
+static void negotiate_xcode(fixture *f)
+{
+	sb_media_params p = { .media_addr = "127.0.0.1", .cert = f->cert,
+			      .port_min = 45000, .port_max = 45999,
+			      .kind = { SB_LEG_KIND_RTP, SB_LEG_KIND_RTP } };
+	sb_codec_params cp;
+	int err = 0;
+	sb_codec_params_init(&cp);
+	cp.pcm_rate = 48000;
+	assert_int_equal(sb_codec_enc_new(&sb_codec_opus, &cp, &f->opus), 0);
+	f->s = sb_media_session_new(&p, f->ctx, NULL, NULL, &err);
+	assert_non_null(f->s);
+	sb_media_desc offer, ans;
+	avp(&offer, f->port[0]);
+	add(&offer, 111, "opus", 48000);
+	offer.codecs[0].channels = 2;
+	add(&offer, 110, "telephone-event", 48000);
+	assert_int_equal(sb_media_session_remote_offer(f->s, 0, &offer,
+						       &f->to1), 0);
+	avp(&ans, f->port[1]);
+	add(&ans, 0, "PCMU", 8000);
+	add(&ans, TE_PT, "telephone-event", 8000);
+	assert_int_equal(sb_media_session_remote_answer(f->s, 1, &ans,
+							&f->to0), 0);
+	assert_true(sb_media_session_transcoding(f->s));
+}
+
+/* The same sequence when the audio toward the trunk is transcoded
+ * (Opus -> PCMU): the events join the transcoder's output stream. */
+static void test_xcode_sequence(void **state)
+{
+	fixture *f = *state;
+	negotiate_xcode(f);
+	talk(f, 300);
+	unsigned before = f->n_got;
+	assert_true(before >= 3);
+	assert_int_equal(f->got[before - 1].h.pt, 0);
+	uint32_t audio_ts = f->got[before - 1].h.ts;
+	assert_int_equal(sb_media_session_send_dtmf(f->s, 1, '7', 100), 0);
+	talk(f, 400);
+	assert_continuous(f);
+	unsigned i = first_event(f, 0);
+	assert_int_equal(i, before);
+	uint32_t ev_ts = f->got[i].h.ts;
+	assert_true(ev_ts - audio_ts > 0 && ev_ts - audio_ts <= 4 * 160);
+	unsigned after = assert_event(f, i, 7, 800);
+	assert_true(after < f->n_got);
+	for (unsigned k = after; k < f->n_got; k++) {
+		assert_int_equal(f->got[k].h.pt, 0);
+		assert_true((int32_t)(f->got[k].h.ts - ev_ts) >= 800 - 160);
+	}
+}
+
 static void test_refusals(void **state)
 {
 	fixture *f = *state;
@@ -320,6 +391,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_relay_sequence, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_queued_digits, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_xcode_sequence, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, setup,
 						teardown),
