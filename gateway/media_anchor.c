@@ -91,6 +91,7 @@ typedef struct op_reply {
 	sb_leg_stats stats[2];         /* OP_DESTROY, OP_STATS: the legs' counters */
 	uint64_t lost[2];
 	double jitter_ms[2];
+	sb_leg_proc_time proc[2];
 	bool transcoded;
 } op_reply;
 
@@ -226,6 +227,7 @@ static void read_legs(const worker_call *wc, op_reply *r)
 		if (!leg)
 			continue;
 		r->stats[i] = leg->stats;
+		r->proc[i] = leg->proc;
 		r->lost[i] = sb_metrics_rtcp_lost(&leg->rx);
 		/* jitter_q4 is 16 x the jitter in RTP clock units */
 		r->jitter_ms[i] = leg->clock ? leg->rx.jitter_q4 * 1000.0 / 16.0 / leg->clock : 0;
@@ -576,6 +578,7 @@ static void destroyed(void *reply, void *user_data)
 			f->info.stats[i] = r->stats[i];
 			f->info.lost[i] = r->lost[i];
 			f->info.jitter_ms[i] = r->jitter_ms[i];
+			f->info.proc[i] = r->proc[i];
 		}
 		f->info.stats_at = g_get_real_time();
 		f->info.transcoded = f->info.transcoded || r->transcoded;
@@ -619,6 +622,7 @@ static void stats_replied(void *reply, void *user_data)
 		c->info.stats[i] = r->stats[i];
 		c->info.lost[i] = r->lost[i];
 		c->info.jitter_ms[i] = r->jitter_ms[i];
+		c->info.proc[i] = r->proc[i];
 	}
 	c->info.transcoded = c->info.transcoded || r->transcoded;
 	c->info.stats_at = g_get_real_time();

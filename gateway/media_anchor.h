@@ -32,6 +32,8 @@ typedef struct sb_media_call_info {
 					  the call runs, final after the end */
 	uint64_t lost[2];              /* RTP from side i lost, RFC 3550 A.3 */
 	double jitter_ms[2];           /* interarrival jitter of side i, A.8 */
+	sb_leg_proc_time proc[2];      /* per-packet processing time of what
+					  side i sent us */
 	gint64 stats_at;               /* when stats/lost/jitter were read on
 					  the worker; 0 = not yet */
 } sb_media_call_info;

@@ -470,6 +470,14 @@ void sb_metrics_sample_observe_pkt(sb_metrics_media_sample *s, double seconds)
 	s->pkt_time_sum += seconds;
 }
 
+void sb_metrics_sample_add_proc(sb_metrics_media_sample *s, const sb_leg_proc_time *p)
+{
+	G_STATIC_ASSERT(SB_LEG_PROC_BUCKETS == SB_METRICS_PKT_BUCKETS);
+	for (unsigned i = 0; i <= SB_METRICS_PKT_BUCKETS; i++)
+		s->pkt_time[i] += p->count[i];
+	s->pkt_time_sum += (double)p->sum_ns / 1e9;
+}
+
 void sb_metrics_sample_merge(sb_metrics_media_sample *dst,
 			     const sb_metrics_media_sample *src)
 {

@@ -146,6 +146,9 @@ void sb_metrics_sample_add_xcode(sb_metrics_media_sample *s, const char *a,
 				 const char *b);
 /* One packet took seconds to process (receive to send). Pure. */
 void sb_metrics_sample_observe_pkt(sb_metrics_media_sample *s, double seconds);
+/* Add a leg's processing-time counts (webrtc/leg.h; the bounds are the
+ * same, sb_leg_proc_bounds_ns). Pure. */
+void sb_metrics_sample_add_proc(sb_metrics_media_sample *s, const sb_leg_proc_time *p);
 /* dst += src (counters, histogram, gauges, pairs). Pure. */
 void sb_metrics_sample_merge(sb_metrics_media_sample *dst,
 			     const sb_metrics_media_sample *src);

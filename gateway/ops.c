@@ -136,6 +136,8 @@ static void add_call_legs(sb_metrics_media_sample *s, const sb_media_call_info *
 				  info->lost[SB_ADMIN_BROWSER], 0);
 	sb_metrics_sample_add_leg(s, SB_METRICS_LEG_RTP, &info->stats[SB_ADMIN_SIP],
 				  info->lost[SB_ADMIN_SIP], 0);
+	sb_metrics_sample_add_proc(s, &info->proc[SB_ADMIN_BROWSER]);
+	sb_metrics_sample_add_proc(s, &info->proc[SB_ADMIN_SIP]);
 }
 
 /* The media counters of /metrics: ended sessions' final counters are

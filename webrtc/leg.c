@@ -5,6 +5,27 @@
 
 #include <errno.h>
 #include <string.h>
+#include <time.h>
+
+const uint32_t sb_leg_proc_bounds_ns[SB_LEG_PROC_BUCKETS] = {
+	5000, 10000, 20000, 50000, 100000, 200000, 500000, 1000000
+};
+
+void sb_leg_proc_add(sb_leg_proc_time *p, uint64_t ns)
+{
+	unsigned i = 0;
+	while (i < SB_LEG_PROC_BUCKETS && ns > sb_leg_proc_bounds_ns[i])
+		i++;
+	p->count[i]++;
+	p->sum_ns += ns;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 void sb_leg_set_callbacks(sb_leg *leg, sb_leg_recv_cb recv_cb,
 			  sb_leg_event_cb event_cb, void *user_data)
@@ -106,8 +127,11 @@ void sb_leg_deliver_rtp(sb_leg *leg, uint8_t *buf, size_t len, size_t cap,
 		leg->media_started = true;
 		sb_leg_emit(leg, SB_LEG_EV_MEDIA_STARTED, NULL);
 	}
-	if (!leg->closed && leg->recv_cb)
+	if (!leg->closed && leg->recv_cb) {
+		uint64_t t0 = now_ns();
 		leg->recv_cb(leg, buf, len, cap, h, leg->user_data);
+		sb_leg_proc_add(&leg->proc, now_ns() - t0);
+	}
 }
 
 void sb_leg_account_tx(sb_leg *leg, const uint8_t *buf, size_t len)

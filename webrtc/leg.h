@@ -79,6 +79,23 @@ typedef struct sb_leg_stats {
 	uint64_t rtcp_rx, rtcp_tx;
 } sb_leg_stats;
 
+/* Per-packet processing time: from handing a received, decrypted packet
+ * to the owner until the owner returns (transcoding, the other leg's
+ * encryption and send happen inside). Non-cumulative counts per bucket
+ * of upper bound sb_leg_proc_bounds_ns[i]; [SB_LEG_PROC_BUCKETS] counts
+ * the rest. The bounds are those of the operators' histogram
+ * sipbridge_packet_processing_seconds. Plain counters: the worker owns
+ * them, the packet path neither locks nor allocates. */
+#define SB_LEG_PROC_BUCKETS 8
+extern const uint32_t sb_leg_proc_bounds_ns[SB_LEG_PROC_BUCKETS];
+typedef struct sb_leg_proc_time {
+	uint64_t count[SB_LEG_PROC_BUCKETS + 1];
+	uint64_t sum_ns;
+} sb_leg_proc_time;
+
+/* Count one packet that took ns. Pure. */
+void sb_leg_proc_add(sb_leg_proc_time *p, uint64_t ns);
+
 struct sb_leg {
 	const sb_leg_ops *ops;
 	sb_leg_recv_cb recv_cb;       /* set by the owner (session) */
@@ -91,6 +108,7 @@ struct sb_leg {
 	bool media_started;
 	bool closed;
 	sb_leg_stats stats;
+	sb_leg_proc_time proc;        /* what delivering a packet took */
 	sb_rtcp_rx rx;                /* the remote source we receive */
 	uint32_t last_tx_ts;          /* RTP ts of the last packet sent */
 	gint64 last_tx_time;          /* monotonic µs of that packet */

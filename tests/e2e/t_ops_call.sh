@@ -141,6 +141,12 @@ sb_expect_ge 'media_packets_total{leg="webrtc",direction="rx"} during the call (
 	"$(metric metrics1.txt 'sipbridge_media_packets_total{leg="webrtc",direction="rx"}')"
 sb_expect_ge 'media_packets_total{leg="rtp",direction="tx"} during the call (live)' 150 \
 	"$(metric metrics1.txt 'sipbridge_media_packets_total{leg="rtp",direction="tx"}')"
+sb_expect_ge "packet_processing_seconds_count during the call (both directions, 5 s)" 300 \
+	"$(metric metrics1.txt sipbridge_packet_processing_seconds_count)"
+sb_check "packet_processing_seconds: +Inf bucket = count, mean time > 0 and < 1 ms" awk \
+	'$1 == "sipbridge_packet_processing_seconds_count" { c = $2 } $1 == "sipbridge_packet_processing_seconds_sum" { s = $2 }
+	 $1 == "sipbridge_packet_processing_seconds_bucket{le=\"+Inf\"}" { inf = $2 }
+	 END { exit !(c > 0 && inf == c && s > 0 && s / c < 0.001) }' "$SB_WORK/metrics1.txt"
 sb_expect_eq "worker_sessions summed over workers during the call" 1 \
 	"$(awk '/^sipbridge_worker_sessions\{/ { n += $2 } END { print n + 0 }' "$SB_WORK/metrics1.txt")"
 sb_expect_eq "websocket_connections_total (one browser so far)" 1 \

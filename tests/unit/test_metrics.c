@@ -3,6 +3,7 @@
  * daemon families. */
 #include <stdarg.h>
 #include <stddef.h>
+#include <math.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
@@ -272,6 +273,30 @@ static void test_daemon_families(void **state)
 	assert_true(has_line(t, "sipbridge_build_info{version=\"" PACKAGE_VERSION "\"} 1"));
 }
 
+/* A leg's processing-time counts land in the same buckets. */
+static void test_leg_proc_time(void **state)
+{
+	(void)state;
+	for (unsigned i = 0; i < SB_METRICS_PKT_BUCKETS; i++)
+		assert_true(fabs(sb_leg_proc_bounds_ns[i] / 1e9 - sb_metrics_pkt_bounds[i]) < 1e-12);
+	sb_leg_proc_time p = { 0 };
+	sb_leg_proc_add(&p, 5000);      /* on the bound: le=5e-6 */
+	sb_leg_proc_add(&p, 5001);
+	sb_leg_proc_add(&p, 999999);
+	sb_leg_proc_add(&p, 2000000);   /* above 1 ms */
+	assert_int_equal(p.count[0], 1);
+	assert_int_equal(p.count[1], 1);
+	assert_int_equal(p.count[7], 1);
+	assert_int_equal(p.count[8], 1);
+	assert_int_equal(p.sum_ns, 5000 + 5001 + 999999 + 2000000);
+	sb_metrics_media_sample s = { 0 };
+	sb_metrics_sample_add_proc(&s, &p);
+	sb_metrics_sample_add_proc(&s, &p);
+	assert_int_equal(s.pkt_time[0], 2);
+	assert_int_equal(s.pkt_time[8], 2);
+	assert_true(fabs(s.pkt_time_sum - 2 * 3010000e-9) < 1e-12);
+}
+
 /* Deltas from the proxy's cumulative counters; media failure labels. */
 static void test_counts_and_failure_labels(void **state)
 {
@@ -410,6 +435,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_media_samples_summed, setup_default, teardown_default),
 		cmocka_unit_test_setup_teardown(test_collector_runs_at_render, setup_default, teardown_default),
 		cmocka_unit_test_setup_teardown(test_counts_and_failure_labels, setup_default, teardown_default),
+		cmocka_unit_test(test_leg_proc_time),
 		cmocka_unit_test(test_no_registry_is_noop),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
