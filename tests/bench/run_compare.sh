@@ -232,7 +232,7 @@ per_core() {   # per_core FILE -> "N est" or "- -"
 	awk '!/^#/ && $8 == "pass" { n = $1; c = $2 } END { if (n) printf "%d %d", n, n * 100 / c; else print "- -" }' "$1" 2>/dev/null || echo "- -"
 }
 summary() {
-	local codec=$1 what=$2 sb rt
+	local codec=$1 what=$2 sbn sbe rtn rte ratio
 	read -r sbn sbe <<<"$(per_core "$WORK/sipbridge_$codec.dat")"
 	if [ "$RTP_OK" = 1 ]; then
 		read -r rtn rte <<<"$(per_core "$WORK/rtpengine_$codec.dat")"
@@ -264,25 +264,13 @@ if ! command -v gnuplot >/dev/null && [ "${SB_INSTALL:-0}" = 1 ]; then
 	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends gnuplot-nox >>"$WORK/setup.log" 2>&1
 fi
 if command -v gnuplot >/dev/null; then
-	plots="'$WORK/sipbridge_pcmu.dat' using 1:2 with linespoints lw 2 pt 7 lc rgb '#1f77b4' title 'sipbridge relay (PCMU)', \
-'$WORK/sipbridge_opus.dat' using 1:2 with linespoints lw 2 pt 5 lc rgb '#ff7f0e' title 'sipbridge transcoding (Opus↔PCMU)'"
-	[ "$RTP_OK" = 1 ] && plots="$plots, \
-'$WORK/rtpengine_pcmu.dat' using 1:2 with linespoints lw 2 dt 2 pt 6 lc rgb '#1f77b4' title 'rtpengine $RTP_VER relay (PCMU)', \
-'$WORK/rtpengine_opus.dat' using 1:2 with linespoints lw 2 dt 2 pt 4 lc rgb '#ff7f0e' title 'rtpengine $RTP_VER transcoding (Opus↔PCMU)'"
-	gnuplot <<EOF 2>>"$WORK/gnuplot.log"
-set terminal pngcairo size 900,620 font 'DejaVu Sans,10'
-set output '$PLOT'
-set title "Daemon CPU vs concurrent calls, one core (CPU $GW_CPU), 50 pkt/s each way per call\n$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc)-vCPU shared VM, load average before: $LOAD0"
-set xlabel 'concurrent calls'
-set ylabel 'daemon CPU, % of one core'
-set yrange [0:105]
-set xrange [0:*]
-set grid
-set key outside below maxrows 3
-set datafile commentschars '#'
-plot $plots, 98 with lines lc rgb '#999999' dt 3 title 'pass limit (98 %)'
-EOF
-	[ -s "$PLOT" ] && echo "plot: $PLOT" || echo "plot failed: $WORK/gnuplot.log"
+	if "$ROOT/tests/bench/plot_cpu.sh" "$WORK" "$PLOT" \
+		"$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc)-vCPU shared VM, daemon on CPU $GW_CPU, load average before: $LOAD0" \
+		>>"$WORK/gnuplot.log" 2>&1; then
+		echo "plot: $PLOT"
+	else
+		echo "plot failed: $WORK/gnuplot.log"
+	fi
 else
 	echo "plot: skipped (gnuplot not installed; SB_INSTALL=1 installs gnuplot-nox)"
 fi
