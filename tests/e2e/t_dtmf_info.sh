@@ -9,6 +9,10 @@
 #      each INFO 200 itself and sends RFC 4733 events in the RTP toward sipp.
 #   2. route.dtmf = "info": JsSIP -> daemon 2 -> sipp UAS (uas_info_dtmf.xml:
 #      exactly five INFOs answered 200); the INFOs pass unchanged.
+#   3. route.dtmf = "rfc4733" toward a sipp UAS without telephone-event
+#      (uas_no_te_no_info.xml, any INFO fails it): each INFO is refused
+#      with 488 and a warning (JsSIP then drops its remaining tones),
+#      nothing is forwarded, the call goes on.
 # Checks on the wire toward each sipp (RTP sniffer, tests/lib/media.sh):
 # call 1 carries the events 1,2,3,4,# exactly once each, in order, with
 # sipp's telephone-event PT 101 at 8000 Hz: duration 160 ms = 1280 units
@@ -27,9 +31,11 @@ sb_bundle
 
 sb_free_port UAS1_PORT
 sb_free_port UAS2_PORT
-sb_free_range MP MP_HI 8   # sipp binds media port + 2 for video
+sb_free_port UAS3_PORT
+sb_free_range MP MP_HI 12   # sipp binds media port + 2 for video
 UAS1_MPORT=$MP
 UAS2_MPORT=$((MP + 4))
+UAS3_MPORT=$((MP + 8))
 sb_tone "$SB_WORK/mic.wav" 1000 48000 60
 
 SB_OUTBOUND_PROXY="sip:127.0.0.1:$UAS1_PORT"
@@ -41,11 +47,17 @@ SB_OUTBOUND_PROXY="sip:127.0.0.1:$UAS2_PORT\"; dtmf = \"info"
 sb_daemon_start sipbridge2
 WS2=$SB_WS_URL; HTTP2=$SB_HTTP_URL
 grep -q 'dtmf = "info"' "$SB_WORK/sipbridge2.conf" || sb_die "route.dtmf not in daemon 2's config"
+unset SB_HTTP_PORT SB_SIP_PORT SB_ADMIN_PORT SB_RTP_LO SB_RTP_HI
+SB_OUTBOUND_PROXY="sip:127.0.0.1:$UAS3_PORT\"; dtmf = \"rfc4733"
+sb_daemon_start sipbridge3
+WS3=$SB_WS_URL
 
 sb_sipp uas1 -sf "$SB_SIPP_DIR/uas_dtmf_no_info.xml" -p "$UAS1_PORT" -mi 127.0.0.1 \
 	-mp "$UAS1_MPORT" -m 1 -set pt 0 -set codec PCMU
 sb_sipp uas2 -sf "$SB_SIPP_DIR/uas_info_dtmf.xml" -p "$UAS2_PORT" -mi 127.0.0.1 \
 	-mp "$UAS2_MPORT" -m 1 -set pt 0 -set codec PCMU
+sb_sipp uas3 -sf "$SB_SIPP_DIR/uas_no_te_no_info.xml" -p "$UAS3_PORT" -mi 127.0.0.1 \
+	-mp "$UAS3_MPORT" -m 1 -set pt 0 -set codec PCMU
 sb_rtp_sniff rtp "$MP" "$MP_HI"
 
 cat >"$SB_WORK/dtmf.js" <<'JS'
@@ -70,11 +82,12 @@ async (a) => {
   const R = {};
   R.auto = await one(a.ws1, 'alice', a.uas1);
   R.info = await one(a.ws2, 'bob', a.uas2);
+  R.strict = await one(a.ws3, 'carol', a.uas3);
   return R;
 }
 JS
 sb_browser page 90 --timeout 75 --wav "$SB_WORK/mic.wav" \
-	--arg "{\"ws1\":\"$WS1\",\"ws2\":\"$WS2\",\"uas1\":\"sip:uas@127.0.0.1:$UAS1_PORT\",\"uas2\":\"sip:uas@127.0.0.1:$UAS2_PORT\"}" \
+	--arg "{\"ws1\":\"$WS1\",\"ws2\":\"$WS2\",\"uas1\":\"sip:uas@127.0.0.1:$UAS1_PORT\",\"uas2\":\"sip:uas@127.0.0.1:$UAS2_PORT\",\"ws3\":\"$WS3\",\"uas3\":\"sip:uas@127.0.0.1:$UAS3_PORT\"}" \
 	"@$SB_WORK/dtmf.js"
 sb_expect_eq "browser driver exit status" 0 $?
 sleep 0.3
@@ -83,11 +96,19 @@ J=$SB_WORK/page.json
 sb_json_checks "$J" <<'EOF'
 call through route.dtmf=auto confirmed and hung up	r.auto && r.auto.state === "confirmed" && r.auto.end && r.auto.end.state === "ended"
 call through route.dtmf=info confirmed and hung up	r.info && r.info.state === "confirmed" && r.info.end && r.info.end.state === "ended"
+call through route.dtmf=rfc4733 (no telephone-event) survived the refusals	r.strict && r.strict.state === "confirmed" && r.strict.end && r.strict.end.state === "ended"
+rfc4733: JsSIP saw an error response (it stopped after its first INFO)	r.strict.end.events.filter(e => / dtmf by local/.test(e)).length === 1
 EOF
 
 # ---- the SIP peers' view of signalling
 sb_wait uas1 10; sb_expect_eq "sipp 1 (auto): call and BYE, no INFO (status)" 0 $?
 sb_wait uas2 10; sb_expect_eq "sipp 2 (info): five INFOs then BYE (status)" 0 $?
+sb_wait uas3 10; sb_expect_eq "sipp 3 (rfc4733, no telephone-event): call and BYE, no INFO (status)" 0 $?
+sb_expect_eq "sipp 3 received no INFO" 0 "$(grep -c '^INFO sip:' "$SB_WORK/uas3.msg")"
+# JsSIP drops its remaining tones after an error response to an INFO: one
+# refusal, and only one INFO sent, shows the browser got the 488
+sb_expect_eq "daemon 3 refused the first INFO with 488 (log)" 1 \
+	"$(grep -c "INFO DTMF '1' refused (488)" "$SB_WORK/sipbridge3.log")"
 sb_expect_eq "sipp 1 received no INFO" 0 "$(grep -c '^INFO sip:' "$SB_WORK/uas1.msg")"
 signals=$(tr -d '\r' <"$SB_WORK/uas2.msg" | awk '/^INFO sip:/ { inside = 1 }
 	inside && /^Signal=/ { sub(/^Signal= */, ""); s = s $0; inside = 0 } END { print s }')
@@ -138,6 +159,8 @@ SB_HTTP_URL=$HTTP1 sb_health >"$SB_WORK/health1.json"
 sb_expect_json "/health of daemon 1: 0 calls, 0 media sessions" "$SB_WORK/health1.json" 'r.calls === 0 && r.media_sessions === 0'
 sb_stop sipbridge 5; sb_expect_eq "daemon 1 exit status" 0 $?
 sb_stop sipbridge2 5; sb_expect_eq "daemon 2 exit status" 0 $?
+sb_stop sipbridge3 5; sb_expect_eq "daemon 3 exit status" 0 $?
 sb_check_sanitizers "$SB_WORK/sipbridge.log"
 sb_check_sanitizers "$SB_WORK/sipbridge2.log"
+sb_check_sanitizers "$SB_WORK/sipbridge3.log"
 sb_finish
