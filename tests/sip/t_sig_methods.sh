@@ -13,7 +13,11 @@ sb_require_daemon
 sb_init
 
 sb_free_port UAS_PORT
-SB_OUTBOUND_PROXY="sip:127.0.0.1:$UAS_PORT"
+# route.dtmf = "info": the in-dialog INFO carries a DTMF body and the
+# trunk has telephone-event, so the default ("auto") would answer it in the
+# gateway and send RFC 4733 instead (t_dtmf_info.sh); here it must cross
+# intact. The template has one route group: the key rides on the proxy.
+SB_OUTBOUND_PROXY="sip:127.0.0.1:$UAS_PORT\"; dtmf = \"info"
 sb_daemon_start
 sb_sig m 50 "$SB_ROOT/tests/sip/sig/methods.js" "{\"uas\":$UAS_PORT,\"timeout\":45}"
 J=$SB_WORK/m.json
