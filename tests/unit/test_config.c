@@ -72,6 +72,7 @@ static const bad_case bad[] = {
 	{ "route: { outbound_proxy = \"http://x\"; };\n", 1, "SIP URI" },
 	{ "listen: { https = \"0.0.0.0:8443\"; };\n", 1, "tls.cert" },
 	{ "log: { level = \"loud\"; };\n", 1, "debug" },
+	{ "route: {\n dtmf = \"inband\";\n};\n", 2, "auto, rfc4733, info" },
 	{ "services: { echo = \"echo me\"; };\n", 1, "user part" },
 	{ "bogus = 1;\n", 1, "unknown key 'bogus'" },
 	{ "listen: {\n http = \"127.0.0.1:8080\"\n", 3, "syntax error" },
@@ -92,6 +93,32 @@ static void test_bad_configs(void **state)
 				 err->message, prefix, bad[i].fragment);
 		g_unlink(p);
 	}
+}
+
+/* route.dtmf: default auto; the three values, any case. */
+static void test_route_dtmf(void **state)
+{
+	static const struct { const char *v; sb_dtmf_mode m; } ok[] = {
+		{ "auto", SB_DTMF_AUTO }, { "rfc4733", SB_DTMF_RFC4733 },
+		{ "INFO", SB_DTMF_INFO },
+	};
+	(void)state;
+	for (size_t i = 0; i < G_N_ELEMENTS(ok); i++) {
+		g_autofree char *text = g_strdup_printf("route: { dtmf = \"%s\"; };\n",
+							ok[i].v);
+		g_autofree char *p = write_tmp(text);
+		g_autoptr(GError) err = NULL;
+		g_autoptr(sb_config) c = sb_config_load(p, &err);
+		assert_non_null(c);
+		assert_int_equal(c->route_dtmf, ok[i].m);
+		g_unlink(p);
+	}
+	g_autofree char *p = write_tmp("route: { outbound_proxy = \"\"; };\n");
+	g_autoptr(GError) err = NULL;
+	g_autoptr(sb_config) c = sb_config_load(p, &err);
+	assert_non_null(c);
+	assert_int_equal(c->route_dtmf, SB_DTMF_AUTO);
+	g_unlink(p);
 }
 
 static void test_missing_file(void **state)
@@ -120,6 +147,7 @@ int main(void)
 		cmocka_unit_test(test_shipped_defaults),
 		cmocka_unit_test(test_empty_file_is_defaults),
 		cmocka_unit_test(test_bad_configs),
+		cmocka_unit_test(test_route_dtmf),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_hostport),
 	};
