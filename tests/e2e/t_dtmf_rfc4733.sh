@@ -10,8 +10,9 @@
 #      and must map the events' clock 48000 -> 8000. Digits "5678*".
 #   3. SIP INFO: JsSIP (full offer) -> daemon 2 -> sipp UAS
 #      (uas_info_dtmf.xml: exactly five INFOs answered 200, then BYE). JsSIP
-#      sends "1234#" as INFO application/dtmf-relay; the gateway forwards
-#      INFO unchanged.
+#      sends "1234#" as INFO application/dtmf-relay; daemon 2 has
+#      route.dtmf = "info", so the gateway forwards INFO unchanged (the
+#      conversion to RFC 4733 is t_dtmf_info.sh).
 # Checks, RFC 4733: baresip logs each received event ("received event:
 # 'D' (end=0)" at its start): digits exactly once and in order per call. An
 # RTP sniffer on baresip's ports (tests/lib/media.sh, AF_PACKET on lo) also
