@@ -33,8 +33,9 @@
 
 #define PAYLOAD 160           /* 20 ms of PCMU */
 #define OPUS_FRAMES 50        /* 1 s of pre-encoded Opus, looped */
+#define OPUS_LOUD 5           /* its first 100 ms are the loud marker */
+#define LOUD_RMS 4000         /* decoded RMS above this is the marker */
 #define OPUS_MAX 400
-#define RING 64               /* Opus: send times by packet order */
 #define MARK_LEN 20
 #define TICK_MS 2
 #define SETUP_TIMEOUT_US (15 * G_USEC_PER_SEC)
@@ -76,8 +77,11 @@ typedef struct call {
 	uint16_t rtp_seq;
 	uint32_t rtp_ts;
 	bool in_window;            /* sig modes: started inside the window */
-	uint32_t rx_pkts;          /* Opus: packets received */
-	int64_t ring[RING];        /* Opus: send time of packet n % RING */
+	/* Opus: the marker burst's round trip, from the decoded audio */
+	OpusDecoder *dec;
+	bool loud;                 /* last packet back was loud */
+	bool burst_pending;        /* a burst went out, not yet back */
+	int64_t burst_sent;        /* send time of its first frame */
 	/* chaos */
 	unsigned slot;             /* index in A.calls, the WebSocket's id */
 	fate fate;
@@ -116,6 +120,7 @@ static struct app {
 	/* counters */
 	uint64_t sent, sent_w, recv, recv_w, late_w, bad, crosstalk;
 	uint64_t skipped, send_err, sig_ok_w, sig_fail;
+	uint64_t markers_w, markers_missed_w;   /* Opus bursts timed / lost */
 	uint64_t client_rx0, client_rx1;
 	int64_t last_tick, max_tick_gap;   /* our own loop stalls */
 	uint64_t tick_gaps_20ms;
@@ -271,25 +276,48 @@ static void call_fail(call *c, const char *why)
 		A.fail_reason = why;
 }
 
-/* The transcoder changes the payload and re-times the stream, so Opus runs
- * match packets by order: the n-th packet back is timed against the n-th
- * sent. An estimate that includes the gateway's jitter buffer; loss is
- * counted as packets sent vs received over the same wall-clock window. */
-static void on_opus(call *c, const sb_rtp_hdr *h)
+/* The transcoder rewrites the payload, so Opus runs cannot carry a
+ * marker in it; instead the audio does. Each second of what we send
+ * starts with 100 ms of a loud tone (the rest is the same tone 24 dB
+ * quieter); we decode what comes back and time the first loud packet
+ * against the send time of the burst's first frame. One sample per call
+ * per second, robust to packets a transcoder drops or adds (matching the
+ * n-th packet back with the n-th sent was not: one packet dropped at
+ * set-up shifted every later sample by 20 ms). Resolution ±20 ms (frame
+ * alignment); includes both jitter buffers. A late burst counts its
+ * second's OPUS_FRAMES packets as late, so "late %" keeps its meaning.
+ * Loss is packets sent vs received over the same wall-clock window. */
+static void on_opus(call *c, const sb_rtp_hdr *h, const uint8_t *pl)
 {
 	int64_t now = sbl_now_us();
-	uint32_t n = c->rx_pkts++;
+	opus_int16 pcm[960];
 	if (h->pt != 111)
 		A.bad++;
-	if (A.ph != P_WINDOW)
+	if (A.ph == P_WINDOW)
+		A.recv_w++;
+	if (A.ph < P_WARMUP || !c->dec)
 		return;
-	A.recv_w++;
-	if (n < c->pkt && c->pkt - n < RING) {
-		int64_t lat = now - c->ring[n % RING];
-		sbl_hist_add(&A.lat, lat);
-		if (lat > (int64_t)A.o.late_ms * 1000)
-			A.late_w++;
+	int n = opus_decode(c->dec, pl, (opus_int32)h->payload_len, pcm, 960, 0);
+	if (n <= 0) {
+		A.bad++;
+		return;
 	}
+	double e = 0;
+	for (int i = 0; i < n; i++)
+		e += (double)pcm[i] * pcm[i];
+	bool loud = sqrt(e / n) > LOUD_RMS;
+	if (loud && !c->loud && c->burst_pending) {
+		int64_t lat = now - c->burst_sent;
+		c->burst_pending = false;
+		if (c->burst_sent >= A.w_start && c->burst_sent < A.w_end &&
+		    A.w_start) {
+			A.markers_w++;
+			sbl_hist_add(&A.lat, lat);
+			if (lat > (int64_t)A.o.late_ms * 1000)
+				A.late_w += OPUS_FRAMES;
+		}
+	}
+	c->loud = loud;
 }
 
 static void on_rtp(sb_leg *leg, uint8_t *buf, size_t len, size_t cap,
@@ -303,7 +331,7 @@ static void on_rtp(sb_leg *leg, uint8_t *buf, size_t len, size_t cap,
 
 	A.recv++;
 	if (A.o.opus) {
-		on_opus(c, h);
+		on_opus(c, h, p);
 		return;
 	}
 	if (h->payload_len < MARK_LEN || memcmp(p, "SBLD", 4) != 0) {
@@ -332,7 +360,14 @@ static void send_opus(call *c, int64_t now)
 	sb_rtp_hdr h = { .pt = 111, .seq = c->rtp_seq++, .ts = c->rtp_ts,
 			 .ssrc = c->leg->ssrc };
 	c->rtp_ts += 960;
-	c->ring[c->pkt % RING] = now;
+	if (f == 0) {
+		/* the previous burst never came back loud */
+		if (c->burst_pending && c->burst_sent >= A.w_start &&
+		    c->burst_sent < A.w_end && A.w_start)
+			A.markers_missed_w++;
+		c->burst_pending = true;
+		c->burst_sent = now;
+	}
 	c->pkt++;
 	ssize_t n = sb_rtp_build(buf, sizeof(buf), &h, A.opus[f],
 				 (size_t)A.opus_len[f]);
@@ -515,6 +550,12 @@ static int start_media_call(call *c)
 	int err = sb_webrtc_leg_new(&p, &c->leg);
 	if (err < 0)
 		return err;
+	if (A.o.opus && !c->dec) {   /* 8 kHz: we only need the level */
+		int oe;
+		c->dec = opus_decoder_create(8000, 1, &oe);
+		if (!c->dec)
+			return -ENOMEM;
+	}
 	sb_leg_set_callbacks(c->leg, on_rtp, on_leg_event, c);
 	memset(&d, 0, sizeof(d));
 	if ((err = sb_leg_get_local(c->leg, true, &d)) < 0)
@@ -1226,7 +1267,8 @@ static void report(double wall_s)
 	       " skipped=%" G_GUINT64_FORMAT " send_err=%" G_GUINT64_FORMAT
 	       " crosstalk=%" G_GUINT64_FORMAT " bad=%" G_GUINT64_FORMAT
 	       " tick_gap_max_ms=%.1f tick_gaps_20ms=%" G_GUINT64_FORMAT
-	       " bye_ok=%u wall_s=%.1f\n",
+	       " bye_ok=%u markers=%" G_GUINT64_FORMAT " markers_missed=%" G_GUINT64_FORMAT
+	       " wall_s=%.1f\n",
 	       A.o.opus ? "opus" : "pcmu", A.n_calls, A.n_up, A.n_failed, setup_s,
 	       setup_s > 0 ? A.n_up / setup_s : 0,
 	       sbl_hist_quantile(&A.setup, .5) / 1e3,
@@ -1235,7 +1277,8 @@ static void report(double wall_s)
 	       sbl_hist_quantile(&A.lat, .99) / 1e3, A.lat.max_us / 1e3,
 	       (uas + cli) / w, gw, media, self, A.rss_before, A.rss_after, rss_per_call,
 	       A.skipped, A.send_err, A.crosstalk, A.bad,
-	       A.max_tick_gap / 1e3, A.tick_gaps_20ms, A.n_done, wall_s);
+	       A.max_tick_gap / 1e3, A.tick_gaps_20ms, A.n_done, A.markers_w,
+	       A.markers_missed_w, wall_s);
 }
 
 /* ------------------------------------------------------- main */
@@ -1387,8 +1430,9 @@ static int make_opus(void)
 		return -EIO;
 	opus_encoder_ctl(e, OPUS_SET_BITRATE(24000));
 	for (unsigned f = 0; f < OPUS_FRAMES; f++) {
+		double amp = f < OPUS_LOUD ? 16000 : 1000;
 		for (unsigned i = 0; i < 960; i++)
-			pcm[i] = (int16_t)(8000 * sin(2 * M_PI * 400 *
+			pcm[i] = (int16_t)(amp * sin(2 * M_PI * 400 *
 					   (f * 960 + i) / 48000.0));
 		A.opus_len[f] = opus_encode(e, pcm, 960, A.opus[f], OPUS_MAX);
 		if (A.opus_len[f] < 0) {
@@ -1404,6 +1448,8 @@ static void teardown(void)
 {
 	for (unsigned i = 0; i < A.n_calls; i++) {
 		sb_leg_free(A.calls[i].leg);
+		if (A.calls[i].dec)
+			opus_decoder_destroy(A.calls[i].dec);
 		g_free(A.calls[i].to);
 		g_free(A.calls[i].target);
 		if (A.calls[i].routes)
