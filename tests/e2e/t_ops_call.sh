@@ -5,10 +5,15 @@
 #      it lasts: GET /api/calls lists exactly this call (from_browser,
 #      answered, PCMU on both legs, "media flowing both ways" after a few
 #      seconds of audio); /metrics has calls_active 1, media_sessions 1.
+#      Live: the call's leg counters (polled every second) grow between two
+#      reads 2 s apart, no loss, jitter measured; media_packets_total,
+#      packet_processing_seconds, worker_sessions and the WebSocket
+#      counters already count the running call.
 #      After the browser hangs up: calls_finished_total{answered,2xx} 1,
 #      calls_started_total 1, calls_active 0, and the CDR row (Call-ID,
 #      From/To, 200, hangup_by browser, times in order, duration > 2 s,
-#      codecs, not transcoded, > 50 packets received from each side);
+#      codecs, not transcoded, > 50 packets received from each side, loss
+#      0 and jitter > 0 from the legs' receive statistics, MOS from them);
 #      media_packets_total counts the call's packets.
 #   2. POST /api/reload after pointing route.outbound_proxy at a sipp UAS
 #      that answers with SDP but never sends RTP: GET /api/calls/{id} says
