@@ -1250,6 +1250,9 @@ static void report(double wall_s)
 		       sbl_hist_quantile(&A.lat, .99) / 1e3, gw, self, A.rss_after);
 		return;
 	}
+	/* Opus: a late marker stands for its second's packets; under heavy
+	 * loss that could exceed what arrived */
+	A.late_w = MIN(A.late_w, A.recv_w);
 	double loss = A.sent_w ? 100.0 * (double)(A.sent_w - MIN(A.recv_w, A.sent_w)) /
 			(double)A.sent_w : 100.0;
 	double setup_s = A.t_last_up > A.t_first_invite
