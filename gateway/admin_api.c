@@ -237,6 +237,9 @@ static json_t *leg_json(const sb_admin_leg *l)
 	set_int(o, "rtcp_tx", (gint64)s->rtcp_tx);
 	set_int(o, "lost", (gint64)l->lost);
 	json_object_set_new(o, "jitter_ms", json_real(l->jitter_ms));
+	/* null until the peer has answered one of our SRs */
+	json_object_set_new(o, "rtt_ms", s->rtt_us ?
+			    json_real(s->rtt_us / 1000.0) : json_null());
 	return o;
 }
 

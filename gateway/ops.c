@@ -81,6 +81,8 @@ static void submit(sb_ops *o, const cdr_pending *p, const sb_media_call_info *m)
 		r.sip.lost = m->lost[1];
 		r.browser.jitter_ms = m->jitter_ms[0];
 		r.sip.jitter_ms = m->jitter_ms[1];
+		r.browser.rtt_ms = m->stats[0].rtt_us / 1000.0;
+		r.sip.rtt_ms = m->stats[1].rtt_us / 1000.0;
 		r.transcoded = m->transcoded;
 	}
 	if (o->cdr && sb_cdr_submit(o->cdr, &r) < 0)

@@ -158,6 +158,15 @@ void sb_leg_handle_rtcp(sb_leg *leg, const uint8_t *buf, size_t len)
 	if (in.has_sr)
 		sb_rtcp_rx_sr(&leg->rx, in.sr.ntp,
 			      (uint64_t)g_get_monotonic_time());
+	/* Our SRs carry g_get_real_time(): the same clock measures the
+	 * reply. Under 1 µs on loopback still means "measured": keep 1. */
+	uint64_t now = sb_rtcp_ntp_from_unix_us((uint64_t)g_get_real_time());
+	for (unsigned i = 0; i < in.n_blocks; i++) {
+		uint32_t rtt;
+		if (in.blocks[i].ssrc == leg->ssrc &&
+		    sb_rtcp_rtt_us(&in.blocks[i], now, &rtt))
+			leg->stats.rtt_us = rtt ? rtt : 1;
+	}
 }
 
 /* RFC 3550 §6.4: an SR when we sent since the last report, else an RR;
@@ -186,24 +195,45 @@ ssize_t sb_leg_build_rtcp(sb_leg *leg, uint8_t *buf, size_t cap)
 typedef struct rtcp_timer_data {
 	sb_leg *leg;
 	void (*send)(sb_leg *leg);
+	bool first;       /* the early first report */
 } rtcp_timer_data;
 
+static void rtcp_schedule(sb_leg *leg, void (*send)(sb_leg *leg),
+			  unsigned ms);
+
+/* The first report goes out SB_LEG_RTCP_FIRST_MS after media start, so
+ * the peer's reply (and with it the round-trip time) comes early; then
+ * one every SB_LEG_RTCP_INTERVAL_MS. */
 static gboolean rtcp_tick(gpointer data)
 {
 	rtcp_timer_data *t = data;
-	if (!t->leg->closed)
-		t->send(t->leg);
-	return G_SOURCE_CONTINUE;
+	if (t->leg->closed)
+		return G_SOURCE_CONTINUE;
+	t->send(t->leg);
+	if (!t->first)
+		return G_SOURCE_CONTINUE;
+	/* first tick: replace this source by the regular one */
+	GSource *first = g_steal_pointer(&t->leg->rtcp_timer);
+	rtcp_schedule(t->leg, t->send, SB_LEG_RTCP_INTERVAL_MS);
+	g_source_unref(first);
+	return G_SOURCE_REMOVE;
+}
+
+static void rtcp_schedule(sb_leg *leg, void (*send)(sb_leg *leg),
+			  unsigned ms)
+{
+	rtcp_timer_data *t = g_new(rtcp_timer_data, 1);
+	t->leg = leg;
+	t->send = send;
+	t->first = ms != SB_LEG_RTCP_INTERVAL_MS;
+	leg->rtcp_timer = g_timeout_source_new(ms);
+	g_source_set_callback(leg->rtcp_timer, rtcp_tick, t, g_free);
+	g_source_attach(leg->rtcp_timer, leg->ctx);
 }
 
 void sb_leg_start_rtcp(sb_leg *leg, void (*send)(sb_leg *leg))
 {
 	if (leg->rtcp_timer || leg->closed)
 		return;
-	rtcp_timer_data *t = g_new(rtcp_timer_data, 1);
-	t->leg = leg;
-	t->send = send;
-	leg->rtcp_timer = g_timeout_source_new(SB_LEG_RTCP_INTERVAL_MS);
-	g_source_set_callback(leg->rtcp_timer, rtcp_tick, t, g_free);
-	g_source_attach(leg->rtcp_timer, leg->ctx);
+	rtcp_schedule(leg, send, SB_LEG_RTCP_FIRST_MS);
 }

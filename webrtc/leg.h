@@ -27,6 +27,7 @@
 #define SB_LEG_MTU 1500
 #define SB_LEG_BUF (SB_LEG_MTU + 144)
 #define SB_LEG_RTCP_INTERVAL_MS 5000
+#define SB_LEG_RTCP_FIRST_MS 1000
 
 typedef struct sb_leg sb_leg;
 
@@ -77,6 +78,9 @@ typedef struct sb_leg_stats {
 	uint64_t rx_replayed;             /* of those: SRTP replays */
 	uint64_t tx_dropped;              /* not sent: transport not ready */
 	uint64_t rtcp_rx, rtcp_tx;
+	uint32_t rtt_us;                  /* newest round trip from the
+					   * peer's reports on our stream
+					   * (RFC 3550 §6.4.1); 0 = none yet */
 } sb_leg_stats;
 
 /* Per-packet processing time: from handing a received, decrypted packet

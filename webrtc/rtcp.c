@@ -338,6 +338,19 @@ ssize_t sb_rtcp_build_report(uint8_t *buf, size_t cap, uint32_t ssrc,
 	return (ssize_t)total;
 }
 
+bool sb_rtcp_rtt_us(const sb_rtcp_block *b, uint64_t ntp_now,
+		    uint32_t *rtt_us)
+{
+	if (b->lsr == 0)
+		return false;
+	uint32_t a = (uint32_t)(ntp_now >> 16);
+	uint32_t rtt = a - b->lsr - b->dlsr; /* 1/65536 s, wraps */
+	if ((int32_t)rtt < 0)
+		return false;
+	*rtt_us = (uint32_t)((uint64_t)rtt * 1000000 / 65536);
+	return true;
+}
+
 uint64_t sb_rtcp_ntp_from_unix_us(uint64_t unix_us)
 {
 	uint64_t sec = unix_us / 1000000 + NTP_UNIX_OFFSET;

@@ -130,6 +130,7 @@ live: SIP leg received and sent > 150 packets	r.a.legs.sip.rx_packets > 150 && r
 live: 2 s later the counters grew by > 60 packets each	r.b.legs.browser.rx_packets - r.a.legs.browser.rx_packets > 60 && r.b.legs.sip.rx_packets - r.a.legs.sip.rx_packets > 60
 live: nothing lost on loopback	r.b.legs.browser.lost === 0 && r.b.legs.sip.lost === 0
 live: jitter measured (> 0, < 30 ms)	r.b.legs.browser.jitter_ms + r.b.legs.sip.jitter_ms > 0 && r.b.legs.browser.jitter_ms < 30 && r.b.legs.sip.jitter_ms < 30
+live: RTT from the peers' RTCP reports on our SRs, both legs (> 0, < 50 ms on loopback)	typeof r.b.legs.browser.rtt_ms === "number" && r.b.legs.browser.rtt_ms > 0 && r.b.legs.browser.rtt_ms < 50 && r.b.legs.sip.rtt_ms > 0 && r.b.legs.sip.rtt_ms < 50
 EOF
 sb_json_checks "$SB_WORK/call1_detail.json" <<'EOF'
 detail: no problems listed	Array.isArray(r.problems) && r.problems.length === 0

@@ -249,6 +249,31 @@ static void test_ntp(void **state)
 	assert_int_equal((uint32_t)ntp, 0x80000000u);
 }
 
+/* RFC 3550 §6.4.1's own example: A = 0xb710:8000 (46864.500 s),
+ * LSR = 0xb705:2000 (46853.125 s), DLSR = 0x0005:4000 (5.250 s):
+ * the round trip is 6.125 s. */
+static void test_rtt(void **state)
+{
+	(void)state;
+	sb_rtcp_block b = { .lsr = 0xb7052000u, .dlsr = 0x00054000u };
+	uint64_t ntp_now = (uint64_t)0xb7108000u << 16;
+	uint32_t rtt = 0;
+	assert_true(sb_rtcp_rtt_us(&b, ntp_now, &rtt));
+	assert_int_equal(rtt, 6125000);
+	/* no SR reference yet */
+	b.lsr = 0;
+	assert_false(sb_rtcp_rtt_us(&b, ntp_now, &rtt));
+	/* the reply "arrives" before the SR left: a clock step, ignored */
+	b.lsr = 0xb7108000u;
+	b.dlsr = 0x00010000u;
+	assert_false(sb_rtcp_rtt_us(&b, ntp_now, &rtt));
+	/* across the 16.16 wrap */
+	b.lsr = 0xffff8000u;
+	b.dlsr = 0;
+	assert_true(sb_rtcp_rtt_us(&b, (uint64_t)0x00008000u << 16, &rtt));
+	assert_int_equal(rtt, 1000000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -262,6 +287,7 @@ int main(void)
 		cmocka_unit_test(test_rx_lsr_dlsr),
 		cmocka_unit_test(test_rx_new_ssrc_restarts),
 		cmocka_unit_test(test_ntp),
+		cmocka_unit_test(test_rtt),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
