@@ -90,6 +90,7 @@ typedef struct op_reply {
 	sb_media_desc out;
 	sb_leg_stats stats[2];         /* OP_DESTROY, OP_STATS: the legs' counters */
 	uint64_t lost[2];
+	uint64_t late[2];
 	double jitter_ms[2];
 	sb_leg_proc_time proc[2];
 	bool transcoded;
@@ -231,6 +232,10 @@ static void read_legs(const worker_call *wc, op_reply *r)
 		r->lost[i] = sb_metrics_rtcp_lost(&leg->rx);
 		/* jitter_q4 is 16 x the jitter in RTP clock units */
 		r->jitter_ms[i] = leg->clock ? leg->rx.jitter_q4 * 1000.0 / 16.0 / leg->clock : 0;
+		/* only a transcoded direction has a playout deadline */
+		sb_xcode_stats xs;
+		if (sb_media_session_xcode_stats(wc->session, i, &xs) == 0)
+			r->late[i] = xs.late;
 	}
 	r->transcoded = wc->session && sb_media_session_transcoding(wc->session);
 }
@@ -578,6 +583,7 @@ static void destroyed(void *reply, void *user_data)
 			f->info.stats[i] = r->stats[i];
 			f->info.lost[i] = r->lost[i];
 			f->info.jitter_ms[i] = r->jitter_ms[i];
+			f->info.late[i] = r->late[i];
 			f->info.proc[i] = r->proc[i];
 		}
 		f->info.stats_at = g_get_real_time();
@@ -622,6 +628,7 @@ static void stats_replied(void *reply, void *user_data)
 		c->info.stats[i] = r->stats[i];
 		c->info.lost[i] = r->lost[i];
 		c->info.jitter_ms[i] = r->jitter_ms[i];
+		c->info.late[i] = r->late[i];
 		c->info.proc[i] = r->proc[i];
 	}
 	c->info.transcoded = c->info.transcoded || r->transcoded;

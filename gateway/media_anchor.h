@@ -31,6 +31,8 @@ typedef struct sb_media_call_info {
 	sb_leg_stats stats[2];         /* counters: polled every second while
 					  the call runs, final after the end */
 	uint64_t lost[2];              /* RTP from side i lost, RFC 3550 A.3 */
+	uint64_t late[2];              /* from side i, too late for the
+					* transcoder's playout (0 relayed) */
 	double jitter_ms[2];           /* interarrival jitter of side i, A.8 */
 	sb_leg_proc_time proc[2];      /* per-packet processing time of what
 					  side i sent us */

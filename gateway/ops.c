@@ -135,9 +135,9 @@ static void call_ended(const sb_dialog *d, void *user_data)
 static void add_call_legs(sb_metrics_media_sample *s, const sb_media_call_info *info)
 {
 	sb_metrics_sample_add_leg(s, SB_METRICS_LEG_WEBRTC, &info->stats[SB_ADMIN_BROWSER],
-				  info->lost[SB_ADMIN_BROWSER], 0);
+				  info->lost[SB_ADMIN_BROWSER], info->late[SB_ADMIN_BROWSER]);
 	sb_metrics_sample_add_leg(s, SB_METRICS_LEG_RTP, &info->stats[SB_ADMIN_SIP],
-				  info->lost[SB_ADMIN_SIP], 0);
+				  info->lost[SB_ADMIN_SIP], info->late[SB_ADMIN_SIP]);
 	sb_metrics_sample_add_proc(s, &info->proc[SB_ADMIN_BROWSER]);
 	sb_metrics_sample_add_proc(s, &info->proc[SB_ADMIN_SIP]);
 }
