@@ -23,6 +23,7 @@ const char *sb_limit_name(sb_limit l)
 	case SB_LIMIT_WS_PER_IP: return "ws-per-ip";
 	case SB_LIMIT_MSG_RATE: return "msg-rate";
 	case SB_LIMIT_CALLS_USER: return "calls-per-user";
+	case SB_LIMIT_CALLS_IP: return "calls-per-ip";
 	case SB_LIMIT_CALLS_TOTAL: return "calls-total";
 	}
 	return "unknown";
@@ -31,11 +32,12 @@ const char *sb_limit_name(sb_limit l)
 void sb_limits_config_defaults(sb_limits_config *c)
 {
 	*c = (sb_limits_config){
-		.ws_per_ip = 32,
+		.ws_per_ip = 200,
 		.ws_first_message_ms = 10000,
 		.msg_rate = 20,
 		.msg_burst = 50,
 		.calls_per_user = 4,
+		.calls_per_ip = 200,
 		.calls_total = 500,
 		.sip_max_size = 65536,
 		.sdp_max_size = 32768,
@@ -188,9 +190,10 @@ sb_limit sb_limits_call_acquire(sb_limits *l, const char *user)
 	const char *key = user_key(user);
 	if (l->cfg.calls_total && l->calls_total >= l->cfg.calls_total)
 		return SB_LIMIT_CALLS_TOTAL;
-	if (key && l->cfg.calls_per_user &&
-	    count_of(l->calls, key) >= l->cfg.calls_per_user)
-		return SB_LIMIT_CALLS_USER;
+	bool anonymous = key && g_str_has_prefix(key, "ip:");
+	unsigned bound = anonymous ? l->cfg.calls_per_ip : l->cfg.calls_per_user;
+	if (key && bound && count_of(l->calls, key) >= bound)
+		return anonymous ? SB_LIMIT_CALLS_IP : SB_LIMIT_CALLS_USER;
 	if (key)
 		count_add(l->calls, key, +1);
 	l->calls_total++;
@@ -269,6 +272,7 @@ static const limit_key limit_keys[] = {
 	KEY(msg_rate, 0, 100000),
 	KEY(msg_burst, 1, 100000),
 	KEY(calls_per_user, 0, 100000),
+	KEY(calls_per_ip, 0, 100000),
 	KEY(calls_total, 0, 1000000),
 	KEY(sdp_max_mlines, 1, 64),
 };

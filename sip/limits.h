@@ -4,12 +4,14 @@
  * clock, no timers.
  *
  * What is bounded, and the defaults (sb_limits_config_defaults):
- *   ws_per_ip = 32           open WebSocket connections per client address.
+ *   ws_per_ip = 200          open WebSocket connections per client address.
  *                            IPv4 per address; IPv6 per /64, since one
  *                            host owns a whole /64; an IPv4-mapped IPv6
  *                            address counts as IPv4. An office behind one
- *                            NAT shares the bound: raise it for such
- *                            sites. 0 = unlimited.
+ *                            NAT (or everyone behind a reverse proxy on
+ *                            loopback) shares the bound: it guards the
+ *                            gateway's file descriptors, not fairness.
+ *                            0 = unlimited.
  *   ws_first_message_ms = 10000
  *                            time a new WebSocket gets to send its first
  *                            message (a browser REGISTERs at once; idle
@@ -19,8 +21,15 @@
  *                            20 per second sustained, bursts of 50 (call
  *                            setup plus a run of SIP INFO DTMF fits).
  *                            0 = unlimited.
- *   calls_per_user = 4       concurrent calls per user (call waiting and
- *                            an attended transfer need 2-3). 0 = unlimited.
+ *   calls_per_user = 4       concurrent calls per token user (call waiting
+ *                            and an attended transfer need 2-3).
+ *                            0 = unlimited.
+ *   calls_per_ip = 200       concurrent calls of anonymous connections (no
+ *                            token) from one address: many people may
+ *                            share it (a NAT, a reverse proxy, a test
+ *                            rig with one browser per participant), so
+ *                            the per-user bound would be wrong there.
+ *                            0 = unlimited.
  *   calls_total = 500        concurrent calls through the gateway.
  *   sip_max_size = 65536     bytes of one SIP message (the lead feeds
  *                            web.ws_max_message here; no key of its own).
@@ -32,9 +41,9 @@
  * every key optional, defaults as above:
  *
  *   limits: {
- *     ws_per_ip = 32; ws_first_message_ms = 10000;
+ *     ws_per_ip = 200; ws_first_message_ms = 10000;
  *     msg_rate = 20; msg_burst = 50;
- *     calls_per_user = 4; calls_total = 500;
+ *     calls_per_user = 4; calls_per_ip = 200; calls_total = 500;
  *     sdp_max_size = 32768; sdp_max_mlines = 8;
  *   };
  *
@@ -56,6 +65,7 @@ typedef struct sb_limits_config {
 	unsigned msg_rate;
 	unsigned msg_burst;
 	unsigned calls_per_user;
+	unsigned calls_per_ip;
 	unsigned calls_total;
 	size_t sip_max_size;
 	size_t sdp_max_size;
@@ -64,12 +74,13 @@ typedef struct sb_limits_config {
 
 /* Which bound was hit. Names (sb_limit_name) are the security log's
  * "limit=" values: "none", "ws-per-ip", "msg-rate", "calls-per-user",
- * "calls-total". */
+ * "calls-per-ip", "calls-total". */
 typedef enum sb_limit {
 	SB_LIMIT_NONE,
 	SB_LIMIT_WS_PER_IP,
 	SB_LIMIT_MSG_RATE,
 	SB_LIMIT_CALLS_USER,
+	SB_LIMIT_CALLS_IP,
 	SB_LIMIT_CALLS_TOTAL,
 } sb_limit;
 
@@ -124,10 +135,11 @@ sb_limit sb_rate_take(sb_rate *r, const sb_limits *l, int64_t now_us);
 
 /* --- concurrent calls --- */
 
-/* Count one more call for user (the token identity, or any stable key
- * such as "ip:1.2.3.4" for anonymous callers; NULL or "" counts only
- * toward the total). SB_LIMIT_NONE (counted), SB_LIMIT_CALLS_USER or
- * SB_LIMIT_CALLS_TOTAL (not counted: answer 486/503). */
+/* Count one more call for user (the token identity, bounded by
+ * calls_per_user; or "ip:ADDRESS" for an anonymous caller, bounded by
+ * calls_per_ip; NULL or "" counts only toward the total). SB_LIMIT_NONE
+ * (counted), SB_LIMIT_CALLS_USER, SB_LIMIT_CALLS_IP or
+ * SB_LIMIT_CALLS_TOTAL (not counted: answer 503). */
 sb_limit sb_limits_call_acquire(sb_limits *l, const char *user);
 /* Undo one successful acquire for the same user. false when nothing was
  * held (a bookkeeping bug in the caller; nothing changes). */

@@ -113,9 +113,11 @@ int sb_proxy_policy_call(sb_proxy *p, sb_flow *f, const sip_t *sip, char **key,
 	if (l != SB_LIMIT_NONE) {
 		const sb_limits_config *lc = sb_limits_config_of(p->limits);
 		sb_seclog_limit_hit(ip, sb_limit_name(l), user,
-				    l == SB_LIMIT_CALLS_USER ? lc->calls_per_user : lc->calls_total);
-		*phrase = l == SB_LIMIT_CALLS_USER ? "Service Unavailable (too many calls for this user)"
-						   : "Service Unavailable (gateway at its call limit)";
+				    l == SB_LIMIT_CALLS_USER ? lc->calls_per_user :
+				    l == SB_LIMIT_CALLS_IP ? lc->calls_per_ip : lc->calls_total);
+		*phrase = l == SB_LIMIT_CALLS_USER ? "Service Unavailable (too many calls for this user)" :
+			  l == SB_LIMIT_CALLS_IP ? "Service Unavailable (too many calls from this address)" :
+						   "Service Unavailable (gateway at its call limit)";
 		return 503;
 	}
 	*key = g_steal_pointer(&k);

@@ -35,10 +35,11 @@ static void test_defaults(void **state)
 	(void)state;
 	sb_limits_config c;
 	sb_limits_config_defaults(&c);
-	assert_int_equal(c.ws_per_ip, 32);
+	assert_int_equal(c.ws_per_ip, 200);
 	assert_int_equal(c.msg_rate, 20);
 	assert_int_equal(c.msg_burst, 50);
 	assert_int_equal(c.calls_per_user, 4);
+	assert_int_equal(c.calls_per_ip, 200);
 	assert_int_equal(c.calls_total, 500);
 	assert_int_equal(c.ws_first_message_ms, 10000);
 	assert_int_equal(c.sdp_max_mlines, 8);
@@ -183,11 +184,24 @@ static void test_calls(void **state)
 	sb_limits_set_config(l, &c);
 	assert_int_equal(sb_limits_calls_of(l, "alice"), 2);
 	assert_int_equal(sb_limits_call_acquire(l, "alice"), SB_LIMIT_CALLS_USER);
+	/* Anonymous callers ("ip:" keys) have their own, larger bound:
+	 * five people behind one address are not one user. */
+	c.calls_per_ip = 5;
+	c.calls_total = 100;
+	sb_limits_set_config(l, &c);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(sb_limits_call_acquire(l, "ip:192.0.2.7"), SB_LIMIT_NONE);
+	assert_int_equal(sb_limits_call_acquire(l, "ip:192.0.2.7"), SB_LIMIT_CALLS_IP);
+	assert_int_equal(sb_limits_call_acquire(l, "ip:192.0.2.8"), SB_LIMIT_NONE);
+	assert_string_equal(sb_limit_name(SB_LIMIT_CALLS_IP), "calls-per-ip");
 	c.calls_per_user = 0;
+	c.calls_per_ip = 0;
 	c.calls_total = 0;
 	sb_limits_set_config(l, &c);
 	for (int i = 0; i < 100; i++)
 		assert_int_equal(sb_limits_call_acquire(l, "alice"), SB_LIMIT_NONE);
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(sb_limits_call_acquire(l, "ip:192.0.2.7"), SB_LIMIT_NONE);
 	sb_limits_free(l);
 }
 
@@ -240,10 +254,11 @@ static void test_config(void **state)
 	sb_limits_config c;
 	char *msg;
 	assert_int_equal(parse("limits: { ws_per_ip = 5; msg_rate = 7;\n"
-			       " msg_burst = 9; calls_per_user = 1; calls_total = 0;\n"
+			       " msg_burst = 9; calls_per_user = 1; calls_per_ip = 6; calls_total = 0;\n"
 			       " ws_first_message_ms = 2500; sdp_max_size = 4096;\n"
 			       " sdp_max_mlines = 3; };", &c, &msg), 0);
 	assert_int_equal(c.ws_per_ip, 5);
+	assert_int_equal(c.calls_per_ip, 6);
 	assert_int_equal(c.msg_rate, 7);
 	assert_int_equal(c.msg_burst, 9);
 	assert_int_equal(c.calls_per_user, 1);
@@ -253,7 +268,7 @@ static void test_config(void **state)
 	assert_int_equal(c.sdp_max_mlines, 3);
 	assert_int_equal(c.sip_max_size, 65536);
 	assert_int_equal(parse("x = 1;", &c, &msg), 0);
-	assert_int_equal(c.ws_per_ip, 32);
+	assert_int_equal(c.ws_per_ip, 200);
 
 	static const struct { const char *text, *msg; } bad[] = {
 		{ "limits: {\n ws_per_ip = -1;\n};", "l.conf:2: 'limits.ws_per_ip' must be 0..100000" },
