@@ -33,7 +33,7 @@ void sb_limits_config_defaults(sb_limits_config *c)
 {
 	*c = (sb_limits_config){
 		.ws_per_ip = 200,
-		.ws_first_message_ms = 10000,
+		.ws_first_message_ms = 120000,
 		.msg_rate = 20,
 		.msg_burst = 50,
 		.calls_per_user = 4,

@@ -12,10 +12,12 @@
  *                            loopback) shares the bound: it guards the
  *                            gateway's file descriptors, not fairness.
  *                            0 = unlimited.
- *   ws_first_message_ms = 10000
+ *   ws_first_message_ms = 120000
  *                            time a new WebSocket gets to send its first
- *                            message (a browser REGISTERs at once; idle
- *                            sockets only hold a slot). 0 = no bound.
+ *                            message. Not shorter: a click-to-call page
+ *                            (JsSIP or SIP.js without registration) opens
+ *                            its WebSocket and says nothing until the
+ *                            person clicks. 0 = no bound.
  *   msg_rate = 20, msg_burst = 50
  *                            token bucket per connection, in SIP messages:
  *                            20 per second sustained, bursts of 50 (call
@@ -41,7 +43,7 @@
  * every key optional, defaults as above:
  *
  *   limits: {
- *     ws_per_ip = 200; ws_first_message_ms = 10000;
+ *     ws_per_ip = 200; ws_first_message_ms = 120000;
  *     msg_rate = 20; msg_burst = 50;
  *     calls_per_user = 4; calls_per_ip = 200; calls_total = 500;
  *     sdp_max_size = 32768; sdp_max_mlines = 8;

@@ -41,7 +41,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c.calls_per_user, 4);
 	assert_int_equal(c.calls_per_ip, 200);
 	assert_int_equal(c.calls_total, 500);
-	assert_int_equal(c.ws_first_message_ms, 10000);
+	assert_int_equal(c.ws_first_message_ms, 120000);
 	assert_int_equal(c.sdp_max_mlines, 8);
 	assert_string_equal(sb_limit_name(SB_LIMIT_CALLS_USER), "calls-per-user");
 	assert_string_equal(sb_limit_name(SB_LIMIT_WS_PER_IP), "ws-per-ip");
@@ -100,7 +100,7 @@ static void test_first_message(void **state)
 {
 	(void)state;
 	sb_limits *l = make(3, 20, 50, 4, 500);
-	assert_int_equal(sb_limits_first_message_deadline(l, 5 * SEC), 15 * SEC);
+	assert_int_equal(sb_limits_first_message_deadline(l, 5 * SEC), 125 * SEC);
 	sb_limits_config c = *sb_limits_config_of(l);
 	c.ws_first_message_ms = 0;
 	sb_limits_set_config(l, &c);
