@@ -29,4 +29,8 @@ noinst_PROGRAMS += tests/fuzz/fuzz_ws_sip
 tests_fuzz_fuzz_ws_sip_SOURCES = tests/fuzz/fuzz_ws_sip.c
 tests_fuzz_fuzz_ws_sip_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_ws_sip_LDADD = $(SIP_LIBS)
+noinst_PROGRAMS += tests/fuzz/fuzz_admin_api
+tests_fuzz_fuzz_admin_api_SOURCES = tests/fuzz/fuzz_admin_api.c
+tests_fuzz_fuzz_admin_api_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_admin_api_LDADD = $(GATEWAY_LIBS)
 endif

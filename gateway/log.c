@@ -62,6 +62,9 @@ static void free_gstring(gpointer s)
 	g_string_free(s, TRUE);
 }
 
+/* sofia's printf-style log hook: the format comes from sofia itself */
+static void su_logger(void *stream, char const *fmt, va_list ap)
+	G_GNUC_PRINTF(2, 0);
 static void su_logger(void *stream, char const *fmt, va_list ap)
 {
 	static GPrivate buf_key = G_PRIVATE_INIT(free_gstring);

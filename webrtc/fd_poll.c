@@ -90,6 +90,11 @@ static sb_fdpoll *poller_new(GMainContext *ctx)
 	((poll_source *)p->src)->p = p;
 	g_source_set_name(p->src, "sb-fdpoll");
 	g_source_add_unix_fd(p->src, epfd, G_IO_IN);
+	/* GLib blocks a non-recursive source around its dispatch by taking
+	 * its fds out of the poll set and putting them back, and each
+	 * put-back signals the context's wakeup eventfd: two system calls
+	 * per wakeup. Nothing here runs a nested loop, so opt out. */
+	g_source_set_can_recurse(p->src, TRUE);
 	sb_fdpoll_batch_reset(p);
 	g_source_attach(p->src, ctx);
 	return p;

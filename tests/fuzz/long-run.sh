@@ -7,7 +7,10 @@
 # a private network namespace with only lo (fuzzed SIP may name any host;
 # DNS points at lo), keeps the grown corpus in build-fuzz/corpus/NAME, any
 # crash in build-fuzz/crashes/NAME, and prints one Markdown table row per
-# target: execs, execs/s, coverage, features, corpus size, crashes.
+# target: execs, execs/s, coverage, features, corpus size, crashes (crash,
+# leak, timeout and out-of-memory artifacts; libFuzzer's "slow-unit" files
+# are listed apart: on a shared machine a descheduled process makes any
+# input look slow, so rerun one alone before believing it).
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 1
@@ -25,8 +28,8 @@ ip netns add "$ns" && ip -n "$ns" link set lo up || exit 1
 mkdir -p "/etc/netns/$ns" && echo "nameserver 127.0.0.1" >"/etc/netns/$ns/resolv.conf"
 trap 'ip netns del "$ns" 2>/dev/null; rm -rf "/etc/netns/$ns"' EXIT
 
-echo "| target | seconds | execs | execs/s | cov | ft | corpus | crashes |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| target | seconds | execs | execs/s | cov | ft | corpus | crashes | slow units |"
+echo "|---|---|---|---|---|---|---|---|---|"
 fails=0
 for n in "${targets[@]}"; do
 	f=build-fuzz/tests/fuzz/$n
@@ -46,9 +49,10 @@ for n in "${targets[@]}"; do
 	cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$last")
 	ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")
 	ncorp=$(ls "$corpus" | wc -l)
-	ncrash=$(ls "$crashes" | wc -l)
+	ncrash=$(ls "$crashes" | grep -Ec '^(crash|leak|timeout|oom)-')
+	nslow=$(ls "$crashes" | grep -c '^slow-unit-')
 	[ "$rc" -eq 0 ] && [ "$ncrash" -eq 0 ] || fails=$((fails + 1))
-	echo "| $n | $secs | ${execs:-?} | ${rate:-?} | ${cov:-?} | ${ft:-?} | $ncorp | $ncrash$([ "$rc" -ne 0 ] && echo " (exit $rc, see $log)") |"
+	echo "| $n | $secs | ${execs:-?} | ${rate:-?} | ${cov:-?} | ${ft:-?} | $ncorp | $ncrash$([ "$rc" -ne 0 ] && echo " (exit $rc, see $log)") | $nslow |"
 done
 echo "$((${#targets[@]} - fails)) passed, $fails failed"
 [ "$fails" -eq 0 ]
