@@ -103,7 +103,8 @@ void sb_media_timeline_init(sb_media_timeline *t);
 /* One leg of a call, as last reported by its worker. */
 typedef struct sb_admin_leg {
 	char codec[32];              /* "opus/48000/2"; "" = none yet */
-	char remote[64];             /* media peer "IP:port"; "" unknown */
+	char remote[128];            /* media peer "IP:port", or the selected
+					ICE pair "L <-> R (type)"; "" unknown */
 	sb_leg_stats stats;
 	uint64_t lost;               /* RFC 3550 A.3 */
 	double jitter_ms;

@@ -93,6 +93,8 @@ typedef struct op_reply {
 	uint64_t late[2];
 	double jitter_ms[2];
 	sb_leg_proc_time proc[2];
+	char remote[2][128];           /* sb_leg.remote */
+	gint64 first_tx[2];            /* sb_leg.first_tx_real */
 	bool transcoded;
 } op_reply;
 
@@ -229,6 +231,8 @@ static void read_legs(const worker_call *wc, op_reply *r)
 			continue;
 		r->stats[i] = leg->stats;
 		r->proc[i] = leg->proc;
+		g_strlcpy(r->remote[i], leg->remote, sizeof(r->remote[i]));
+		r->first_tx[i] = leg->first_tx_real;
 		r->lost[i] = sb_metrics_rtcp_lost(&leg->rx);
 		/* jitter_q4 is 16 x the jitter in RTP clock units */
 		r->jitter_ms[i] = leg->clock ? leg->rx.jitter_q4 * 1000.0 / 16.0 / leg->clock : 0;
@@ -584,6 +588,8 @@ static void destroyed(void *reply, void *user_data)
 			f->info.lost[i] = r->lost[i];
 			f->info.jitter_ms[i] = r->jitter_ms[i];
 			f->info.late[i] = r->late[i];
+			g_strlcpy(f->info.remote[i], r->remote[i], sizeof(f->info.remote[i]));
+			f->info.first_rtp_out[i] = r->first_tx[i];
 			f->info.proc[i] = r->proc[i];
 		}
 		f->info.stats_at = g_get_real_time();
@@ -629,6 +635,8 @@ static void stats_replied(void *reply, void *user_data)
 		c->info.lost[i] = r->lost[i];
 		c->info.jitter_ms[i] = r->jitter_ms[i];
 		c->info.late[i] = r->late[i];
+		g_strlcpy(c->info.remote[i], r->remote[i], sizeof(c->info.remote[i]));
+		c->info.first_rtp_out[i] = r->first_tx[i];
 		c->info.proc[i] = r->proc[i];
 	}
 	c->info.transcoded = c->info.transcoded || r->transcoded;

@@ -27,10 +27,14 @@ typedef struct sb_media_call_info {
 	char sdp_addr[2][64];          /* c= of each side's last SDP */
 	gint64 connected_at;           /* a WebRTC leg's ICE+DTLS done */
 	gint64 first_rtp_in[2];        /* first RTP received from side i */
+	gint64 first_rtp_out[2];       /* first RTP sent to side i (from the
+					* stats poll; 0 = none yet) */
 	bool ice_failed, dtls_failed;
 	sb_leg_stats stats[2];         /* counters: polled every second while
 					  the call runs, final after the end */
 	uint64_t lost[2];              /* RTP from side i lost, RFC 3550 A.3 */
+	char remote[2][128];           /* side i's media peer: "IP:PORT" or
+					* the selected ICE pair; "" unknown */
 	uint64_t late[2];              /* from side i, too late for the
 					* transcoder's playout (0 relayed) */
 	double jitter_ms[2];           /* interarrival jitter of side i, A.8 */

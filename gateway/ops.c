@@ -269,7 +269,9 @@ static sb_admin_call *admin_call_of(sb_ops *o, const sb_dialog *d)
 			c->leg[i].stats = m.stats[i];
 			c->leg[i].lost = m.lost[i];
 			c->leg[i].jitter_ms = m.jitter_ms[i];
+			g_strlcpy(c->leg[i].remote, m.remote[i], sizeof(c->leg[i].remote));
 			t->first_rtp_in[i] = rel_ms(m.first_rtp_in[i], d->created_real_us);
+			t->first_rtp_out[i] = rel_ms(m.first_rtp_out[i], d->created_real_us);
 			t->webrtc[i] = m.webrtc[i];
 			g_strlcpy(t->sdp_addr[i], m.sdp_addr[i], sizeof(t->sdp_addr[i]));
 		}

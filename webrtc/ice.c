@@ -328,6 +328,33 @@ int sb_ice_send(sb_ice *ice, const uint8_t *buf, size_t len)
 	return 0;
 }
 
+static const char *cand_type(NiceCandidateType t)
+{
+	switch (t) {
+	case NICE_CANDIDATE_TYPE_HOST: return "host";
+	case NICE_CANDIDATE_TYPE_SERVER_REFLEXIVE: return "srflx";
+	case NICE_CANDIDATE_TYPE_PEER_REFLEXIVE: return "prflx";
+	case NICE_CANDIDATE_TYPE_RELAYED: return "relay";
+	}
+	return "?";
+}
+
+int sb_ice_describe_pair(sb_ice *ice, char *buf, size_t cap)
+{
+	NiceCandidate *l = NULL, *r = NULL;
+	if (ice->closed ||
+	    !nice_agent_get_selected_pair(ice->agent, ice->sid, 1, &l, &r) ||
+	    !l || !r)
+		return -ENOTCONN;
+	char la[NICE_ADDRESS_STRING_LEN], ra[NICE_ADDRESS_STRING_LEN];
+	nice_address_to_string(&l->addr, la);
+	nice_address_to_string(&r->addr, ra);
+	g_snprintf(buf, cap, "%s:%u <-> %s:%u (%s)", la,
+		   nice_address_get_port(&l->addr), ra,
+		   nice_address_get_port(&r->addr), cand_type(r->type));
+	return 0;
+}
+
 sb_ice_state sb_ice_get_state(const sb_ice *ice)
 {
 	return ice->state;

@@ -78,6 +78,11 @@ int sb_ice_send(sb_ice *ice, const uint8_t *buf, size_t len);
 
 sb_ice_state sb_ice_get_state(const sb_ice *ice);
 
+/* The selected pair as "LOCAL_IP:PORT <-> REMOTE_IP:PORT (TYPE)", TYPE
+ * the remote candidate's (host, srflx, prflx, relay). Returns 0, or
+ * -ENOTCONN before a pair is selected. */
+int sb_ice_describe_pair(sb_ice *ice, char *buf, size_t cap);
+
 /* Idempotent; no callback fires after it returns. */
 void sb_ice_close(sb_ice *ice);
 

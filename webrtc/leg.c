@@ -140,7 +140,8 @@ void sb_leg_account_tx(sb_leg *leg, const uint8_t *buf, size_t len)
 
 	if (sb_rtp_parse(buf, len, &h) < 0)
 		return;
-	leg->stats.tx_packets++;
+	if (leg->stats.tx_packets++ == 0)
+		leg->first_tx_real = g_get_real_time();
 	leg->stats.tx_octets += h.payload_len;
 	leg->last_tx_ts = h.ts;
 	leg->last_tx_time = g_get_monotonic_time();

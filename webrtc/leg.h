@@ -111,6 +111,12 @@ struct sb_leg {
 	uint32_t clock;               /* RTP clock of the negotiated codec */
 	bool media_started;
 	bool closed;
+	gint64 first_tx_real;         /* wall clock µs of the first RTP
+				       * sent; 0 = none yet */
+	char remote[128];             /* where media goes, for operators:
+				       * "IP:PORT" (RTP leg: latched source,
+				       * else the SDP's), or the selected
+				       * ICE pair; "" unknown */
 	sb_leg_stats stats;
 	sb_leg_proc_time proc;        /* what delivering a packet took */
 	sb_rtcp_rx rx;                /* the remote source we receive */

@@ -77,6 +77,26 @@ static int parse_addr(const char *ip, uint16_t port, peer_addr *a)
 	return -EINVAL;
 }
 
+/* leg->remote for operators: "IP:PORT", IPv6 in brackets. */
+static void note_remote(rtp_leg *r, const peer_addr *a)
+{
+	char ip[INET6_ADDRSTRLEN] = "";
+	const struct sockaddr_in *v4 = (const struct sockaddr_in *)&a->ss;
+	const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)&a->ss;
+
+	if (a->len == 0) {
+		r->base.remote[0] = '\0';
+	} else if (a->ss.ss_family == AF_INET) {
+		inet_ntop(AF_INET, &v4->sin_addr, ip, sizeof(ip));
+		g_snprintf(r->base.remote, sizeof(r->base.remote), "%s:%u", ip,
+			   ntohs(v4->sin_port));
+	} else {
+		inet_ntop(AF_INET6, &v6->sin6_addr, ip, sizeof(ip));
+		g_snprintf(r->base.remote, sizeof(r->base.remote), "[%s]:%u", ip,
+			   ntohs(v6->sin6_port));
+	}
+}
+
 static bool same_addr(const struct sockaddr_storage *a, socklen_t alen,
 		      const peer_addr *b)
 {
@@ -201,6 +221,7 @@ static bool accept_source(rtp_leg *r, const struct sockaddr_storage *from,
 		memcpy(&r->latched_rtp.ss, from, flen);
 		r->latched_rtp.len = flen;
 		r->latched = true;
+		note_remote(r, &r->latched_rtp);
 		return true;
 	}
 	if (same_addr(from, flen, &r->latched_rtp))
@@ -341,6 +362,7 @@ static int rl_set_remote(sb_leg *leg, bool offer, const sb_media_desc *d)
 	memset(&r->latched_rtcp, 0, sizeof(r->latched_rtcp));
 	r->last_rx = g_get_monotonic_time();
 	r->timed_out = false;
+	note_remote(r, &r->sdp_rtp);
 	int err = watch(r);
 	if (err < 0)
 		return err;

@@ -199,6 +199,8 @@ static void on_ice_state(void *ud, sb_ice_state st)
 
 	if (st == SB_ICE_STATE_CONNECTED || st == SB_ICE_STATE_READY) {
 		w->ice_connected = true;
+		sb_ice_describe_pair(w->ice, w->base.remote,
+				     sizeof(w->base.remote));
 		start_consent(w);
 		start_client(w);
 	} else if (st == SB_ICE_STATE_FAILED && !w->consent_lost) {

@@ -130,6 +130,9 @@ live: SIP leg received and sent > 150 packets	r.a.legs.sip.rx_packets > 150 && r
 live: 2 s later the counters grew by > 60 packets each	r.b.legs.browser.rx_packets - r.a.legs.browser.rx_packets > 60 && r.b.legs.sip.rx_packets - r.a.legs.sip.rx_packets > 60
 live: nothing lost on loopback	r.b.legs.browser.lost === 0 && r.b.legs.sip.lost === 0
 live: jitter measured (> 0, < 30 ms)	r.b.legs.browser.jitter_ms + r.b.legs.sip.jitter_ms > 0 && r.b.legs.browser.jitter_ms < 30 && r.b.legs.sip.jitter_ms < 30
+live: browser leg's remote is the selected ICE pair (loopback host/prflx)	/^127\.0\.0\.1:\d+ <-> 127\.0\.0\.1:\d+ \((host|prflx)\)$/.test(r.b.legs.browser.remote)
+live: SIP leg's remote is baresip's latched RTP address	/^127\.0\.0\.1:\d+$/.test(r.b.legs.sip.remote) && r.b.legs.sip.remote !== r.b.legs.browser.remote
+live: first RTP sent to each side is timed, toward the browser not before DTLS completed (no media before the keys)	r.b.timeline.first_rtp_to.sip >= 0 && r.b.timeline.first_rtp_to.browser >= r.b.timeline.dtls_done_ms
 live: RTT from the peers' RTCP reports on our SRs, both legs (> 0, < 50 ms on loopback)	typeof r.b.legs.browser.rtt_ms === "number" && r.b.legs.browser.rtt_ms > 0 && r.b.legs.browser.rtt_ms < 50 && r.b.legs.sip.rtt_ms > 0 && r.b.legs.sip.rtt_ms < 50
 EOF
 sb_json_checks "$SB_WORK/call1_detail.json" <<'EOF'
