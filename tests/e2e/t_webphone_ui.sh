@@ -9,7 +9,7 @@
 # number with no outbound proxy shows the 404 message and logs the call;
 # the layout fits a phone screen with large touch targets; a refused
 # microphone shows its message; stopping the daemon shows "WebSocket
-# disconnected". Saves a screenshot of the page to doc/webphone.png.
+# disconnected". Saves a screenshot of the page (SB_WEBPHONE_SHOT).
 . "$(dirname "$0")/../lib/common.sh"
 sb_require_cmd node sox
 sb_require_node_modules
@@ -129,9 +129,10 @@ async (page, a, h) => {
   return R;
 }
 JS
-# SB_WEBPHONE_SHOT: where the page's picture goes (default doc/webphone.png, the
-# one the documentation shows; set it elsewhere to leave the tree untouched).
-SHOT=${SB_WEBPHONE_SHOT:-$SB_ROOT/doc/webphone.png}
+# SB_WEBPHONE_SHOT: where the page's picture goes (default: the scratch
+# directory, so a test run leaves the source tree clean; set it to
+# doc/webphone.png to refresh the picture the documentation shows).
+SHOT=${SB_WEBPHONE_SHOT:-$SB_WORK/webphone.png}
 mkdir -p "$(dirname "$SHOT")"
 ARG=$(printf '{"url":"%s","screenshot":"%s","mobileShot":"%s"}' "$SB_HTTP_URL" "$SHOT" "$SB_WORK/webphone-mobile.png")
 sb_bg ui timeout -k 5 90 node "$SB_ROOT/tests/e2e/webphone_drive.js" --url "$SB_HTTP_URL" --timeout 80 \
