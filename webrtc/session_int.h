@@ -42,6 +42,9 @@ typedef struct sb_ms_dtmf {
 	uint16_t seq_adj;           /* added to the seq of regular packets */
 	bool have_seq;
 	uint16_t last_seq;          /* newest seq that went out */
+	bool injected;              /* an event went out on this side */
+	bool unanchored;            /* ... before any regular packet: the
+				     * first one sets seq_adj to follow it */
 	bool have_audio;
 	uint32_t audio_ts;          /* RTP ts of the newest audio sent ... */
 	gint64 audio_us;            /* ... and when (monotonic µs) */

@@ -82,7 +82,18 @@ static void send_out(sb_media_session *s, int to, uint8_t *buf, size_t len,
 		t->seq_adj--;
 		return;
 	}
+	if (t->unanchored) {
+		/* events went out before any audio, with numbers of their
+		 * own: continue from them rather than jump */
+		t->unanchored = false;
+		t->seq_adj = (uint16_t)(t->last_seq + 1 - h->seq);
+	}
 	uint16_t seq = (uint16_t)(h->seq + t->seq_adj);
+	/* a packet from before an event, arriving after it (reordered),
+	 * would reuse an event's number: the receiver would take it for a
+	 * duplicate or worse, so it goes no further */
+	if (t->injected && (int16_t)(seq - t->last_seq) <= 0)
+		return;
 	if (t->seq_adj)
 		sb_rtp_set_seq(buf, seq);
 	if (!t->have_seq || (int16_t)(seq - t->last_seq) > 0) {
@@ -366,11 +377,14 @@ static void dtmf_send_pkt(sb_media_session *s, int side,
 			  const sb_dtmf_pkt *p)
 {
 	sb_ms_dtmf *t = &s->tx[side];
-	uint8_t buf[SB_RTP_HDR_MIN + SB_TEL_EVENT_SIZE + 16];
+	/* room for the SRTP trailer when the leg protects it */
+	uint8_t buf[SB_LEG_BUF];
 	if (!t->have_seq) {
 		t->have_seq = true;
+		t->unanchored = true;
 		t->last_seq = (uint16_t)g_random_int();
 	}
+	t->injected = true;
 	/* this packet takes the next number; regular ones move one up */
 	t->last_seq++;
 	t->seq_adj++;

@@ -280,6 +280,22 @@ static void test_relay_sequence(void **state)
 	assert_int_equal(sb_media_session_dtmf_sent(f->s, 0), 0);
 }
 
+/* A digit before any audio went out (right after the answer, or a muted
+ * browser): the audio that follows continues the event's numbering
+ * instead of jumping to the relayed stream's own. */
+static void test_digit_before_audio(void **state)
+{
+	fixture *f = *state;
+	negotiate(f, true, true);
+	assert_int_equal(sb_media_session_send_dtmf(f->s, 1, '7', 60), 0);
+	talk(f, 300);
+	assert_int_equal(first_event(f, 0), 0);
+	unsigned after = assert_event(f, 0, 7, 480);
+	assert_true(after < f->n_got);
+	assert_int_equal(f->got[after].h.pt, 0);
+	assert_continuous(f);
+}
+
 static void test_queued_digits(void **state)
 {
 	fixture *f = *state;
@@ -389,6 +405,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_relay_sequence, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_digit_before_audio, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_queued_digits, setup,
 						teardown),
