@@ -147,6 +147,16 @@ void sb_leg_account_tx(sb_leg *leg, const uint8_t *buf, size_t len)
 	leg->last_tx_time = g_get_monotonic_time();
 }
 
+/* A peer can write any LSR: only one of our own SRs yields an RTT. */
+static bool sent_sr(const sb_leg *leg, uint32_t lsr)
+{
+	unsigned n = MIN(leg->n_sr_sent, G_N_ELEMENTS(leg->sr_sent));
+	for (unsigned i = 0; i < n; i++)
+		if (leg->sr_sent[i] == lsr && lsr != 0)
+			return true;
+	return false;
+}
+
 void sb_leg_handle_rtcp(sb_leg *leg, const uint8_t *buf, size_t len)
 {
 	sb_rtcp_info in;
@@ -165,6 +175,7 @@ void sb_leg_handle_rtcp(sb_leg *leg, const uint8_t *buf, size_t len)
 	for (unsigned i = 0; i < in.n_blocks; i++) {
 		uint32_t rtt;
 		if (in.blocks[i].ssrc == leg->ssrc &&
+		    sent_sr(leg, in.blocks[i].lsr) &&
 		    sb_rtcp_rtt_us(&in.blocks[i], now, &rtt))
 			leg->stats.rtt_us = rtt ? rtt : 1;
 	}
@@ -187,6 +198,8 @@ ssize_t sb_leg_build_rtcp(sb_leg *leg, uint8_t *buf, size_t cap)
 			    (uint32_t)((uint64_t)(now - leg->last_tx_time) *
 				       leg->clock / 1000000);
 		si.packets = (uint32_t)leg->stats.tx_packets;
+		leg->sr_sent[leg->n_sr_sent++ % G_N_ELEMENTS(leg->sr_sent)] =
+			(uint32_t)(si.ntp >> 16);
 		si.octets = (uint32_t)leg->stats.tx_octets;
 	}
 	return sb_rtcp_build_report(buf, cap, leg->ssrc, sender ? &si : NULL,

@@ -111,6 +111,9 @@ struct sb_leg {
 	uint32_t clock;               /* RTP clock of the negotiated codec */
 	bool media_started;
 	bool closed;
+	uint32_t sr_sent[4];          /* middle NTP words of our last SRs:
+				       * a report's LSR must name one */
+	unsigned n_sr_sent;
 	gint64 first_tx_real;         /* wall clock µs of the first RTP
 				       * sent; 0 = none yet */
 	char remote[128];             /* where media goes, for operators:

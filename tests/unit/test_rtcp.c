@@ -267,6 +267,10 @@ static void test_rtt(void **state)
 	b.lsr = 0xb7108000u;
 	b.dlsr = 0x00010000u;
 	assert_false(sb_rtcp_rtt_us(&b, ntp_now, &rtt));
+	/* over a minute: not a round trip (a made-up LSR) */
+	b.lsr = 0xb6000000u;
+	b.dlsr = 0;
+	assert_false(sb_rtcp_rtt_us(&b, ntp_now, &rtt));
 	/* across the 16.16 wrap */
 	b.lsr = 0xffff8000u;
 	b.dlsr = 0;
