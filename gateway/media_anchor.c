@@ -37,6 +37,7 @@ typedef struct anchor_call {
 	char tag[9];
 	worker_call *wc;               /* worker-owned: only passed in messages */
 	sb_worker *worker;
+	bool stats_busy;               /* an OP_STATS is on its way */
 	sb_sdp_origin origin[2];       /* our o= toward side 0 (WS) and 1 (SIP) */
 	sb_sdp *offer[2];              /* last offer received from each side */
 	char *sent[2];                 /* last SDP sent to each side */
@@ -628,6 +629,8 @@ static void stats_replied(void *reply, void *user_data)
 	stats_pending *sp = user_data;
 	op_reply *r = reply;
 	anchor_call *c = g_hash_table_lookup(sp->anchor->calls, sp->call_id);
+	if (c)
+		c->stats_busy = false;  /* the next poll may ask again */
 	if (!c || !r)
 		return;   /* ended meanwhile: the final counters come instead */
 	for (int i = 0; i < 2; i++) {
@@ -653,6 +656,10 @@ static gboolean poll_stats(gpointer data)
 	g_hash_table_iter_init(&it, a->calls);
 	while (g_hash_table_iter_next(&it, NULL, &v)) {
 		anchor_call *c = v;
+		/* a stalled worker must not collect a queue of polls */
+		if (c->stats_busy)
+			continue;
+		c->stats_busy = true;
 		op *o = g_new0(op, 1);
 		o->kind = OP_STATS;
 		o->wc = c->wc;

@@ -794,7 +794,21 @@ void sb_metrics_media_update(unsigned worker, const sb_metrics_media_sample *s)
 		return;
 	if (worker >= f->samples->len)
 		g_array_set_size(f->samples, worker + 1);
-	g_array_index(f->samples, sb_metrics_media_sample, worker) = *s;
+	sb_metrics_media_sample *o = &g_array_index(f->samples, sb_metrics_media_sample, worker);
+	sb_metrics_media_sample n = *s;
+	for (unsigned k = 0; k < SB_METRICS_LEG_KINDS; k++) {
+		for (unsigned d = 0; d < 2; d++) {
+			n.packets[k][d] = MAX(n.packets[k][d], o->packets[k][d]);
+			n.bytes[k][d] = MAX(n.bytes[k][d], o->bytes[k][d]);
+			n.dropped[k][d] = MAX(n.dropped[k][d], o->dropped[k][d]);
+		}
+		n.lost[k] = MAX(n.lost[k], o->lost[k]);
+		n.late[k] = MAX(n.late[k], o->late[k]);
+	}
+	for (unsigned b = 0; b <= SB_METRICS_PKT_BUCKETS; b++)
+		n.pkt_time[b] = MAX(n.pkt_time[b], o->pkt_time[b]);
+	n.pkt_time_sum = MAX(n.pkt_time_sum, o->pkt_time_sum);
+	*o = n;
 }
 
 static const char *const leg_names[SB_METRICS_LEG_KINDS] = {

@@ -222,10 +222,14 @@ void sb_metrics_dtls_failure(const char *reason);
 /* Sessions placed on worker i right now (sb_worker_load). */
 void sb_metrics_worker_load(unsigned worker, int sessions);
 
-/* Store the latest sample from worker i (copied; replaces the previous
- * one). Rendered as packets/bytes/dropped/lost/late counters, the
- * processing-time histogram and transcoding gauges, summed over
- * workers. */
+/* Store the latest sample from worker i (copied). Rendered as
+ * packets/bytes/dropped/lost/late counters, the processing-time
+ * histogram and transcoding gauges, summed over workers. Counters never
+ * go down (Prometheus would read a dip as a restart): each keeps the
+ * larger of its stored and new value. A sample can dip briefly, e.g.
+ * while an ended call's final figures are on their way from its worker,
+ * or when a late packet makes "lost" (expected - received) smaller.
+ * Gauges take the new value. */
 void sb_metrics_media_update(unsigned worker, const sb_metrics_media_sample *s);
 
 /* Install the scrape-time collector on the default registry. */

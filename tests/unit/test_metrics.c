@@ -389,6 +389,22 @@ static void test_media_samples_summed(void **state)
 		"sipbridge_media_packets_total{leg=\"webrtc\",direction=\"rx\"} 120"));
 	assert_true(has_line(t,
 		"sipbridge_transcoding_sessions{codec_a=\"opus\",codec_b=\"pcmu\"} 1"));
+	/* a smaller sample (an ended call's figures still on their way)
+	 * does not take a counter down; a larger one moves it up */
+	sb_metrics_media_sample dip = b;
+	dip.packets[SB_METRICS_LEG_WEBRTC][SB_METRICS_RX] = 3;
+	dip.lost[SB_METRICS_LEG_WEBRTC] = 0;
+	sb_metrics_media_update(3, &dip);
+	g_free(t);
+	t = sb_metrics_render();
+	assert_true(has_line(t,
+		"sipbridge_media_packets_total{leg=\"webrtc\",direction=\"rx\"} 120"));
+	dip.packets[SB_METRICS_LEG_WEBRTC][SB_METRICS_RX] = 50;
+	sb_metrics_media_update(3, &dip);
+	g_free(t);
+	t = sb_metrics_render();
+	assert_true(has_line(t,
+		"sipbridge_media_packets_total{leg=\"webrtc\",direction=\"rx\"} 150"));
 }
 
 static unsigned collected;
