@@ -180,14 +180,23 @@ sb_limit sb_rate_take(sb_rate *r, const sb_limits *l, int64_t now_us)
 	return SB_LIMIT_NONE;
 }
 
-static const char *user_key(const char *user)
+/* A token user counts by name; "ip:ADDRESS" (anonymous) counts by the
+ * same address key as ws_per_ip, so one IPv6 host is one /64. */
+static const char *user_key(const char *user, char buf[IP_KEY_MAX + 3])
 {
-	return user && *user ? user : NULL;
+	if (!user || !*user)
+		return NULL;
+	if (!g_str_has_prefix(user, "ip:"))
+		return user;
+	memcpy(buf, "ip:", 3);
+	ip_key(user + 3, buf + 3);
+	return buf;
 }
 
 sb_limit sb_limits_call_acquire(sb_limits *l, const char *user)
 {
-	const char *key = user_key(user);
+	char kb[IP_KEY_MAX + 3];
+	const char *key = user_key(user, kb);
 	if (l->cfg.calls_total && l->calls_total >= l->cfg.calls_total)
 		return SB_LIMIT_CALLS_TOTAL;
 	bool anonymous = key && g_str_has_prefix(key, "ip:");
@@ -202,7 +211,8 @@ sb_limit sb_limits_call_acquire(sb_limits *l, const char *user)
 
 bool sb_limits_call_release(sb_limits *l, const char *user)
 {
-	const char *key = user_key(user);
+	char kb[IP_KEY_MAX + 3];
+	const char *key = user_key(user, kb);
 	if (l->calls_total == 0 || (key && !count_of(l->calls, key)))
 		return false;
 	if (key)
@@ -213,7 +223,8 @@ bool sb_limits_call_release(sb_limits *l, const char *user)
 
 unsigned sb_limits_calls_of(const sb_limits *l, const char *user)
 {
-	const char *key = user_key(user);
+	char kb[IP_KEY_MAX + 3];
+	const char *key = user_key(user, kb);
 	return key ? count_of(l->calls, key) : 0;
 }
 

@@ -445,7 +445,9 @@ static int ctxn_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq,
 	restore_vias(msg, sip, t->ws_vias);
 	if (t->method == sip_method_register && status >= 200)
 		p->stats.register_final[MIN(status / 100, 6)]++;
-	if (t->method == sip_method_register && status >= 200 && status < 300)
+	/* a 2xx after the browser left binds a WebSocket that is gone */
+	if (t->method == sip_method_register && status >= 200 && status < 300 &&
+	    sb_ws_conn_is_open(t->flow->conn))
 		register_learn(p, t, orq, sip);
 	if (t->method == sip_method_register && status < 300)
 		register_restore(msg, sip, t->flow);

@@ -9,9 +9,10 @@
  * worker handles one packet at a time, so one batch per context is
  * enough.
  *
- * Threads: sb_fdpoll_get/ref/unref may be called from any thread (they
- * take a lock, at set-up and tear-down only); everything else on the
- * thread that runs the context. */
+ * Threads: sb_fdpoll_get may be called from any thread (it takes a
+ * lock, at set-up only); everything else, sb_fdpoll_unref included, on
+ * the thread that runs the context (or while nothing runs it): the last
+ * unref frees the source that thread may be dispatching. */
 #ifndef SB_WEBRTC_FD_POLL_H
 #define SB_WEBRTC_FD_POLL_H
 

@@ -194,6 +194,16 @@ static void test_calls(void **state)
 	assert_int_equal(sb_limits_call_acquire(l, "ip:192.0.2.7"), SB_LIMIT_CALLS_IP);
 	assert_int_equal(sb_limits_call_acquire(l, "ip:192.0.2.8"), SB_LIMIT_NONE);
 	assert_string_equal(sb_limit_name(SB_LIMIT_CALLS_IP), "calls-per-ip");
+	/* an IPv6 host is its /64, as for ws_per_ip */
+	for (int i = 0; i < 5; i++) {
+		char k[64];
+		g_snprintf(k, sizeof(k), "ip:2001:db8:1:2::%x", i + 1);
+		assert_int_equal(sb_limits_call_acquire(l, k), SB_LIMIT_NONE);
+	}
+	assert_int_equal(sb_limits_call_acquire(l, "ip:2001:db8:1:2::99"), SB_LIMIT_CALLS_IP);
+	assert_int_equal(sb_limits_call_acquire(l, "ip:2001:db8:1:3::1"), SB_LIMIT_NONE);
+	assert_true(sb_limits_call_release(l, "ip:2001:db8:1:2::7"));
+	assert_int_equal(sb_limits_calls_of(l, "ip:2001:db8:1:2::8"), 4);
 	c.calls_per_user = 0;
 	c.calls_per_ip = 0;
 	c.calls_total = 0;
