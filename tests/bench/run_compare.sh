@@ -108,7 +108,7 @@ media: {
 };
 # the load comes from one address and, per call, one user: lift the
 # per-IP, per-user and total bounds (sip/limits.h) for the benchmark
-limits: { ws_per_ip = 0; msg_rate = 0; calls_per_user = 0; calls_total = 0; };
+limits: { ws_per_ip = 0; msg_rate = 0; calls_per_user = 0; calls_per_ip = 0; calls_total = 0; };
 log: { level = "warning"; };
 EOF
 

@@ -72,7 +72,7 @@ route: { outbound_proxy = "sip:127.0.0.1:$UAS"; };
 media: { address = "127.0.0.1"; rtp_ports = [ 20000, 29999 ]; workers = 1; };
 # the load comes from one address and, per call, one user: lift the
 # per-IP, per-user and total bounds (sip/limits.h) for the benchmark
-limits: { ws_per_ip = 0; msg_rate = 0; calls_per_user = 0; calls_total = 0; };
+limits: { ws_per_ip = 0; msg_rate = 0; calls_per_user = 0; calls_per_ip = 0; calls_total = 0; };
 log: { level = "warning"; };
 EOF
 

@@ -63,7 +63,7 @@ SB_OUTBOUND_PROXY="sip:127.0.0.1:$UAS_PORT"
 # The generator is one address and few users: lift the per-address and
 # per-user limits (they are tested in t_security_*); a leaked count would
 # still show, as calls_total stays in force at 100000.
-SB_CONF_EXTRA="limits: { ws_per_ip = 100000; calls_per_user = 100000; msg_rate = 1000; msg_burst = 1000; };
+SB_CONF_EXTRA="limits: { ws_per_ip = 100000; calls_per_user = 100000; calls_per_ip = 100000; msg_rate = 1000; msg_burst = 1000; };
 ${SB_CONF_EXTRA:-}"
 # warnings only: thousands of calls at info level make a log of hundreds of MB
 SB_LOG_LEVEL=${SB_LOG_LEVEL:-warning}
