@@ -3,7 +3,7 @@
 # build of the daemon takes thousands of calls with random endings, then
 # must be back where it started.
 #
-#   SB_BUILD=build-asan tests/bench/soak.sh            (full form, ~10 min)
+#   SB_BUILD=$PWD/build-asan tests/bench/soak.sh       (full form, ~10 min)
 #   tests/sip/t_soak_short.sh                          (short form, < 3 min, CI)
 #
 # Inside a private network namespace (tests/lib/common.sh, needs root):
