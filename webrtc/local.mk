@@ -12,6 +12,7 @@ libsb_webrtc_a_SOURCES = \
 	webrtc/ice.c webrtc/ice.h \
 	webrtc/leg.c webrtc/leg.h \
 	webrtc/fd_poll.c webrtc/fd_poll.h \
+	webrtc/ticker.c webrtc/ticker.h \
 	webrtc/webrtc_leg.c webrtc/rtp_leg.c webrtc/echo_leg.c \
 	webrtc/conf_leg.c \
 	webrtc/codec_policy.c webrtc/codec_policy.h \

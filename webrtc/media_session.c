@@ -547,6 +547,7 @@ void sb_media_session_free(sb_media_session *s)
 	for (int i = 0; i < 2; i++)
 		sb_leg_free(s->leg[i]);
 	clear_pending(s);
+	sb_ticker_unref(s->ticker);
 	g_main_context_unref(s->ctx);
 	g_free(s);
 }

@@ -8,6 +8,7 @@
 #include "transcoding/telephone_event.h"
 #include "transcoding/xcode.h"
 #include "webrtc/media_session.h"
+#include "webrtc/ticker.h"
 
 #define SB_MS_MAX_MAP 2   /* the audio codec + telephone-event */
 
@@ -72,9 +73,9 @@ struct sb_media_session {
 	bool xcoding;               /* codec[0] and codec[1] differ */
 	bool holds_slot;            /* counted in the worker's capacity */
 	sb_ms_dir d[2];             /* d[i]: from side i to side 1 - i */
-	GSource *tick;              /* owned: transcoding pull timer */
+	sb_ticker *ticker;          /* ref: the worker's shared ticks */
+	sb_tick *tick;              /* owned by ticker: transcoding pull */
 	unsigned tick_ms;
-	gint64 tick_next;           /* monotonic µs of the next tick */
 	uint8_t txbuf[SB_LEG_BUF];  /* one transcoded packet being sent */
 	sb_ms_dtmf tx[2];           /* tx[i]: what goes out on side i */
 };

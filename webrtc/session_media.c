@@ -172,33 +172,17 @@ static void pull_dir(sb_media_session *s, int from, uint64_t now)
 	}
 }
 
-/* The tick is a GSource with an absolute ready time that advances by
- * exactly one period per dispatch: a g_timeout re-arms from the moment
- * it ran and drifts late by the wake-up latency every time, which
- * would make the output bursty (two packets at once every few dozen). */
-static gboolean tick_dispatch(GSource *src, GSourceFunc cb, gpointer data)
-{
-	(void)src;
-	return cb(data);
-}
-
-static GSourceFuncs tick_funcs = {
-	.dispatch = tick_dispatch,
-};
-
-static gboolean on_tick(gpointer data)
+/* The playout clock, on the worker's shared ticker (webrtc/ticker.h):
+ * it keeps each session's phase exactly (a g_timeout would re-arm from
+ * the moment it ran, drift late and make the output bursty) and wakes
+ * the worker once for all sessions due at about the same time. */
+static void on_tick(gint64 now, void *data)
 {
 	sb_media_session *s = data;
-	gint64 now = g_get_monotonic_time();
 
 	for (int from = 0; from < 2 && !s->closed; from++)
 		if (s->d[from].xc)
 			pull_dir(s, from, (uint64_t)now);
-	s->tick_next += s->tick_ms * 1000ll;
-	if (s->tick_next <= now) /* stalled: resume from now, no burst */
-		s->tick_next = now + s->tick_ms * 1000ll;
-	g_source_set_ready_time(s->tick, s->tick_next);
-	return G_SOURCE_CONTINUE;
 }
 
 static unsigned gcd(unsigned a, unsigned b)
@@ -221,20 +205,18 @@ static void start_tick(sb_media_session *s)
 	if (s->tick && s->tick_ms == ms)
 		return;
 	stop_tick(s);
+	if (!s->ticker)
+		s->ticker = sb_ticker_get(s->ctx);
 	s->tick_ms = ms;
-	s->tick_next = g_get_monotonic_time() + ms * 1000ll;
-	s->tick = g_source_new(&tick_funcs, sizeof(GSource));
-	g_source_set_callback(s->tick, on_tick, s, NULL);
-	g_source_set_ready_time(s->tick, s->tick_next);
-	g_source_attach(s->tick, s->ctx);
+	s->tick = sb_ticker_add(s->ticker, ms, on_tick, s);
 }
 
 static void stop_tick(sb_media_session *s)
 {
 	if (!s->tick)
 		return;
-	g_source_destroy(s->tick);
-	g_clear_pointer(&s->tick, g_source_unref);
+	sb_ticker_remove(s->ticker, s->tick);
+	s->tick = NULL;
 }
 
 void sb_ms_stop_media(sb_media_session *s)

@@ -57,3 +57,9 @@ TESTS += tests/unit/test_fd_poll
 tests_unit_test_fd_poll_SOURCES = tests/unit/test_fd_poll.c
 tests_unit_test_fd_poll_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_fd_poll_LDADD = $(WEBRTC_LIBS) $(CMOCKA_LIBS)
+
+check_PROGRAMS += tests/unit/test_ticker
+TESTS += tests/unit/test_ticker
+tests_unit_test_ticker_SOURCES = tests/unit/test_ticker.c
+tests_unit_test_ticker_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_ticker_LDADD = $(WEBRTC_LIBS) $(CMOCKA_LIBS)
