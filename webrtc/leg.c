@@ -88,10 +88,7 @@ void sb_leg_base_init(sb_leg *leg, const sb_leg_ops *ops,
 void sb_leg_base_close(sb_leg *leg)
 {
 	leg->closed = true;
-	if (leg->rtcp_timer) {
-		g_source_destroy(leg->rtcp_timer);
-		g_clear_pointer(&leg->rtcp_timer, g_source_unref);
-	}
+	sb_leg_remove_tick(leg, &leg->rtcp_tick);
 	leg->recv_cb = NULL;
 	leg->event_cb = NULL;
 	leg->user_data = NULL;
@@ -100,6 +97,7 @@ void sb_leg_base_close(sb_leg *leg)
 void sb_leg_base_clear(sb_leg *leg)
 {
 	sb_leg_base_close(leg);
+	g_clear_pointer(&leg->ticker, sb_ticker_unref);
 	g_clear_pointer(&leg->ctx, g_main_context_unref);
 }
 
@@ -206,48 +204,43 @@ ssize_t sb_leg_build_rtcp(sb_leg *leg, uint8_t *buf, size_t cap)
 				    &blk, n, leg->cname);
 }
 
-typedef struct rtcp_timer_data {
-	sb_leg *leg;
-	void (*send)(sb_leg *leg);
-	bool first;       /* the early first report */
-} rtcp_timer_data;
-
-static void rtcp_schedule(sb_leg *leg, void (*send)(sb_leg *leg),
-			  unsigned ms);
-
 /* The first report goes out SB_LEG_RTCP_FIRST_MS after media start, so
  * the peer's reply (and with it the round-trip time) comes early; then
  * one every SB_LEG_RTCP_INTERVAL_MS. */
-static gboolean rtcp_tick(gpointer data)
+static void rtcp_tick(gint64 now, void *data)
 {
-	rtcp_timer_data *t = data;
-	if (t->leg->closed)
-		return G_SOURCE_CONTINUE;
-	t->send(t->leg);
-	if (!t->first)
-		return G_SOURCE_CONTINUE;
-	/* first tick: replace this source by the regular one */
-	GSource *first = g_steal_pointer(&t->leg->rtcp_timer);
-	rtcp_schedule(t->leg, t->send, SB_LEG_RTCP_INTERVAL_MS);
-	g_source_unref(first);
-	return G_SOURCE_REMOVE;
+	sb_leg *leg = data;
+	(void)now;
+	if (leg->closed)
+		return;
+	leg->rtcp_send(leg);
+	if (!leg->rtcp_first)
+		return;
+	leg->rtcp_first = false;
+	sb_leg_remove_tick(leg, &leg->rtcp_tick);
+	leg->rtcp_tick = sb_leg_add_tick(leg, SB_LEG_RTCP_INTERVAL_MS, rtcp_tick, leg);
 }
 
-static void rtcp_schedule(sb_leg *leg, void (*send)(sb_leg *leg),
-			  unsigned ms)
+sb_tick *sb_leg_add_tick(sb_leg *leg, unsigned ms, sb_tick_cb cb, void *data)
 {
-	rtcp_timer_data *t = g_new(rtcp_timer_data, 1);
-	t->leg = leg;
-	t->send = send;
-	t->first = ms != SB_LEG_RTCP_INTERVAL_MS;
-	leg->rtcp_timer = g_timeout_source_new(ms);
-	g_source_set_callback(leg->rtcp_timer, rtcp_tick, t, g_free);
-	g_source_attach(leg->rtcp_timer, leg->ctx);
+	if (!leg->ticker)
+		leg->ticker = sb_ticker_get(leg->ctx);
+	return sb_ticker_add(leg->ticker, ms, cb, data);
+}
+
+void sb_leg_remove_tick(sb_leg *leg, sb_tick **k)
+{
+	if (*k) {
+		sb_ticker_remove(leg->ticker, *k);
+		*k = NULL;
+	}
 }
 
 void sb_leg_start_rtcp(sb_leg *leg, void (*send)(sb_leg *leg))
 {
-	if (leg->rtcp_timer || leg->closed)
+	if (leg->rtcp_tick || leg->closed)
 		return;
-	rtcp_schedule(leg, send, SB_LEG_RTCP_FIRST_MS);
+	leg->rtcp_send = send;
+	leg->rtcp_first = true;
+	leg->rtcp_tick = sb_leg_add_tick(leg, SB_LEG_RTCP_FIRST_MS, rtcp_tick, leg);
 }

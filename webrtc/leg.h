@@ -20,6 +20,7 @@
 #include "webrtc/cert.h"
 #include "webrtc/media_desc.h"
 #include "webrtc/rtcp.h"
+#include "webrtc/ticker.h"
 #include "webrtc/rtp.h"
 
 /* Receive buffers: the largest UDP payload we accept plus room for an
@@ -126,7 +127,10 @@ struct sb_leg {
 	uint32_t last_tx_ts;          /* RTP ts of the last packet sent */
 	gint64 last_tx_time;          /* monotonic µs of that packet */
 	uint64_t tx_packets_at_report;
-	GSource *rtcp_timer;          /* owned */
+	sb_ticker *ticker;            /* ref: the worker's shared ticks */
+	sb_tick *rtcp_tick;           /* owned by ticker */
+	void (*rtcp_send)(sb_leg *leg);
+	bool rtcp_first;              /* rtcp_tick is the early first one */
 };
 
 /* Parameters every leg kind takes; strings are copied. */
@@ -199,6 +203,11 @@ void sb_leg_account_tx(sb_leg *leg, const uint8_t *buf, size_t len);
 void sb_leg_handle_rtcp(sb_leg *leg, const uint8_t *buf, size_t len);
 /* Build our next SR/RR + SDES into buf. Returns length or -errno. */
 ssize_t sb_leg_build_rtcp(sb_leg *leg, uint8_t *buf, size_t cap);
+/* A periodic check of this leg on the worker's shared ticker
+ * (webrtc/ticker.h): every ms, until sb_leg_remove_tick (which clears
+ * *k; NULL-safe). Close removes the leg's own RTCP tick only. */
+sb_tick *sb_leg_add_tick(sb_leg *leg, unsigned ms, sb_tick_cb cb, void *data);
+void sb_leg_remove_tick(sb_leg *leg, sb_tick **k);
 /* Start calling send every SB_LEG_RTCP_INTERVAL_MS on leg->ctx. */
 void sb_leg_start_rtcp(sb_leg *leg, void (*send)(sb_leg *leg));
 

@@ -33,7 +33,7 @@ typedef struct rtp_leg {
 	int fd[2];                  /* owned: RTP, RTCP; -1 if none */
 	sb_fdpoll *poll;            /* ref: the worker's socket poller */
 	sb_fdpoll_watch *w[2];      /* owned by poll: read watches */
-	GSource *timeout_src;       /* owned, inactivity check */
+	sb_tick *timeout_tick;      /* inactivity check (base.ticker) */
 	uint16_t port;              /* our RTP port; RTCP is port + 1 */
 	char media_addr[64];
 	char public_addr[64];
@@ -289,17 +289,16 @@ static void on_readable(int fd, void *data)
 	}
 }
 
-static gboolean check_timeout(gpointer data)
+static void check_timeout(gint64 now, void *data)
 {
 	rtp_leg *r = data;
-	gint64 idle = g_get_monotonic_time() - r->last_rx;
+	gint64 idle = now - r->last_rx;
 
 	if (!r->timed_out && r->expect_rx &&
 	    idle > (gint64)r->timeout_ms * 1000) {
 		r->timed_out = true;
 		sb_leg_emit(&r->base, SB_LEG_EV_RTP_TIMEOUT, "no RTP received");
 	}
-	return G_SOURCE_CONTINUE;
 }
 
 static int watch(rtp_leg *r)
@@ -367,10 +366,9 @@ static int rl_set_remote(sb_leg *leg, bool offer, const sb_media_desc *d)
 	if (err < 0)
 		return err;
 	sb_leg_start_rtcp(leg, send_rtcp);
-	if (r->timeout_ms && !r->timeout_src) {
-		r->timeout_src = g_timeout_source_new(TIMEOUT_CHECK_MS);
-		g_source_set_callback(r->timeout_src, check_timeout, r, NULL);
-		g_source_attach(r->timeout_src, leg->ctx);
+	if (r->timeout_ms && !r->timeout_tick) {
+		r->timeout_tick = sb_leg_add_tick(leg, TIMEOUT_CHECK_MS,
+						  check_timeout, r);
 	}
 	if (!r->announced) {
 		r->announced = true;
@@ -398,14 +396,6 @@ static int rl_send_rtp(sb_leg *leg, uint8_t *buf, size_t len, size_t cap)
 	return 0;
 }
 
-static void destroy_source(GSource **s)
-{
-	if (*s) {
-		g_source_destroy(*s);
-		g_clear_pointer(s, g_source_unref);
-	}
-}
-
 static void rl_close(sb_leg *leg)
 {
 	rtp_leg *r = R(leg);
@@ -416,7 +406,7 @@ static void rl_close(sb_leg *leg)
 		sb_fdpoll_remove(r->poll, r->w[i]);
 		r->w[i] = NULL;
 	}
-	destroy_source(&r->timeout_src);
+	sb_leg_remove_tick(leg, &r->timeout_tick);
 }
 
 static void rl_free(sb_leg *leg)

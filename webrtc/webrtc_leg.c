@@ -33,7 +33,7 @@ typedef struct webrtc_leg {
 	bool ice_connected;
 	unsigned consent_ms;         /* silence that means consent is lost */
 	gint64 last_rx;              /* monotonic µs of the last datagram */
-	GSource *consent_timer;      /* owned, from ICE connected on */
+	sb_tick *consent_tick;       /* from ICE connected on (base.ticker) */
 	bool consent_lost;
 	uint8_t rxbuf[SB_LEG_BUF];   /* decrypt area; no per-packet malloc */
 	uint8_t rtcpbuf[SB_LEG_BUF];
@@ -169,10 +169,10 @@ static void start_client(webrtc_leg *w)
  * answers STUN; this checks that it still sends anything at all (SRTP,
  * SRTCP or DTLS: a browser sends RTCP every few seconds even on hold).
  * Either one failing ends the call with ICE_FAILED, once. */
-static gboolean check_consent(gpointer data)
+static void check_consent(gint64 now, void *data)
 {
 	webrtc_leg *w = data;
-	gint64 idle = g_get_monotonic_time() - w->last_rx;
+	gint64 idle = now - w->last_rx;
 
 	if (!w->consent_lost && !w->base.closed &&
 	    idle > (gint64)w->consent_ms * 1000) {
@@ -180,17 +180,15 @@ static gboolean check_consent(gpointer data)
 		sb_leg_emit(&w->base, SB_LEG_EV_ICE_FAILED,
 			    "consent expired: nothing received from the peer");
 	}
-	return G_SOURCE_CONTINUE;
 }
 
 static void start_consent(webrtc_leg *w)
 {
-	if (w->consent_timer || w->base.closed)
+	if (w->consent_tick || w->base.closed)
 		return;
 	w->last_rx = g_get_monotonic_time();
-	w->consent_timer = g_timeout_source_new(MIN(w->consent_ms / 4, 1000u));
-	g_source_set_callback(w->consent_timer, check_consent, w, NULL);
-	g_source_attach(w->consent_timer, w->base.ctx);
+	w->consent_tick = sb_leg_add_tick(&w->base, MIN(w->consent_ms / 4, 1000u),
+					  check_consent, w);
 }
 
 static void on_ice_state(void *ud, sb_ice_state st)
@@ -345,10 +343,7 @@ static void wl_close(sb_leg *leg)
 	if (leg->closed)
 		return;
 	sb_leg_base_close(leg);
-	if (w->consent_timer) {
-		g_source_destroy(w->consent_timer);
-		g_clear_pointer(&w->consent_timer, g_source_unref);
-	}
+	sb_leg_remove_tick(leg, &w->consent_tick);
 	/* close_notify goes out through ICE before ICE closes */
 	if (w->dtls)
 		sb_dtls_close(w->dtls);
