@@ -9,6 +9,7 @@
 #include <glib.h>
 
 #include "transcoding/codec.h"
+#include "transcoding/plc.h"
 
 #define SB_OPUS_FEC_BITRATE 24000
 
@@ -20,6 +21,7 @@ typedef struct opus_enc {
 typedef struct opus_dec {
 	sb_codec_dec base;
 	OpusDecoder *st; /* owned */
+	sb_plc *plc;     /* owned: concealment of lost frames (see opus_plc) */
 } opus_dec;
 
 static const uint8_t opus_frame_ms[] = { 10, 20, 40, 60, 0 };
@@ -131,6 +133,7 @@ static int opus_dec_new(const sb_codec *c, const sb_codec_params *p,
 	d->base.codec = c;
 	d->base.pcm_rate = rate;
 	d->st = st;
+	d->plc = sb_plc_new(rate);
 	*out = &d->base;
 	return 0;
 }
@@ -139,6 +142,7 @@ static void opus_dec_free(sb_codec_dec *dec)
 {
 	opus_dec *d = (opus_dec *)dec;
 	opus_decoder_destroy(d->st);
+	sb_plc_free(d->plc);
 	g_free(d);
 }
 
@@ -161,19 +165,35 @@ static ssize_t opus_decode_frame(sb_codec_dec *dec, const uint8_t *in,
 		return -EBADMSG;
 	if (cap > SB_CODEC_MAX_SAMPLES)
 		cap = SB_CODEC_MAX_SAMPLES;
-	return opus_result(opus_decode(d->st, in, (opus_int32)len, pcm,
-				       (int)cap, 0));
+	ssize_t n = opus_result(opus_decode(d->st, in, (opus_int32)len, pcm,
+					    (int)cap, 0));
+	if (n > 0)
+		sb_plc_good(d->plc, pcm, (size_t)n);
+	return n;
 }
 
+/* Not libopus' own concealment: decoded at 8 or 16 kHz, a CELT stream's
+ * PLC fades to -40 dB within 15 ms and the frames after the loss take
+ * another 40 ms to come back (measured with a 1 kHz tone), so two lost
+ * packets in a row left 60 ms of near silence toward the phone. The
+ * pitch repetition of sb_plc holds the level for 10 ms, then fades
+ * (G.711 Appendix I), and cross-fades into the next real frame; libopus
+ * is not told of the loss, so it decodes that frame at full level. */
 static ssize_t opus_plc(sb_codec_dec *dec, int16_t *pcm, size_t n)
 {
 	opus_dec *d = (opus_dec *)dec;
 
-	/* libopus conceals when given no data; n must be a multiple of
-	 * 2.5 ms, which every frame size we send is. */
 	if (n > SB_CODEC_MAX_SAMPLES)
 		return -EINVAL;
-	return opus_result(opus_decode(d->st, NULL, 0, pcm, (int)n, 0));
+	sb_plc_conceal(d->plc, pcm, n);
+	return (ssize_t)n;
+}
+
+/* RFC 6716 §3.1: TOC configurations 16-31 are CELT-only, which carry no
+ * LBRR (in-band FEC) data. */
+static bool opus_celt_only(const uint8_t *pkt, size_t len)
+{
+	return len > 0 && (pkt[0] >> 3) >= 16;
 }
 
 static ssize_t opus_decode_fec(sb_codec_dec *dec, const uint8_t *next,
@@ -188,8 +208,14 @@ static ssize_t opus_decode_fec(sb_codec_dec *dec, const uint8_t *next,
 		return -EBADMSG;
 	if (n > SB_CODEC_MAX_SAMPLES)
 		return -EINVAL;
-	return opus_result(opus_decode(d->st, next, (opus_int32)len, pcm,
-				       (int)n, 1));
+	/* nothing to recover: the caller conceals instead */
+	if (opus_celt_only(next, len))
+		return -ENOTSUP;
+	ssize_t r = opus_result(opus_decode(d->st, next, (opus_int32)len, pcm,
+					    (int)n, 1));
+	if (r > 0)
+		sb_plc_good(d->plc, pcm, (size_t)r);
+	return r;
 }
 
 const sb_codec sb_codec_opus = {

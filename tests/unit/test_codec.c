@@ -3,6 +3,7 @@
  * PCMU<->Opus chains too; Opus FEC beats PLC on a dropped frame. */
 #include <errno.h>
 #include <math.h>
+#include <opus.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -393,6 +394,55 @@ static void test_opus_fec_beats_plc(void **state)
 	sb_codec_dec_free(dec);
 }
 
+/* A browser's Opus (48 kHz, 32 kbit/s, CELT) decoded at 8 kHz with two
+ * packets lost in a row, concealed the way the transcoder does (PLC for
+ * the first, FEC from the packet after the second when it carries any,
+ * else PLC): the concealed frames and those after them keep the tone's
+ * level. libopus' own PLC fell below -40 dB within 15 ms and took 40 ms
+ * to come back. */
+static void test_opus_loss_keeps_level(void **state)
+{
+	(void)state;
+	enum { FRAMES = 40, IN_N = 960, OUT_N = 160, LOST = 20 };
+	static int16_t in[FRAMES * IN_N], out[FRAMES * OUT_N];
+	static uint8_t pkt[FRAMES][SB_CODEC_MAX_PAYLOAD];
+	ssize_t len[FRAMES];
+	sb_codec_dec *dec = NULL;
+	sb_codec_params p;
+	int err;
+	/* the kind of stream a browser sends for a steady tone: CELT-only
+	 * packets (TOC configuration >= 16), which carry no FEC */
+	OpusEncoder *enc = opus_encoder_create(48000, 1, OPUS_APPLICATION_AUDIO, &err);
+	assert_non_null(enc);
+	assert_int_equal(opus_encoder_ctl(enc, OPUS_SET_BITRATE(32000)), OPUS_OK);
+	sb_codec_params_init(&p);
+	p.pcm_rate = 8000;
+	assert_int_equal(sb_codec_dec_new(&sb_codec_opus, &p, &dec), 0);
+	make_tone(in, FRAMES * IN_N, 48000);
+	for (int f = 0; f < FRAMES; f++) {
+		len[f] = opus_encode(enc, in + f * IN_N, IN_N, pkt[f], SB_CODEC_MAX_PAYLOAD);
+		assert_true(len[f] > 0);
+	}
+	assert_true(pkt[LOST + 2][0] >> 3 >= 16);
+	for (int f = 0; f < FRAMES; f++) {
+		int16_t *o = out + f * OUT_N;
+		if (f == LOST) {
+			assert_int_equal(sb_codec_plc(dec, o, OUT_N), OUT_N);
+		} else if (f == LOST + 1) {
+			if (sb_codec_decode_fec(dec, pkt[f + 1], (size_t)len[f + 1], o, OUT_N) != OUT_N)
+				assert_int_equal(sb_codec_plc(dec, o, OUT_N), OUT_N);
+		} else {
+			assert_int_equal(sb_codec_decode(dec, pkt[f], (size_t)len[f], o, OUT_N), OUT_N);
+		}
+	}
+	double ref = 20 * log10(TONE_AMP / sqrt(2));
+	/* 5 ms windows from the loss to two frames after it */
+	for (int w = LOST * 4; w < (LOST + 4) * 4; w++)
+		assert_true(rms_db(out + w * 40, 40) > ref - 12);
+	opus_encoder_destroy(enc);
+	sb_codec_dec_free(dec);
+}
+
 /* PLC output for G.711/G.722 continues the tone rather than silence. */
 static void plc_continues(const sb_codec *c)
 {
@@ -462,6 +512,7 @@ int main(void)
 		cmocka_unit_test(test_chain_pcmu_opus_pcmu),
 		cmocka_unit_test(test_chain_opus_pcmu_opus),
 		cmocka_unit_test(test_opus_fec_beats_plc),
+		cmocka_unit_test(test_opus_loss_keeps_level),
 		cmocka_unit_test(test_plc_g711),
 		cmocka_unit_test(test_plc_g722),
 		cmocka_unit_test(test_opus_garbage),
