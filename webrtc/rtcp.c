@@ -345,7 +345,11 @@ bool sb_rtcp_rtt_us(const sb_rtcp_block *b, uint64_t ntp_now,
 		return false;
 	uint32_t a = (uint32_t)(ntp_now >> 16);
 	uint32_t rtt = a - b->lsr - b->dlsr; /* 1/65536 s, wraps */
-	/* negative: a clock step; over a minute: not a round trip */
+	/* A peer that counts DLSR in whole milliseconds (libre, so baresip)
+	 * makes a loopback round trip come out a little below zero: that is
+	 * 0. Further below: a clock step; over a minute: not a round trip. */
+	if ((int32_t)rtt < 0 && (int32_t)rtt >= -(int32_t)(65536 / 100))
+		rtt = 0;
 	if ((int32_t)rtt < 0 || rtt > 60u * 65536u)
 		return false;
 	*rtt_us = (uint32_t)((uint64_t)rtt * 1000000 / 65536);

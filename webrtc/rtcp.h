@@ -111,7 +111,8 @@ ssize_t sb_rtcp_build_report(uint8_t *buf, size_t cap, uint32_t ssrc,
 /* Round-trip time from a report block about our own stream (RFC 3550
  * §6.4.1: A - LSR - DLSR, with A the middle 32 bits of our NTP time when
  * the block arrived, ntp_now). False when the block has no SR reference
- * (LSR 0) or the result is negative (a clock step) or over 60 s. The
+ * (LSR 0), the result is more than 10 ms below zero (a clock step;
+ * less is a peer's rounding of DLSR, taken as 0) or over 60 s. The
  * caller checks that LSR names an SR it sent. */
 bool sb_rtcp_rtt_us(const sb_rtcp_block *b, uint64_t ntp_now,
 		    uint32_t *rtt_us);

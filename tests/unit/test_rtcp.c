@@ -267,6 +267,10 @@ static void test_rtt(void **state)
 	b.lsr = 0xb7108000u;
 	b.dlsr = 0x00010000u;
 	assert_false(sb_rtcp_rtt_us(&b, ntp_now, &rtt));
+	/* ... but a millisecond below zero is a peer's DLSR rounding: 0 */
+	b.dlsr = 65536 / 1000;
+	assert_true(sb_rtcp_rtt_us(&b, ntp_now, &rtt));
+	assert_int_equal(rtt, 0);
 	/* over a minute: not a round trip (a made-up LSR) */
 	b.lsr = 0xb6000000u;
 	b.dlsr = 0;
