@@ -366,7 +366,7 @@ static int rl_set_remote(sb_leg *leg, bool offer, const sb_media_desc *d)
 	if (err < 0)
 		return err;
 	sb_leg_start_rtcp(leg, send_rtcp);
-	if (r->timeout_ms && !r->timeout_tick) {
+	if (r->timeout_ms && !r->timeout_tick && !leg->closed) {
 		r->timeout_tick = sb_leg_add_tick(leg, TIMEOUT_CHECK_MS,
 						  check_timeout, r);
 	}
