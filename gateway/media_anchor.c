@@ -579,22 +579,29 @@ static void final_pending_free(gpointer d)
 	g_free(f);
 }
 
+/* The legs' figures a worker read (OP_STATS, OP_DESTROY) into a call's
+ * info, on the signalling thread. */
+static void take_legs(sb_media_call_info *info, const op_reply *r)
+{
+	for (int i = 0; i < 2; i++) {
+		info->stats[i] = r->stats[i];
+		info->lost[i] = r->lost[i];
+		info->jitter_ms[i] = r->jitter_ms[i];
+		info->late[i] = r->late[i];
+		g_strlcpy(info->remote[i], r->remote[i], sizeof(info->remote[i]));
+		info->first_rtp_out[i] = r->first_tx[i];
+		info->proc[i] = r->proc[i];
+	}
+	info->transcoded = info->transcoded || r->transcoded;
+	info->stats_at = g_get_real_time();
+}
+
 static void destroyed(void *reply, void *user_data)
 {
 	final_pending *f = user_data;
 	op_reply *r = reply;
 	if (r) {
-		for (int i = 0; i < 2; i++) {
-			f->info.stats[i] = r->stats[i];
-			f->info.lost[i] = r->lost[i];
-			f->info.jitter_ms[i] = r->jitter_ms[i];
-			f->info.late[i] = r->late[i];
-			g_strlcpy(f->info.remote[i], r->remote[i], sizeof(f->info.remote[i]));
-			f->info.first_rtp_out[i] = r->first_tx[i];
-			f->info.proc[i] = r->proc[i];
-		}
-		f->info.stats_at = g_get_real_time();
-		f->info.transcoded = f->info.transcoded || r->transcoded;
+		take_legs(&f->info, r);
 		/* One line per call answers most "no audio" reports from the
 		 * log alone: which leg never received, which never sent. */
 		const sb_leg_stats *w = &r->stats[0], *s = &r->stats[1];
@@ -633,17 +640,7 @@ static void stats_replied(void *reply, void *user_data)
 		c->stats_busy = false;  /* the next poll may ask again */
 	if (!c || !r)
 		return;   /* ended meanwhile: the final counters come instead */
-	for (int i = 0; i < 2; i++) {
-		c->info.stats[i] = r->stats[i];
-		c->info.lost[i] = r->lost[i];
-		c->info.jitter_ms[i] = r->jitter_ms[i];
-		c->info.late[i] = r->late[i];
-		g_strlcpy(c->info.remote[i], r->remote[i], sizeof(c->info.remote[i]));
-		c->info.first_rtp_out[i] = r->first_tx[i];
-		c->info.proc[i] = r->proc[i];
-	}
-	c->info.transcoded = c->info.transcoded || r->transcoded;
-	c->info.stats_at = g_get_real_time();
+	take_legs(&c->info, r);
 }
 
 /* A STATS op posted before the call's OP_DESTROY runs before it (one
