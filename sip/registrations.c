@@ -107,46 +107,62 @@ static bool listed(const char *contact, const char *const *keep, size_t n)
 	return false;
 }
 
+/* Remove every binding `doomed` says; returns how many. */
+static unsigned remove_where(sb_registrations *r,
+			     bool (*doomed)(const sb_registration *b,
+					    const void *ctx),
+			     const void *ctx)
+{
+	unsigned n = 0;
+	for (guint i = r->items->len; i-- > 0;) {
+		if (!doomed(r->items->pdata[i], ctx))
+			continue;
+		g_ptr_array_remove_index(r->items, i);
+		n++;
+	}
+	return n;
+}
+
+typedef struct prune_ctx {
+	uint64_t conn_id;
+	const char *aor;
+	const char *const *keep;
+	size_t n_keep;
+} prune_ctx;
+
+static bool not_kept(const sb_registration *b, const void *ctx)
+{
+	const prune_ctx *p = ctx;
+	return b->conn_id == p->conn_id && strcmp(b->aor, nz(p->aor)) == 0 &&
+	       !listed(b->contact, p->keep, p->n_keep);
+}
+
 unsigned sb_registrations_prune(sb_registrations *r, uint64_t conn_id,
 				const char *aor, const char *const *keep,
 				size_t n_keep)
 {
-	unsigned n = 0;
-	for (guint i = r->items->len; i-- > 0;) {
-		const sb_registration *b = r->items->pdata[i];
-		if (b->conn_id != conn_id || strcmp(b->aor, nz(aor)) ||
-		    listed(b->contact, keep, n_keep))
-			continue;
-		g_ptr_array_remove_index(r->items, i);
-		n++;
-	}
-	return n;
+	prune_ctx p = { conn_id, aor, keep, n_keep };
+	return remove_where(r, not_kept, &p);
+}
+
+static bool on_conn(const sb_registration *b, const void *ctx)
+{
+	return b->conn_id == *(const uint64_t *)ctx;
 }
 
 unsigned sb_registrations_remove_conn(sb_registrations *r, uint64_t conn_id)
 {
-	unsigned n = 0;
-	for (guint i = r->items->len; i-- > 0;) {
-		const sb_registration *b = r->items->pdata[i];
-		if (b->conn_id != conn_id)
-			continue;
-		g_ptr_array_remove_index(r->items, i);
-		n++;
-	}
-	return n;
+	return remove_where(r, on_conn, &conn_id);
+}
+
+static bool lapsed(const sb_registration *b, const void *ctx)
+{
+	return b->expires_mono_us <= *(const gint64 *)ctx;
 }
 
 unsigned sb_registrations_expire(sb_registrations *r, gint64 now_mono_us)
 {
-	unsigned n = 0;
-	for (guint i = r->items->len; i-- > 0;) {
-		const sb_registration *b = r->items->pdata[i];
-		if (b->expires_mono_us > now_mono_us)
-			continue;
-		g_ptr_array_remove_index(r->items, i);
-		n++;
-	}
-	return n;
+	return remove_where(r, lapsed, &now_mono_us);
 }
 
 unsigned sb_registrations_count(const sb_registrations *r)
