@@ -4,6 +4,7 @@
  * the walk. The poller itself is freed the same way if its last
  * reference goes inside its own dispatch. */
 #include "webrtc/fd_poll.h"
+#include "webrtc/ctx_local.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -21,8 +22,7 @@ struct sb_fdpoll_watch {
 };
 
 struct sb_fdpoll {
-	int ref;                  /* under registry_lock */
-	GMainContext *ctx;        /* not a reference: the key */
+	sb_ctx_local base;        /* first: the per-context registry */
 	int epfd;                 /* owned */
 	GSource *src;             /* owned, attached to ctx */
 	unsigned n;               /* live watches */
@@ -40,8 +40,7 @@ typedef struct poll_source {
 	sb_fdpoll *p;
 } poll_source;
 
-static GMutex registry_lock;
-static GHashTable *registry; /* GMainContext * -> sb_fdpoll *, lock */
+static sb_ctx_locals registry;
 
 static void poller_free(sb_fdpoll *p)
 {
@@ -77,14 +76,13 @@ static GSourceFuncs poll_funcs = {
 	.dispatch = poll_dispatch,
 };
 
-static sb_fdpoll *poller_new(GMainContext *ctx)
+static sb_ctx_local *poller_new(GMainContext *ctx)
 {
 	int epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (epfd < 0)
 		return NULL;
 	sb_fdpoll *p = g_new0(sb_fdpoll, 1);
-	p->ref = 1;
-	p->ctx = ctx;
+	p->base = (sb_ctx_local){ 1, ctx };
 	p->epfd = epfd;
 	p->src = g_source_new(&poll_funcs, sizeof(poll_source));
 	((poll_source *)p->src)->p = p;
@@ -97,37 +95,17 @@ static sb_fdpoll *poller_new(GMainContext *ctx)
 	g_source_set_can_recurse(p->src, TRUE);
 	sb_fdpoll_batch_reset(p);
 	g_source_attach(p->src, ctx);
-	return p;
+	return &p->base;
 }
 
 sb_fdpoll *sb_fdpoll_get(GMainContext *ctx)
 {
-	g_mutex_lock(&registry_lock);
-	if (!registry)
-		registry = g_hash_table_new(NULL, NULL);
-	sb_fdpoll *p = g_hash_table_lookup(registry, ctx);
-	if (p) {
-		p->ref++;
-	} else if ((p = poller_new(ctx)) != NULL) {
-		g_hash_table_insert(registry, ctx, p);
-	}
-	g_mutex_unlock(&registry_lock);
-	return p;
+	return (sb_fdpoll *)sb_ctx_local_get(&registry, ctx, poller_new);
 }
 
 void sb_fdpoll_unref(sb_fdpoll *p)
 {
-	if (!p)
-		return;
-	g_mutex_lock(&registry_lock);
-	bool last = --p->ref == 0;
-	if (last) {
-		g_hash_table_remove(registry, p->ctx);
-		if (g_hash_table_size(registry) == 0)
-			g_clear_pointer(&registry, g_hash_table_destroy);
-	}
-	g_mutex_unlock(&registry_lock);
-	if (!last)
+	if (!p || !sb_ctx_local_unref(&registry, &p->base))
 		return;
 	if (p->dispatching)
 		p->doomed = true;

@@ -11,6 +11,7 @@ libsb_webrtc_a_SOURCES = \
 	webrtc/srtp.c webrtc/srtp.h \
 	webrtc/ice.c webrtc/ice.h \
 	webrtc/leg.c webrtc/leg.h \
+	webrtc/ctx_local.c webrtc/ctx_local.h \
 	webrtc/fd_poll.c webrtc/fd_poll.h \
 	webrtc/ticker.c webrtc/ticker.h \
 	webrtc/webrtc_leg.c webrtc/rtp_leg.c webrtc/echo_leg.c \

@@ -3,6 +3,7 @@
  * only marked dead and swept after the walk, and the ticker itself is
  * freed after the walk if its last reference goes inside it. */
 #include "webrtc/ticker.h"
+#include "webrtc/ctx_local.h"
 
 #include <stdbool.h>
 
@@ -15,8 +16,7 @@ struct sb_tick {
 };
 
 struct sb_ticker {
-	int ref;                 /* under registry_lock */
-	GMainContext *ctx;       /* not a reference: the key */
+	sb_ctx_local base;       /* first: the per-context registry */
 	GSource *src;            /* owned, attached to ctx */
 	GPtrArray *ticks;        /* owned sb_tick * (live and, mid-walk, dead) */
 	unsigned live;
@@ -29,8 +29,7 @@ typedef struct ticker_source {
 	sb_ticker *t;
 } ticker_source;
 
-static GMutex registry_lock;
-static GHashTable *registry; /* GMainContext * -> sb_ticker *, lock */
+static sb_ctx_locals registry;
 
 static void ticker_free(sb_ticker *t)
 {
@@ -94,48 +93,26 @@ static GSourceFuncs ticker_funcs = {
 	.dispatch = ticker_dispatch,
 };
 
-static sb_ticker *ticker_new(GMainContext *ctx)
+static sb_ctx_local *ticker_new(GMainContext *ctx)
 {
 	sb_ticker *t = g_new0(sb_ticker, 1);
-	t->ref = 1;
-	t->ctx = ctx;
+	t->base = (sb_ctx_local){ 1, ctx };
 	t->ticks = g_ptr_array_new_with_free_func(g_free);
 	t->src = g_source_new(&ticker_funcs, sizeof(ticker_source));
 	((ticker_source *)t->src)->t = t;
 	g_source_set_name(t->src, "sb-ticker");
 	g_source_attach(t->src, ctx);
-	return t;
+	return &t->base;
 }
 
 sb_ticker *sb_ticker_get(GMainContext *ctx)
 {
-	g_mutex_lock(&registry_lock);
-	if (!registry)
-		registry = g_hash_table_new(NULL, NULL);
-	sb_ticker *t = g_hash_table_lookup(registry, ctx);
-	if (t) {
-		t->ref++;
-	} else {
-		t = ticker_new(ctx);
-		g_hash_table_insert(registry, ctx, t);
-	}
-	g_mutex_unlock(&registry_lock);
-	return t;
+	return (sb_ticker *)sb_ctx_local_get(&registry, ctx, ticker_new);
 }
 
 void sb_ticker_unref(sb_ticker *t)
 {
-	if (!t)
-		return;
-	g_mutex_lock(&registry_lock);
-	bool last = --t->ref == 0;
-	if (last) {
-		g_hash_table_remove(registry, t->ctx);
-		if (g_hash_table_size(registry) == 0)
-			g_clear_pointer(&registry, g_hash_table_destroy);
-	}
-	g_mutex_unlock(&registry_lock);
-	if (!last)
+	if (!t || !sb_ctx_local_unref(&registry, &t->base))
 		return;
 	if (t->dispatching)
 		t->doomed = true;
