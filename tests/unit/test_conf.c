@@ -20,6 +20,7 @@
 #include <cmocka.h>
 #include <glib.h>
 
+#include "tests/unit/loop_util.h"
 #include "transcoding/codec.h"
 #include "webrtc/media_session.h"
 
@@ -46,25 +47,11 @@ typedef struct fixture {
 	sb_media_session *s[N_PHONES];
 	unsigned ticks;
 	gint64 start;
-	bool expired;
 } fixture;
-
-static gboolean expire(gpointer data)
-{
-	*(bool *)data = true;
-	return G_SOURCE_REMOVE;
-}
 
 static void spin(fixture *f, unsigned ms)
 {
-	GSource *w = g_timeout_source_new(ms);
-	f->expired = false;
-	g_source_set_callback(w, expire, &f->expired, NULL);
-	g_source_attach(w, f->ctx);
-	while (!f->expired)
-		g_main_context_iteration(f->ctx, TRUE);
-	g_source_destroy(w);
-	g_source_unref(w);
+	sbt_spin(f->ctx, ms);
 }
 
 static void drain(phone *p)

@@ -20,6 +20,7 @@
 #include <cmocka.h>
 #include <glib.h>
 
+#include "tests/unit/loop_util.h"
 #include "transcoding/codec.h"
 #include "transcoding/telephone_event.h"
 #include "webrtc/media_session.h"
@@ -43,25 +44,11 @@ typedef struct fixture {
 	sb_codec_enc *opus;       /* owned: phone 0 talks Opus (transcoded) */
 	pkt got[MAX_PKTS];        /* what phone 1 received, in order */
 	unsigned n_got;
-	bool expired;
 } fixture;
-
-static gboolean expire(gpointer data)
-{
-	*(bool *)data = true;
-	return G_SOURCE_REMOVE;
-}
 
 static void spin(fixture *f, unsigned ms)
 {
-	GSource *w = g_timeout_source_new(ms);
-	f->expired = false;
-	g_source_set_callback(w, expire, &f->expired, NULL);
-	g_source_attach(w, f->ctx);
-	while (!f->expired)
-		g_main_context_iteration(f->ctx, TRUE);
-	g_source_destroy(w);
-	g_source_unref(w);
+	sbt_spin(f->ctx, ms);
 }
 
 static int setup(void **state)
@@ -70,16 +57,8 @@ static int setup(void **state)
 	f->ctx = g_main_context_new();
 	g_main_context_push_thread_default(f->ctx);
 	assert_int_equal(sb_cert_new(NULL, &f->cert), 0);
-	for (int i = 0; i < 2; i++) {
-		struct sockaddr_in a = { .sin_family = AF_INET };
-		socklen_t len = sizeof(a);
-		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		f->sock[i] = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-		assert_int_equal(bind(f->sock[i], (struct sockaddr *)&a,
-				      sizeof(a)), 0);
-		getsockname(f->sock[i], (struct sockaddr *)&a, &len);
-		f->port[i] = ntohs(a.sin_port);
-	}
+	for (int i = 0; i < 2; i++)
+		assert_true((f->sock[i] = sbt_udp_socket(&f->port[i])) >= 0);
 	f->in_seq = 1000;
 	*state = f;
 	return 0;

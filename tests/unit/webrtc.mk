@@ -34,7 +34,7 @@ tests_unit_test_media_loop_SOURCES = tests/unit/test_media_loop.c
 tests_unit_test_media_loop_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_media_loop_LDADD = $(WEBRTC_LIBS) $(CMOCKA_LIBS)
 
-tests_unit_test_media_SOURCES = tests/unit/test_media.c
+tests_unit_test_media_SOURCES = tests/unit/test_media.c tests/unit/loop_util.h
 tests_unit_test_media_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_media_LDADD = $(WEBRTC_LIBS) $(CMOCKA_LIBS)
 
@@ -42,13 +42,13 @@ tests_unit_test_codec_policy_SOURCES = tests/unit/test_codec_policy.c
 tests_unit_test_codec_policy_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_codec_policy_LDADD = $(WEBRTC_LIBS) $(CMOCKA_LIBS)
 
-tests_unit_test_conf_SOURCES = tests/unit/test_conf.c
+tests_unit_test_conf_SOURCES = tests/unit/test_conf.c tests/unit/loop_util.h
 tests_unit_test_conf_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_conf_LDADD = $(WEBRTC_LIBS) $(CMOCKA_LIBS)
 
 check_PROGRAMS += tests/unit/test_media_dtmf
 TESTS += tests/unit/test_media_dtmf
-tests_unit_test_media_dtmf_SOURCES = tests/unit/test_media_dtmf.c
+tests_unit_test_media_dtmf_SOURCES = tests/unit/test_media_dtmf.c tests/unit/loop_util.h
 tests_unit_test_media_dtmf_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_media_dtmf_LDADD = $(WEBRTC_LIBS) $(CMOCKA_LIBS)
 
