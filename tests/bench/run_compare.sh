@@ -35,6 +35,7 @@ if [ -z "${SB_IN_SESSION:-}" ] && command -v setsid >/dev/null; then
 	SB_IN_SESSION=1 exec setsid -w "$0" "$@"
 fi
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+. "$ROOT/tests/bench/lib.sh"
 BUILD=$(cd "${SB_BUILD:-./build}" && pwd) || exit 2
 GW_BIN=$BUILD/gateway/sipbridge
 LOAD=$BUILD/tests/bench/sbload
@@ -59,25 +60,10 @@ fi
 CMDLINE="SB_BUILD=${SB_BUILD:-./build} SB_STEP_S=$DUR SB_WINDOW=$WIN SB_NICE=$NICE SB_RELAY_STEPS=\"$RELAY_STEPS\" SB_TRANS_STEPS=\"$TRANS_STEPS\" tests/bench/run_compare.sh"
 DPID=""
 
-stop_pid() {   # stop_pid PID: TERM, wait up to 5 s, then KILL
-	local p=$1 i
-	[ -n "$p" ] || return 0
-	kill -TERM "$p" 2>/dev/null || return 0
-	for i in $(seq 50); do kill -0 "$p" 2>/dev/null || { wait "$p" 2>/dev/null; return 0; }; sleep 0.1; done
-	kill -KILL "$p" 2>/dev/null
-	wait "$p" 2>/dev/null
-}
 cleanup() { stop_pid "$DPID"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {   # a port with no UDP/TCP listener on it
-	local p
-	while :; do
-		p=$((50000 + RANDOM % 10000))
-		[ -z "$(ss -Htuan "sport = :$p" 2>/dev/null)" ] && { echo "$p"; return; }
-	done
-}
 val() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
 
 # ---- rtpengine present? (optionally installed)
@@ -91,26 +77,7 @@ if ! RTP_BIN=$("$ROOT/tests/bench/rtpengine-setup.sh" $INST "$WORK/rtpengine" "$
 fi
 RTP_VER=$([ "$RTP_OK" = 1 ] && "$RTP_BIN" --version 2>&1 | sed -n 's/^Version: //p')
 
-HTTP=$(free_port); SIPP=$(free_port); UAS=$(free_port); ADMIN=$(free_port)
-cat >"$WORK/gw.conf" <<EOF
-listen: {
-  http  = "127.0.0.1:$HTTP";
-  https = "";
-  sip   = [ "udp:127.0.0.1:$SIPP" ];
-  admin = "127.0.0.1:$ADMIN";
-};
-route: { outbound_proxy = "sip:127.0.0.1:$UAS"; };
-media: {
-  address     = "127.0.0.1";
-  rtp_ports   = [ 20000, 29999 ];
-  rtp_timeout = 60;
-  workers     = 1;
-};
-# the load comes from one address and, per call, one user: lift the
-# per-IP, per-user and total bounds (sip/limits.h) for the benchmark
-limits: { ws_per_ip = 0; msg_rate = 0; calls_per_user = 0; calls_per_ip = 0; calls_total = 0; };
-log: { level = "warning"; };
-EOF
+bench_gw_conf "$WORK/gw.conf"
 
 start_sipbridge() {
 	nice -n "$NICE" taskset -c "$GW_CPU" "$GW_BIN" -c "$WORK/gw.conf" >>"$WORK/gw.log" 2>&1 &
