@@ -165,6 +165,12 @@ sb_ns_create() {
 	SB_NS="sbt-$$-$RANDOM"
 	ip netns add "$SB_NS" || sb_die "ip netns add $SB_NS"
 	ip -n "$SB_NS" link set lo up || sb_die "lo up in $SB_NS"
+	# Ports the kernel picks for outgoing sockets (per namespace) stay
+	# above the ones sb_free_port/sb_free_range hand out (20000-59999):
+	# a daemon once failed to listen on its chosen port because an
+	# outgoing connection in the namespace had taken it.
+	ip netns exec "$SB_NS" sysctl -qw net.ipv4.ip_local_port_range="60000 65535" ||
+		sb_die "ip_local_port_range in $SB_NS"
 	# DNS inside the namespace goes to lo and fails at once (ip netns exec
 	# bind-mounts this file over /etc/resolv.conf). With the host's
 	# resolver, unreachable from here, sofia's resolver retries in a
