@@ -150,6 +150,7 @@ sb_cleanup() {
 	[ -n "${SB_WATCHDOG:-}" ] && { kill "$SB_WATCHDOG" 2>/dev/null; wait "$SB_WATCHDOG" 2>/dev/null; }
 	sb_stop_all
 	sb_ns_destroy
+	sb_short_dirs_release
 	if [ "$rc" -eq 0 ] && [ -z "${SB_RESULTS:-}" ] && [ -z "${SB_KEEP:-}" ]; then
 		rm -rf "$SB_WORK"
 	elif [ -z "${SB_RESULTS:-}" ]; then
@@ -414,13 +415,39 @@ sb_sipp() {
 # CODECS: baresip audio_codecs list, e.g. PCMU, PCMA, opus, "opus,PCMU".
 sb_baresip_conf() {
 	local dir=$1 port=$2 rtp=$3 wav=$4 codecs=$5 user=${6:-user} rate=8000
-	mkdir -p "$dir/rec"
+	mkdir -p "$dir"
+	sb_short_dir "$dir/rec"
+	local rec
+	rec=$(readlink "$dir/rec")
 	case $codecs in opus*) rate=48000 ;; esac
 	sed -e "s|@SIP_PORT@|$port|g" -e "s|@RTP_LO@|$rtp|g" -e "s|@RTP_HI@|$((rtp + 10))|g" \
-	    -e "s|@WAV@|$wav|g" -e "s|@REC@|$dir/rec|g" -e "s|@SRATE@|$rate|g" \
+	    -e "s|@WAV@|$wav|g" -e "s|@REC@|$rec|g" -e "s|@SRATE@|$rate|g" \
 	    "$SB_ROOT/tests/sip/baresip/config.in" >"$dir/config"
 	sed -e "s|@USER@|$user|g" -e "s|@SIP_PORT@|$port|g" -e "s|@CODECS@|$codecs|g" \
 	    "$SB_ROOT/tests/sip/baresip/accounts.in" >"$dir/accounts"
+}
+
+# sb_short_dir LINK: make LINK a symlink to a new directory with a short path.
+# baresip 1.0's sndfile builds "<snd_path>/dump-<time>-dec.wav" in a
+# 128-byte buffer and silently truncates it (no ".wav", so no recording
+# found) when the scratch dir sits deep, as in CI's clone. sb_cleanup moves
+# the directory back to LINK so kept scratch dirs hold the recordings.
+SB_SHORT_DIRS=()
+sb_short_dir() {
+	local t
+	[ -L "$1" ] && return 0
+	t=$(mktemp -d /tmp/sbr.XXXXXX) || sb_die "mktemp /tmp/sbr.XXXXXX"
+	rm -rf "$1" && ln -s "$t" "$1" || sb_die "symlink $1 -> $t"
+	SB_SHORT_DIRS+=("$1")
+}
+
+sb_short_dirs_release() {
+	local l t
+	for l in "${SB_SHORT_DIRS[@]}"; do
+		t=$(readlink "$l") || continue
+		rm -f "$l" && mv "$t" "$l" 2>/dev/null || rm -rf "$t"
+	done
+	SB_SHORT_DIRS=()
 }
 
 # sb_baresip_rec DIR [dec|enc]: print the path of the newest recording.
