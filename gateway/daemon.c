@@ -19,6 +19,7 @@
 #include "sip/security_log.h"
 #include "sip/sip_stack.h"
 #include "sip/ws_transport.h"
+#include "webrtc/srtp.h"
 
 /* Time allowed between SIGTERM and exit: calls get BYE, sockets close. */
 #define SB_STOP_GRACE_MS 1500
@@ -190,8 +191,15 @@ static bool start(sb_daemon *d, GError **err)
 			    "cannot create the DTLS certificate");
 		return false;
 	}
+	/* at start rather than on the first call: srtp_init takes 10-65 ms */
+	if (sb_srtp_global_init() < 0) {
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
+			    "libsrtp2 failed to initialise");
+		return false;
+	}
 	d->workers = sb_worker_pool_new(d->cfg->workers);
-	g_info("%u media workers", sb_worker_pool_size(d->workers));
+	g_info("%u media workers, SRTP crypto: %s",
+	       sb_worker_pool_size(d->workers), sb_srtp_crypto_name());
 
 	sb_sip_listen_spec *ls = g_new0(sb_sip_listen_spec, d->cfg->n_sip + 1);
 	for (unsigned i = 0; i < d->cfg->n_sip; i++)

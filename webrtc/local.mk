@@ -9,6 +9,7 @@ libsb_webrtc_a_SOURCES = \
 	webrtc/cert.c webrtc/cert.h \
 	webrtc/dtls.c webrtc/dtls.h \
 	webrtc/srtp.c webrtc/srtp.h \
+	webrtc/srtp_ossl.c webrtc/srtp_ossl.h \
 	webrtc/ice.c webrtc/ice.h \
 	webrtc/leg.c webrtc/leg.h \
 	webrtc/ctx_local.c webrtc/ctx_local.h \

@@ -1,4 +1,5 @@
-/* libsrtp2 2.5 (NSS backend on Debian) wrapper, RFC 3711 / RFC 7714.
+/* libsrtp2 2.5 wrapper (AES-CM and HMAC-SHA1 through OpenSSL, srtp_ossl.c;
+ * GCM through Debian's NSS backend), RFC 3711 / RFC 7714.
  * Policies from the DTLS-SRTP profile (notes §2 "Keying material"):
  * ssrc_any_outbound / ssrc_any_inbound, window 1024. Worker thread. */
 #include "webrtc/srtp.h"
@@ -10,6 +11,7 @@
 #include <srtp2/srtp.h>
 
 #include "webrtc/dtls.h"
+#include "webrtc/srtp_ossl.h"
 
 G_STATIC_ASSERT(SB_SRTP_TRAILER == SRTP_MAX_TRAILER_LEN);
 G_STATIC_ASSERT(SB_SRTP_AES128_CM_SHA1_80 ==
@@ -23,14 +25,30 @@ struct sb_srtp {
 };
 
 static gsize init_result; /* 1 = ok, 2 = failed */
+static const char *crypto_name = "libsrtp2";  /* set once, in the once-guard */
 
 int sb_srtp_global_init(void)
 {
 	if (g_once_init_enter(&init_result)) {
 		gsize r = srtp_init() == srtp_err_status_ok ? 1 : 2;
+		/* SB_SRTP_NSS=1 keeps libsrtp2's built-in crypto: for
+		 * comparing the two in benchmarks, never needed otherwise. */
+		if (r == 1 && !g_getenv("SB_SRTP_NSS")) {
+			if (sb_srtp_ossl_install() == 0)
+				crypto_name = "OpenSSL";
+			else
+				g_warning("libsrtp2 refused the OpenSSL "
+					  "AES-CM/HMAC-SHA1; using its "
+					  "built-in crypto");
+		}
 		g_once_init_leave(&init_result, r);
 	}
 	return init_result == 1 ? 0 : -EIO;
+}
+
+const char *sb_srtp_crypto_name(void)
+{
+	return crypto_name;
 }
 
 static int make_one(srtp_profile_t prof, const uint8_t *key, bool out,

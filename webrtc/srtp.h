@@ -23,6 +23,11 @@ typedef struct sb_srtp sb_srtp;
  * -EIO. Safe to call repeatedly and from several threads. */
 int sb_srtp_global_init(void);
 
+/* Who does AES-CM and HMAC-SHA1 after sb_srtp_global_init: "OpenSSL"
+ * (srtp_ossl.c, the default) or "libsrtp2" (its built-in crypto, NSS on
+ * Debian: SB_SRTP_NSS=1 in the environment, or OpenSSL's was refused). */
+const char *sb_srtp_crypto_name(void);
+
 /* profile is SB_SRTP_AES128_CM_SHA1_80 or SB_SRTP_AEAD_AES_128_GCM (see
  * webrtc/dtls.h); tx_key/rx_key are master key||salt of key_len bytes,
  * copied. Returns 0, -ENOTSUP (unknown profile), -EINVAL (key length does

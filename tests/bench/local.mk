@@ -7,3 +7,8 @@ tests_bench_sbload_SOURCES = tests/bench/sbload.c tests/bench/sbload.h \
 # libnice (in WEBRTC_LIBS) before sofia-sip (in SIP_LIBS): see the link
 # order note in gateway/local.mk.
 tests_bench_sbload_LDADD = $(WEBRTC_LIBS) $(SIP_LIBS) -lpthread -lm
+
+# Per-packet operation costs (SRTP both crypto backends, loopback UDP).
+noinst_PROGRAMS += tests/bench/bench_ops
+tests_bench_bench_ops_SOURCES = tests/bench/bench_ops.c
+tests_bench_bench_ops_LDADD = $(WEBRTC_LIBS)

@@ -1,0 +1,284 @@
+/* OpenSSL crypto for libsrtp2's AES-128-CM and HMAC-SHA1.
+ *
+ * Debian builds libsrtp2 on NSS, whose per-call PK11 context lookups and
+ * NSPR locks cost about 7,600 instructions per srtp_protect (BENCHMARKS.md,
+ * "Where the time goes"). libsrtp2 lets an application replace the
+ * implementation of a cipher or auth type by id (srtp_replace_cipher_type,
+ * srtp_replace_auth_type); the replacement must pass the self tests of the
+ * type it replaces and its own. Everything else (key derivation, packet
+ * index and ROC, replay window, the packet formats) stays libsrtp2's.
+ *
+ * AES-ICM (RFC 3711 §4.1.1) is AES in counter mode with the counter block
+ * (salt || 0x0000) XOR IV; SRTP's IV leaves the low 16 bits zero and a
+ * packet is far below 2^16 blocks, so OpenSSL's 128-bit counter increment
+ * produces the same key stream as ICM's 16-bit block counter.
+ *
+ * HMAC-SHA1 keeps the keyed inner and outer SHA-1 states and copies them
+ * per packet. The SHA1_* functions are deprecated in OpenSSL 3, but the
+ * EVP way to reuse a keyed state (EVP_MD_CTX_copy_ex / EVP_MAC_init
+ * without a key) allocates a provider context per call on OpenSSL 3.0,
+ * once per packet here. */
+#define OPENSSL_SUPPRESS_DEPRECATED 1
+
+#include "webrtc/srtp_ossl.h"
+
+#include <string.h>
+#include <glib.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+#include <srtp2/auth.h>
+#include <srtp2/cipher.h>
+#include <srtp2/srtp.h>
+
+/* ---------------------------------------------------------------- AES-ICM */
+
+struct icm_state {
+	EVP_CIPHER_CTX *ctx;  /* owned; keyed by init, re-IV'd per packet */
+	uint8_t offset[16];   /* salt || 0x0000 */
+};
+
+static srtp_err_status_t icm_alloc(srtp_cipher_pointer_t *cp, int key_len,
+				   int tag_len)
+{
+	(void)tag_len;
+	if (key_len != SRTP_AES_ICM_128_KEY_LEN_WSALT)
+		return srtp_err_status_bad_param;
+	srtp_cipher_t *c = g_new0(srtp_cipher_t, 1);
+	struct icm_state *s = g_new0(struct icm_state, 1);
+	s->ctx = EVP_CIPHER_CTX_new();
+	if (!s->ctx) {
+		g_free(s);
+		g_free(c);
+		return srtp_err_status_alloc_fail;
+	}
+	c->type = &sb_srtp_ossl_aes_icm_128;
+	c->state = s;
+	c->key_len = key_len;
+	c->algorithm = SRTP_AES_ICM_128;
+	*cp = c;
+	return srtp_err_status_ok;
+}
+
+static srtp_err_status_t icm_dealloc(srtp_cipher_pointer_t c)
+{
+	struct icm_state *s = c->state;
+
+	EVP_CIPHER_CTX_free(s->ctx);
+	OPENSSL_cleanse(s, sizeof(*s));
+	g_free(s);
+	g_free(c);
+	return srtp_err_status_ok;
+}
+
+static srtp_err_status_t icm_init(void *state, const uint8_t *key)
+{
+	struct icm_state *s = state;
+
+	memset(s->offset, 0, sizeof(s->offset));
+	memcpy(s->offset, key + SRTP_AES_128_KEY_LEN, SRTP_SALT_LEN);
+	if (EVP_EncryptInit_ex(s->ctx, EVP_aes_128_ctr(), NULL, key, NULL) != 1)
+		return srtp_err_status_init_fail;
+	return srtp_err_status_ok;
+}
+
+static srtp_err_status_t icm_set_iv(void *state, uint8_t *iv,
+				    srtp_cipher_direction_t dir)
+{
+	struct icm_state *s = state;
+	uint8_t ctr[16];
+
+	(void)dir;
+	for (size_t i = 0; i < sizeof(ctr); i++)
+		ctr[i] = s->offset[i] ^ iv[i];
+	if (EVP_EncryptInit_ex(s->ctx, NULL, NULL, NULL, ctr) != 1)
+		return srtp_err_status_cipher_fail;
+	return srtp_err_status_ok;
+}
+
+/* Counter mode: encrypting and decrypting are the same XOR, and the key
+ * stream continues across calls until the next set_iv (libsrtp's KDF
+ * relies on that). */
+static srtp_err_status_t icm_crypt(void *state, uint8_t *buf,
+				   unsigned int *len)
+{
+	struct icm_state *s = state;
+	int out = 0;
+
+	if (*len > INT32_MAX ||
+	    EVP_EncryptUpdate(s->ctx, buf, &out, buf, (int)*len) != 1 ||
+	    out != (int)*len)
+		return srtp_err_status_cipher_fail;
+	return srtp_err_status_ok;
+}
+
+/* RFC 3711 appendix B.2: the first two key stream blocks. */
+static const uint8_t icm_tc_key[SRTP_AES_ICM_128_KEY_LEN_WSALT] = {
+	0x2b, 0x7e, 0x15, 0x16, 0x28, 0xae, 0xd2, 0xa6,
+	0xab, 0xf7, 0x15, 0x88, 0x09, 0xcf, 0x4f, 0x3c,
+	0xf0, 0xf1, 0xf2, 0xf3, 0xf4, 0xf5, 0xf6, 0xf7,
+	0xf8, 0xf9, 0xfa, 0xfb, 0xfc, 0xfd,
+};
+static uint8_t icm_tc_iv[16];
+static const uint8_t icm_tc_plain[32];
+static const uint8_t icm_tc_cipher[32] = {
+	0xe0, 0x3e, 0xad, 0x09, 0x35, 0xc9, 0x5e, 0x80,
+	0xe1, 0x66, 0xb1, 0x6d, 0xd9, 0x2b, 0x4e, 0xb4,
+	0xd2, 0x35, 0x13, 0x16, 0x2b, 0x02, 0xd0, 0xf7,
+	0x2a, 0x43, 0xa2, 0xfe, 0x4a, 0x5f, 0x97, 0xab,
+};
+static const srtp_cipher_test_case_t icm_tc = {
+	.key_length_octets = SRTP_AES_ICM_128_KEY_LEN_WSALT,
+	.key = icm_tc_key,
+	.idx = icm_tc_iv,
+	.plaintext_length_octets = sizeof(icm_tc_plain),
+	.plaintext = icm_tc_plain,
+	.ciphertext_length_octets = sizeof(icm_tc_cipher),
+	.ciphertext = icm_tc_cipher,
+};
+
+const srtp_cipher_type_t sb_srtp_ossl_aes_icm_128 = {
+	.alloc = icm_alloc,
+	.dealloc = icm_dealloc,
+	.init = icm_init,
+	.encrypt = icm_crypt,
+	.decrypt = icm_crypt,
+	.set_iv = icm_set_iv,
+	.description = "AES-128 counter mode (OpenSSL, sipbridge)",
+	.test_data = &icm_tc,
+	.id = SRTP_AES_ICM_128,
+};
+
+/* ---------------------------------------------------------------- HMAC-SHA1 */
+
+struct hmac_state {
+	SHA_CTX inner0;   /* SHA-1 after absorbing key ^ ipad */
+	SHA_CTX outer0;   /* SHA-1 after absorbing key ^ opad */
+	SHA_CTX inner;    /* the packet being authenticated */
+};
+
+static srtp_err_status_t hmac_alloc(srtp_auth_pointer_t *ap, int key_len,
+				    int out_len)
+{
+	if (key_len < 0 || key_len > SHA_CBLOCK || out_len < 0 ||
+	    out_len > SHA_DIGEST_LENGTH)
+		return srtp_err_status_bad_param;
+	srtp_auth_t *a = g_new0(srtp_auth_t, 1);
+	a->type = &sb_srtp_ossl_hmac_sha1;
+	a->state = g_new0(struct hmac_state, 1);
+	a->out_len = out_len;
+	a->key_len = key_len;
+	*ap = a;
+	return srtp_err_status_ok;
+}
+
+static srtp_err_status_t hmac_dealloc(srtp_auth_pointer_t a)
+{
+	OPENSSL_cleanse(a->state, sizeof(struct hmac_state));
+	g_free(a->state);
+	g_free(a);
+	return srtp_err_status_ok;
+}
+
+static srtp_err_status_t hmac_init(void *state, const uint8_t *key,
+				   int key_len)
+{
+	struct hmac_state *h = state;
+	uint8_t ipad[SHA_CBLOCK], opad[SHA_CBLOCK];
+
+	if (key_len < 0 || key_len > SHA_CBLOCK)
+		return srtp_err_status_bad_param;
+	memset(ipad, 0x36, sizeof(ipad));
+	memset(opad, 0x5c, sizeof(opad));
+	for (int i = 0; i < key_len; i++) {
+		ipad[i] ^= key[i];
+		opad[i] ^= key[i];
+	}
+	SHA1_Init(&h->inner0);
+	SHA1_Update(&h->inner0, ipad, sizeof(ipad));
+	SHA1_Init(&h->outer0);
+	SHA1_Update(&h->outer0, opad, sizeof(opad));
+	h->inner = h->inner0;
+	OPENSSL_cleanse(ipad, sizeof(ipad));
+	OPENSSL_cleanse(opad, sizeof(opad));
+	return srtp_err_status_ok;
+}
+
+static srtp_err_status_t hmac_start(void *state)
+{
+	struct hmac_state *h = state;
+
+	h->inner = h->inner0;
+	return srtp_err_status_ok;
+}
+
+static srtp_err_status_t hmac_update(void *state, const uint8_t *buf,
+				     int len)
+{
+	struct hmac_state *h = state;
+
+	if (len < 0)
+		return srtp_err_status_bad_param;
+	SHA1_Update(&h->inner, buf, (size_t)len);
+	return srtp_err_status_ok;
+}
+
+static srtp_err_status_t hmac_compute(void *state, const uint8_t *buf,
+				      int len, int tag_len, uint8_t *tag)
+{
+	struct hmac_state *h = state;
+	uint8_t md[SHA_DIGEST_LENGTH];
+	SHA_CTX outer;
+
+	if (len < 0 || tag_len < 0 || tag_len > SHA_DIGEST_LENGTH)
+		return srtp_err_status_bad_param;
+	SHA1_Update(&h->inner, buf, (size_t)len);
+	SHA1_Final(md, &h->inner);
+	outer = h->outer0;
+	SHA1_Update(&outer, md, sizeof(md));
+	SHA1_Final(md, &outer);
+	memcpy(tag, md, (size_t)tag_len);
+	return srtp_err_status_ok;
+}
+
+/* RFC 2202 test case 1. */
+static const uint8_t hmac_tc_key[20] = {
+	0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b,
+	0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b,
+};
+static const uint8_t hmac_tc_data[8] = "Hi There";
+static const uint8_t hmac_tc_tag[20] = {
+	0xb6, 0x17, 0x31, 0x86, 0x55, 0x05, 0x72, 0x64, 0xe2, 0x8b,
+	0xc0, 0xb6, 0xfb, 0x37, 0x8c, 0x8e, 0xf1, 0x46, 0xbe, 0x00,
+};
+static const srtp_auth_test_case_t hmac_tc = {
+	.key_length_octets = sizeof(hmac_tc_key),
+	.key = hmac_tc_key,
+	.data_length_octets = sizeof(hmac_tc_data),
+	.data = hmac_tc_data,
+	.tag_length_octets = sizeof(hmac_tc_tag),
+	.tag = hmac_tc_tag,
+};
+
+const srtp_auth_type_t sb_srtp_ossl_hmac_sha1 = {
+	.alloc = hmac_alloc,
+	.dealloc = hmac_dealloc,
+	.init = hmac_init,
+	.compute = hmac_compute,
+	.update = hmac_update,
+	.start = hmac_start,
+	.description = "HMAC-SHA1 (OpenSSL, sipbridge)",
+	.test_data = &hmac_tc,
+	.id = SRTP_HMAC_SHA1,
+};
+
+int sb_srtp_ossl_install(void)
+{
+	if (srtp_replace_cipher_type(&sb_srtp_ossl_aes_icm_128,
+				     SRTP_AES_ICM_128) != srtp_err_status_ok)
+		return -1;
+	if (srtp_replace_auth_type(&sb_srtp_ossl_hmac_sha1, SRTP_HMAC_SHA1) !=
+	    srtp_err_status_ok)
+		return -1;
+	return 0;
+}
