@@ -79,6 +79,39 @@ RTP_VER=$([ "$RTP_OK" = 1 ] && "$RTP_BIN" --version 2>&1 | sed -n 's/^Version: /
 
 bench_gw_conf "$WORK/gw.conf"
 
+# ---- raw per-operation costs on the daemon's core, and the ceiling they
+# set: a relayed packet is one UDP receive + one send (the sendto+recv
+# pair) and one SRTP protect or unprotect; a relayed call moves 100
+# packets a second (50 each way). A transcoded call adds the codec work
+# bench_codec measures per 20 ms (both directions).
+ops_costs() {
+	local ops=$BUILD/tests/bench/bench_ops codec=$BUILD/tests/bench/bench_codec
+	if [ ! -x "$ops" ] || [ ! -x "$codec" ]; then
+		echo "per-operation costs: skipped (build tests/bench/bench_ops and tests/bench/bench_codec)"
+		return
+	fi
+	taskset -c "$GW_CPU" nice -n "$NICE" "$ops" >"$WORK/ops.txt" 2>&1
+	SB_SRTP_NSS=1 taskset -c "$GW_CPU" nice -n "$NICE" "$ops" 2>&1 | grep '^srtp' >>"$WORK/ops.txt"
+	taskset -c "$GW_CPU" nice -n "$NICE" "$codec" 2>&1 | grep -E '^(opus 8|PCMU|call opus48/c5)' >>"$WORK/ops.txt"
+	awk '
+		/^srtp AES_CM/ && /OpenSSL/ { ossl = ($5 + $8) / 2 }
+		/^srtp AES_CM/ && /libsrtp2/ { nss = ($5 + $8) / 2 }
+		/^udp/ { udp = $(NF - 3) }
+		/^call opus48\/c5/ { xc = $7 }
+		END {
+			if (!udp || !ossl) { print "per-operation costs: incomplete, see ops.txt"; exit }
+			r = 100 * (udp + ossl)
+			printf "Ceiling from these costs (one core, nothing else): relay %.2f us per packet (UDP pair %.2f + SRTP %.2f) = %d calls; ", udp + ossl, udp, ossl, 1e6 / r
+			printf "with libsrtp2'"'"'s built-in SRTP (%.2f us) %d calls", nss, 1e6 / (100 * (udp + nss))
+			if (xc) printf "; transcoded (adds %.1f us codec work per 20 ms) %d calls", xc, 1e6 / (r + 50 * xc)
+			print ""
+		}' "$WORK/ops.txt" >"$WORK/ceiling.txt"
+	echo "Per-operation costs on CPU $GW_CPU:"
+	sed 's/^/    /' "$WORK/ops.txt"
+	cat "$WORK/ceiling.txt"
+}
+ops_costs | tee "$WORK/ops.md"
+
 start_sipbridge() {
 	nice -n "$NICE" taskset -c "$GW_CPU" "$GW_BIN" -c "$WORK/gw.conf" >>"$WORK/gw.log" 2>&1 &
 	DPID=$!
@@ -211,6 +244,8 @@ summary() {
 }
 
 {
+	cat "$WORK/ops.md"
+	echo
 	echo "Relay (PCMU, SRTP ↔ RTP):"
 	echo
 	table Relay pcmu
