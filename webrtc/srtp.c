@@ -1,5 +1,5 @@
-/* libsrtp2 2.5 wrapper (AES-CM and HMAC-SHA1 through OpenSSL, srtp_ossl.c;
- * GCM through Debian's NSS backend), RFC 3711 / RFC 7714.
+/* libsrtp2 2.5 wrapper (its ciphers and HMAC through OpenSSL: srtp_ossl.c),
+ * RFC 3711 / RFC 7714.
  * Policies from the DTLS-SRTP profile (notes §2 "Keying material"):
  * ssrc_any_outbound / ssrc_any_inbound, window 1024. Worker thread. */
 #include "webrtc/srtp.h"
@@ -38,7 +38,7 @@ int sb_srtp_global_init(void)
 				crypto_name = "OpenSSL";
 			else
 				g_warning("libsrtp2 refused the OpenSSL "
-					  "AES-CM/HMAC-SHA1; using its "
+					  "SRTP ciphers; using its "
 					  "built-in crypto");
 		}
 		g_once_init_leave(&init_result, r);

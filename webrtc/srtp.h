@@ -23,7 +23,7 @@ typedef struct sb_srtp sb_srtp;
  * -EIO. Safe to call repeatedly and from several threads. */
 int sb_srtp_global_init(void);
 
-/* Who does AES-CM and HMAC-SHA1 after sb_srtp_global_init: "OpenSSL"
+/* Who does AES-CM, AES-GCM and HMAC-SHA1 after sb_srtp_global_init: "OpenSSL"
  * (srtp_ossl.c, the default) or "libsrtp2" (its built-in crypto, NSS on
  * Debian: SB_SRTP_NSS=1 in the environment, or OpenSSL's was refused). */
 const char *sb_srtp_crypto_name(void);

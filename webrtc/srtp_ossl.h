@@ -1,6 +1,6 @@
-/* OpenSSL implementations of libsrtp2's AES-128-CM cipher and HMAC-SHA1
- * auth types, installed in place of Debian's NSS-backed ones (see
- * srtp_ossl.c for why). Only webrtc/srtp.c calls this.
+/* OpenSSL implementations of libsrtp2's AES-128-CM and AES-128-GCM cipher
+ * types and its HMAC-SHA1 auth type, installed in place of Debian's
+ * NSS-backed ones (see srtp_ossl.c for why). Only webrtc/srtp.c calls this.
  *
  * Thread: sb_srtp_ossl_install once, right after srtp_init and before any
  * SRTP context exists (sb_srtp_global_init's once-guard). The type
@@ -13,11 +13,13 @@
 #include <srtp2/cipher.h>
 
 extern const srtp_cipher_type_t sb_srtp_ossl_aes_icm_128;
+extern const srtp_cipher_type_t sb_srtp_ossl_aes_gcm_128;
 extern const srtp_auth_type_t sb_srtp_ossl_hmac_sha1;
 
-/* Replace libsrtp2's SRTP_AES_ICM_128 and SRTP_HMAC_SHA1 (each must pass
- * libsrtp2's self tests). Returns 0, or -1 when libsrtp2 refused one; the
- * built-in implementation then stays in use. */
+/* Replace libsrtp2's SRTP_AES_ICM_128, SRTP_AES_GCM_128 and SRTP_HMAC_SHA1
+ * (each must pass libsrtp2's self tests and its own). Returns 0, or -1 when
+ * libsrtp2 refused one; the built-in implementation of that one and of
+ * those after it then stays in use. */
 int sb_srtp_ossl_install(void);
 
 #endif

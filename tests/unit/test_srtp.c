@@ -157,11 +157,18 @@ static void test_args(void **state)
 	assert_int_equal(sb_srtp_global_init(), 0);
 }
 
-/* Packets both implementations protect: RTP across a sequence number
- * wrap (so the rollover counter enters the IV and the tag), then RTCP. */
+/* Packets both implementations protect, for each profile: RTP across a
+ * sequence number wrap (so the rollover counter enters the IV and the
+ * tag), then RTCP. */
 #define CROSS_SEQ0 65530
 #define CROSS_RTP 14
 #define CROSS_RTCP 3
+#define CROSS_N (CROSS_RTP + CROSS_RTCP)
+
+static const struct { int profile; size_t key_len; } cross_profiles[] = {
+	{ SB_SRTP_AES128_CM_SHA1_80, 30 },
+	{ SB_SRTP_AEAD_AES_128_GCM, 28 },
+};
 
 static size_t cross_packet(int i, uint8_t *buf, sb_srtp *s)
 {
@@ -178,16 +185,18 @@ static size_t cross_packet(int i, uint8_t *buf, sb_srtp *s)
 /* The child's side: one hex line per protected packet. */
 static int cross_emit(void)
 {
-	pair p;
-	make_pair(&p, SB_SRTP_AES128_CM_SHA1_80, 30);
-	for (int i = 0; i < CROSS_RTP + CROSS_RTCP; i++) {
-		uint8_t buf[1500];
-		size_t n = cross_packet(i, buf, p.a);
-		for (size_t k = 0; k < n; k++)
-			printf("%02x", buf[k]);
-		printf("\n");
+	for (size_t p = 0; p < G_N_ELEMENTS(cross_profiles); p++) {
+		pair pr;
+		make_pair(&pr, cross_profiles[p].profile, cross_profiles[p].key_len);
+		for (int i = 0; i < CROSS_N; i++) {
+			uint8_t buf[1500];
+			size_t n = cross_packet(i, buf, pr.a);
+			for (size_t k = 0; k < n; k++)
+				printf("%02x", buf[k]);
+			printf("\n");
+		}
+		free_pair(&pr);
 	}
-	free_pair(&p);
 	return 0;
 }
 
@@ -207,29 +216,33 @@ static void test_cross_backend(void **state)
 	g_strfreev(env);
 	assert_true(g_spawn_check_wait_status(status, NULL));
 	char **lines = g_strsplit(out, "\n", -1);
-	assert_true(g_strv_length(lines) >= CROSS_RTP + CROSS_RTCP);
 
-	pair p;
-	make_pair(&p, SB_SRTP_AES128_CM_SHA1_80, 30);
 	/* otherwise both sides would be libsrtp2's and agree trivially */
+	assert_int_equal(sb_srtp_global_init(), 0);
 	assert_string_equal(sb_srtp_crypto_name(), "OpenSSL");
-	for (int i = 0; i < CROSS_RTP + CROSS_RTCP; i++) {
-		uint8_t mine[1500], theirs[1500];
-		size_t n = cross_packet(i, mine, p.a);
-		size_t len = strlen(lines[i]) / 2;
-		assert_int_equal(len, n);
-		for (size_t k = 0; k < len; k++)
-			theirs[k] = (uint8_t)g_ascii_strtoull(
-				(char[3]){ lines[i][2 * k], lines[i][2 * k + 1], 0 },
-				NULL, 16);
-		assert_memory_equal(mine, theirs, n);
-		/* the built-in's packet decrypts and authenticates here */
-		ssize_t d = i < CROSS_RTP ?
-			sb_srtp_unprotect_rtp(p.b, theirs, n) :
-			sb_srtp_unprotect_rtcp(p.b, theirs, n);
-		assert_true(d > 0 && (size_t)d < n);
+	assert_true(g_strv_length(lines) >= G_N_ELEMENTS(cross_profiles) * CROSS_N);
+	for (size_t pi = 0; pi < G_N_ELEMENTS(cross_profiles); pi++) {
+		pair p;
+		make_pair(&p, cross_profiles[pi].profile, cross_profiles[pi].key_len);
+		for (int i = 0; i < CROSS_N; i++) {
+			const char *line = lines[pi * CROSS_N + (size_t)i];
+			uint8_t mine[1500], theirs[1500];
+			size_t n = cross_packet(i, mine, p.a);
+			size_t len = strlen(line) / 2;
+			assert_int_equal(len, n);
+			for (size_t k = 0; k < len; k++)
+				theirs[k] = (uint8_t)g_ascii_strtoull(
+					(char[3]){ line[2 * k], line[2 * k + 1], 0 },
+					NULL, 16);
+			assert_memory_equal(mine, theirs, n);
+			/* the built-in's packet decrypts and authenticates here */
+			ssize_t d = i < CROSS_RTP ?
+				sb_srtp_unprotect_rtp(p.b, theirs, n) :
+				sb_srtp_unprotect_rtcp(p.b, theirs, n);
+			assert_true(d > 0 && (size_t)d < n);
+		}
+		free_pair(&p);
 	}
-	free_pair(&p);
 	g_strfreev(lines);
 	g_free(out);
 }
