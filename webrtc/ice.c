@@ -96,6 +96,15 @@ static void on_recv(NiceAgent *agent, guint sid, guint cid, guint len,
 	(void)agent;
 	(void)sid;
 	(void)cid;
+	/* libnice calls this from the dispatch of its socket's GSource.
+	 * GLib blocks a non-recursive source around its dispatch by removing
+	 * and re-adding its poll record, and each of the two signals the
+	 * context's wakeup eventfd: two write(2)s per received packet, plus
+	 * an extra loop iteration to drain them. The worker never runs a
+	 * nested loop, so letting the source "recurse" changes nothing else. */
+	GSource *src = g_main_current_source();
+	if (src && !g_source_get_can_recurse(src))
+		g_source_set_can_recurse(src, TRUE);
 	if (ice->ops && ice->ops->recv && len > 0)
 		ice->ops->recv(ice->user_data, (const uint8_t *)buf, len);
 }
