@@ -3,7 +3,8 @@
 noinst_PROGRAMS += tests/bench/sbload
 tests_bench_sbload_SOURCES = tests/bench/sbload.c tests/bench/sbload.h \
 	tests/bench/sbload_uas.c tests/bench/sbload_ws.c \
-	tests/bench/sbload_util.c tests/bench/sbload_ng.c
+	tests/bench/sbload_util.c tests/bench/sbload_ng.c \
+	tests/bench/bencode.c tests/bench/bencode.h
 # libnice (in WEBRTC_LIBS) before sofia-sip (in SIP_LIBS): see the link
 # order note in gateway/local.mk.
 tests_bench_sbload_LDADD = $(WEBRTC_LIBS) $(SIP_LIBS) -lpthread -lm
@@ -12,3 +13,11 @@ tests_bench_sbload_LDADD = $(WEBRTC_LIBS) $(SIP_LIBS) -lpthread -lm
 noinst_PROGRAMS += tests/bench/bench_ops
 tests_bench_bench_ops_SOURCES = tests/bench/bench_ops.c
 tests_bench_bench_ops_LDADD = $(WEBRTC_LIBS)
+
+if FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz_bencode
+tests_fuzz_fuzz_bencode_SOURCES = tests/fuzz/fuzz_bencode.c \
+	tests/bench/bencode.c tests/bench/bencode.h
+tests_fuzz_fuzz_bencode_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_bencode_LDADD = $(GLIB_LIBS)
+endif

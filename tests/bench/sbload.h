@@ -126,13 +126,8 @@ unsigned sbl_ng_pending(const sbl_ng *ng);
 /* Close the socket; pending callbacks never fire. NULL ok. */
 void sbl_ng_close(sbl_ng *ng);
 
-/* ---- bencode (sbload_ng.c), pure functions, any thread ---- */
-/* Append a bencoded string. */
-void sbl_benc_str(GString *out, const char *s);
-/* In the bencoded dictionary buf[0..len), the string value of key (top
- * level only); other value types are skipped. New string (g_free) or
- * NULL: absent, not a string, or malformed input. */
-char *sbl_benc_dict_str(const char *buf, size_t len, const char *key);
+/* ---- bencode: tests/bench/bencode.h ---- */
+#include "tests/bench/bencode.h"
 
 /* ---- SIP over WebSocket client (main thread) ---- */
 typedef struct sbl_ws sbl_ws;
