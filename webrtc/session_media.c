@@ -341,18 +341,21 @@ static unsigned dtmf_ptime(const sb_media_session *s, int side)
 	return p >= 10 && p <= 60 ? p : 20;
 }
 
-/* "Now" on the audio timeline of side `side`: the newest audio packet
- * sent there, plus the time since, on the leg's RTP clock (§2.5.1.1:
- * the event's timestamp is its start). */
+/* "Now" on the audio timeline of side `side`: the end of the newest
+ * audio packet sent there (its timestamp is the start of the ptime it
+ * carries), plus the time since, on the leg's RTP clock (§2.5.1.1: the
+ * event's timestamp is its start). Without the packet's own length an
+ * event asked for right after a packet would start inside it. */
 static uint32_t dtmf_now_ts(const sb_media_session *s, int side)
 {
 	const sb_ms_dtmf *t = &s->tx[side];
+	uint64_t clock = s->codec[side].clock;
 
 	if (!t->have_audio)
 		return g_random_int();
 	gint64 us = g_get_monotonic_time() - t->audio_us;
-	return t->audio_ts + (uint32_t)((uint64_t)us * s->codec[side].clock /
-					1000000u);
+	uint64_t len = (uint64_t)dtmf_ptime(s, side) * clock / 1000u;
+	return t->audio_ts + (uint32_t)(len + (uint64_t)us * clock / 1000000u);
 }
 
 static void dtmf_send_pkt(sb_media_session *s, int side,
