@@ -80,6 +80,7 @@ static const schema_key schema[] = {
 	{ "media.stun_server", T_STRING, check_hostport_opt },
 	{ "media.rtp_timeout", T_INT, check_nonneg },
 	{ "media.workers", T_INT, check_nonneg },
+	{ "media.prefer_opus", T_BOOL, NULL },
 	{ "services", T_GROUP, NULL },
 	{ "services.echo", T_STRING, check_user },
 	{ "services.conference_prefix", T_STRING, check_user },
@@ -394,6 +395,8 @@ static void extract(const config_t *cf, sb_config *c)
 	c->rtp_port_max = r ? (uint16_t)config_setting_get_int_elem(r, 1) : 29999;
 	c->rtp_timeout_s = get_uint(cf, "media.rtp_timeout", 60);
 	c->workers = get_uint(cf, "media.workers", 0);
+	int po = 0;
+	c->prefer_opus = config_lookup_bool(cf, "media.prefer_opus", &po) && po;
 	if (c->workers == 0) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 		c->workers = n > 0 ? (unsigned)n : 1;

@@ -71,6 +71,7 @@ typedef struct sb_config {
 	char *stun_server;          /* "" = none */
 	unsigned rtp_timeout_s;
 	unsigned workers;           /* 0 = one per core (resolved at load) */
+	bool prefer_opus;           /* Opus toward browsers even if G.711 is shared */
 
 	/* services */
 	char *svc_echo;

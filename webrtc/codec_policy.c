@@ -170,8 +170,9 @@ static bool widen_for_rtp(sb_media_desc *d)
 	return added;
 }
 
-/* Toward a browser: Opus first, DTMF at its clock too. */
-static bool widen_for_webrtc(sb_media_desc *d)
+/* Toward a browser: Opus (first, or after the phone's audio codecs and
+ * before DTMF), telephone-event at its clock too. */
+static bool widen_for_webrtc(sb_media_desc *d, bool opus_first)
 {
 	const sb_md_codec *narrow = sb_cp_first(d, sb_cp_is_narrow);
 	char fmtp[SB_MD_FMTP_LEN];
@@ -183,21 +184,27 @@ static bool widen_for_webrtc(sb_media_desc *d)
 	if (pt < 0)
 		return false;
 	sb_cp_opus_fmtp(fmtp, sizeof(fmtp), sb_cp_narrow_rate(narrow));
-	memmove(&d->codecs[1], &d->codecs[0],
-		d->n_codecs * sizeof(d->codecs[0]));
+	unsigned at = 0;
+	if (!opus_first)
+		while (at < d->n_codecs && !sb_cp_is_te(&d->codecs[at]))
+			at++;
+	memmove(&d->codecs[at + 1], &d->codecs[at],
+		(d->n_codecs - at) * sizeof(d->codecs[0]));
 	d->n_codecs++;
-	memset(&d->codecs[0], 0, sizeof(d->codecs[0]));
-	d->codecs[0].pt = (uint8_t)pt;
-	g_strlcpy(d->codecs[0].name, "opus", sizeof(d->codecs[0].name));
-	d->codecs[0].clock = 48000;
-	d->codecs[0].channels = 2;
-	g_strlcpy(d->codecs[0].fmtp, fmtp, sizeof(d->codecs[0].fmtp));
+	sb_md_codec *o = &d->codecs[at];
+	memset(o, 0, sizeof(*o));
+	o->pt = (uint8_t)pt;
+	g_strlcpy(o->name, "opus", sizeof(o->name));
+	o->clock = 48000;
+	o->channels = 2;
+	g_strlcpy(o->fmtp, fmtp, sizeof(o->fmtp));
 	if (sb_cp_find_te(d, 0) && !sb_cp_find_te(d, 48000))
 		add_named(d, 110, "telephone-event", 48000, 1, "0-16");
 	return true;
 }
 
-bool sb_cp_widen(sb_media_desc *dst, bool to_webrtc)
+bool sb_cp_widen(sb_media_desc *dst, bool to_webrtc, bool opus_first)
 {
-	return to_webrtc ? widen_for_webrtc(dst) : widen_for_rtp(dst);
+	return to_webrtc ? widen_for_webrtc(dst, opus_first) :
+			   widen_for_rtp(dst);
 }

@@ -8,8 +8,10 @@
  *    one (PCMU, PCMA, G722, opus, telephone-event);
  *  - toward a plain-RTP side, an offer holding Opus also carries PCMU and
  *    PCMA (so a G.711-only trunk can answer; we transcode then);
- *  - toward a WebRTC side, an offer without Opus gets Opus first (mono,
- *    in-band FEC, maxplaybackrate = the narrow codec's rate);
+ *  - toward a WebRTC side, an offer without Opus gets Opus (mono,
+ *    in-band FEC, maxplaybackrate = the narrow codec's rate) after the
+ *    phone's codecs, so a browser that has them relays; first instead
+ *    with media.prefer_opus (the browser then picks Opus: transcoded);
  *  - telephone-event is added at 8000 toward RTP and at 48000 next to
  *    the Opus we add, so DTMF maps across clocks (RFC 4733). */
 #ifndef SB_WEBRTC_CODEC_POLICY_H
@@ -58,8 +60,8 @@ void sb_cp_default_codecs(sb_media_desc *d, bool webrtc);
 
 /* Widen dst (already filtered from the offer) for an answerer of kind
  * `to_webrtc` (true: browser, false: plain RTP) as the policy above
- * says. Returns true when codecs were added that only transcoding can
- * serve. */
-bool sb_cp_widen(sb_media_desc *dst, bool to_webrtc);
+ * says; opus_first puts the added Opus before the phone's codecs.
+ * Returns true when codecs were added that only transcoding can serve. */
+bool sb_cp_widen(sb_media_desc *dst, bool to_webrtc, bool opus_first);
 
 #endif

@@ -106,6 +106,7 @@ sb_media_session *sb_media_session_new(const sb_media_params *p,
 	s->cb = cb;
 	s->user_data = user_data;
 	s->pending = -1;
+	s->prefer_opus = p->prefer_opus;
 	s->max_xcode = p->max_transcoded ? p->max_transcoded :
 					   SB_MEDIA_MAX_TRANSCODED_DEFAULT;
 	for (int i = 0; i < 2 && e == 0; i++) {
@@ -172,7 +173,7 @@ static int forward_codecs(sb_media_session *s, int other,
 		return 0;
 	bool to_webrtc = s->kind[other] == SB_LEG_KIND_WEBRTC;
 	if (sb_ms_can_xcode(s)) {
-		sb_cp_widen(c, to_webrtc);
+		sb_cp_widen(c, to_webrtc, s->prefer_opus);
 		return 0;
 	}
 	if (!to_webrtc && !sb_cp_first(c, sb_cp_is_narrow))
@@ -252,8 +253,17 @@ static void our_opus(sb_md_codec *opus, const sb_md_codec *n)
 static int pick_forwarded(sb_media_session *s, int side, int offerer,
 			  const sb_md_codec *a)
 {
-	const sb_md_codec *o = sb_cp_find(s->offer, a);
+	const sb_md_codec *o = NULL;
 	bool xc = false;
+	/* media.prefer_opus: a browser that offered Opus gets it even when
+	 * the phone took a G.711/G.722 the browser also offered */
+	if (s->prefer_opus && s->kind[offerer] == SB_LEG_KIND_WEBRTC &&
+	    sb_cp_is_narrow(a) && sb_ms_can_xcode(s)) {
+		o = xcode_partner(s->offer, a);
+		xc = o != NULL;
+	}
+	if (!o)
+		o = sb_cp_find(s->offer, a);
 	if (!o) {
 		o = xcode_partner(s->offer, a);
 		xc = true;

@@ -81,6 +81,10 @@ typedef struct sb_media_params {
 	 * this long once connected = consent lost (RFC 7675 §5.1), reported
 	 * as SB_MEDIA_EV_ICE_FAILED; 0 = 30000 ms */
 	unsigned consent_timeout_ms;
+	/* media.prefer_opus: toward a browser, Opus even where the phone's
+	 * G.711/G.722 is shared (transcoded, capacity permitting); false =
+	 * relay whenever the two sides share a codec */
+	bool prefer_opus;
 } sb_media_params;
 
 typedef enum {

@@ -8,6 +8,10 @@
 #      Request-URI and the Path as Route; the browser (auto-answer) gets it,
 #      answers; the call is confirmed; sipp hangs up after 3 s and gets 200;
 #      the browser sees the call ended by the remote side.
+# SB_UAC_SCENARIO picks another sipp scenario for step 2: with
+# uac_call_route_video.xml (t_call_sipp_video_to_jssip.sh) the phone offers
+# audio + video: the browser gets no live video stream and the phone's
+# answer rejects the video (port 0).
 . "$(dirname "$0")/../lib/common.sh"
 sb_require_cmd node sipp sox
 sb_require_node_modules
@@ -37,6 +41,7 @@ async (a) => {
   R.from = c.events[0] && c.events[0].from;
   R.state = await c.waitState('confirmed', 10000);
   R.stats = await c.stats();
+  R.offer = c.remoteSdp || ''; R.answer = c.localSdp || '';
   R.end = await c.waitEnded(15000);
   return R;
 }
@@ -57,7 +62,8 @@ echo "  registered Contact: $contact"
 echo "  Path used as Route: $path"
 sb_check "registrar saw a Contact" test -n "$contact"
 
-sb_run 30 uac sipp -sf "$SB_SIPP_DIR/uac_call_route.xml" -i 127.0.0.1 -p "$UAC_PORT" -mi 127.0.0.1 -mp "$UAC_MEDIA" \
+SCEN=${SB_UAC_SCENARIO:-uac_call_route.xml}
+sb_run 30 uac sipp -sf "$SB_SIPP_DIR/$SCEN" -i 127.0.0.1 -p "$UAC_PORT" -mi 127.0.0.1 -mp "$UAC_MEDIA" \
 	-m 1 -nostdin -s alice -set ruri "$contact" -set route "$path" -set pt 0 -set codec PCMU -d 3000 \
 	-timeout 25 -trace_msg -message_file "$SB_WORK/uac.msg" "127.0.0.1:$SB_SIP_PORT"
 sb_expect_eq "sipp UAC: INVITE answered 200, BYE answered 200 (exit 0)" 0 $?
@@ -68,6 +74,18 @@ sb_expect_json "INVITE reached the browser" "$J" 'r.incoming === true'
 sb_expect_json "browser answered, call confirmed" "$J" 'r.state === "confirmed"'
 sb_expect_json "sipp's BYE ended the call in the browser" "$J" 'r.end && r.end.state === "ended" && r.end.originator === "remote"'
 sb_check "200 OK to INVITE carried an SDP toward sipp" awk '/^SIP\/2.0 200/{f=1} f && /^m=audio/{ok=1; exit} END{exit !ok}' "$SB_WORK/uac.msg"
+# the phone offered PCMU, which the browser has: relayed, not transcoded
+# (the gateway lists the phone's codecs before the Opus it adds)
+sb_expect_json "the browser answered with the phone's PCMU first" "$J" \
+	'/\nm=audio [1-9][0-9]* [A-Z/]+ 0[ \r]/.test(r.answer)'
+sb_check "the call was relayed, not transcoded (gateway's media line)" \
+	grep -q "media end: " "$SB_WORK/sipbridge.log"
+if grep -q '^m=video' "$SB_SIPP_DIR/$SCEN"; then
+	sb_expect_json "the browser was offered no live video stream" "$J" \
+		'!/\nm=video [1-9]/.test(r.offer) && /\nm=audio [1-9]/.test(r.offer)'
+	sb_check "200 OK toward sipp rejects the video (m=video 0) and keeps the audio" \
+		awk '/^SIP\/2.0 200/{f=1} f && /^m=video 0 /{v=1} f && /^m=audio [1-9]/{a=1} END{exit !(v && a)}' "$SB_WORK/uac.msg"
+fi
 sb_check "daemon still running" sb_alive sipbridge
 sb_stop sipbridge 5
 sb_expect_eq "daemon exit status after SIGTERM" 0 $?

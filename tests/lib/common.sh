@@ -320,7 +320,8 @@ sb_wait_port() {
 # sb_daemon_config FILE: write a config for the daemon from the variables
 #   SB_HTTP_PORT SB_SIP_PORT SB_ADMIN_PORT SB_RTP_LO SB_RTP_HI (picked if unset)
 #   SB_OUTBOUND_PROXY (default empty), SB_CONF_EXTRA (appended verbatim),
-#   SB_LOG_LEVEL (adds log.level, e.g. debug).
+#   SB_MEDIA_EXTRA (settings inside the media group, e.g.
+#   "prefer_opus = true;"), SB_LOG_LEVEL (adds log.level, e.g. debug).
 sb_daemon_config() {
 	local f=$1
 	[ -n "${SB_HTTP_PORT:-}" ] || sb_free_port SB_HTTP_PORT
@@ -333,6 +334,7 @@ sb_daemon_config() {
 	    -e "s|@RTP_LO@|$SB_RTP_LO|g" \
 	    -e "s|@RTP_HI@|$SB_RTP_HI|g" \
 	    -e "s|@OUTBOUND_PROXY@|${SB_OUTBOUND_PROXY:-}|g" \
+	    -e "s|@MEDIA_EXTRA@|${SB_MEDIA_EXTRA:-}|g" \
 	    "$SB_ROOT/tests/lib/sipbridge.conf.in" >"$f"
 	[ -n "${SB_CONF_EXTRA:-}" ] && printf '%s\n' "$SB_CONF_EXTRA" >>"$f"
 	# SB_LOG_LEVEL=debug (env) makes the daemon log verbosely in every test

@@ -38,7 +38,7 @@ static void test_chromium_to_sip(void **state)
 	chromium(&in);
 	assert_int_equal(sb_cp_filter(&in, &out), 4);
 	/* everything relayable was there already: nothing added */
-	assert_false(sb_cp_widen(&out, false));
+	assert_false(sb_cp_widen(&out, false, false));
 	assert_int_equal(out.n_codecs, 6);
 	assert_int_equal(out.codecs[0].pt, 111);
 	assert_int_equal(out.codecs[1].pt, 9);
@@ -53,7 +53,7 @@ static void test_opus_only_to_sip(void **state)
 	add(&in, 0, "opus", 48000, 2);   /* PT 0 taken by Opus */
 	add(&in, 110, "telephone-event", 48000, 1);
 	assert_int_equal(sb_cp_filter(&in, &out), 1);
-	assert_true(sb_cp_widen(&out, false));
+	assert_true(sb_cp_widen(&out, false, false));
 	assert_int_equal(out.n_codecs, 5);
 	assert_string_equal(out.codecs[2].name, "PCMU");
 	assert_int_equal(out.codecs[2].pt, 96);  /* 0 was taken */
@@ -72,8 +72,20 @@ static void test_g711_to_browser(void **state)
 	add(&in, 8, "PCMA", 8000, 1);
 	add(&in, 0, "PCMU", 8000, 1);
 	add(&in, 101, "telephone-event", 8000, 1);
+	/* default: the phone's codecs first, so a browser relays them;
+	 * Opus after them and before DTMF */
 	sb_cp_filter(&in, &out);
-	assert_true(sb_cp_widen(&out, true));
+	assert_true(sb_cp_widen(&out, true, false));
+	assert_int_equal(out.n_codecs, 5);
+	assert_int_equal(out.codecs[0].pt, 8);
+	assert_int_equal(out.codecs[1].pt, 0);
+	assert_string_equal(out.codecs[2].name, "opus");
+	assert_int_equal(out.codecs[2].pt, 111);
+	assert_int_equal(out.codecs[3].pt, 101);
+	assert_int_equal(out.codecs[4].pt, 110);
+	/* media.prefer_opus: Opus first */
+	sb_cp_filter(&in, &out);
+	assert_true(sb_cp_widen(&out, true, true));
 	assert_int_equal(out.n_codecs, 5);
 	assert_string_equal(out.codecs[0].name, "opus");
 	assert_int_equal(out.codecs[0].pt, 111);
@@ -90,7 +102,7 @@ static void test_g711_to_browser(void **state)
 	assert_int_equal(out.codecs[4].clock, 48000);
 	/* towards SIP nothing is added: no Opus to transcode from */
 	sb_cp_filter(&in, &out);
-	assert_false(sb_cp_widen(&out, false));
+	assert_false(sb_cp_widen(&out, false, false));
 	assert_int_equal(out.n_codecs, 3);
 }
 
@@ -103,14 +115,14 @@ static void test_g722_rate(void **state)
 	add(&in, 111, "X-unknown", 8000, 1); /* 111 taken, not relayed */
 	sb_cp_filter(&in, &out);
 	assert_int_equal(out.n_codecs, 1);
-	assert_true(sb_cp_widen(&out, true));
+	assert_true(sb_cp_widen(&out, true, true));
 	assert_non_null(strstr(out.codecs[0].fmtp, "maxplaybackrate=16000"));
 	/* no DTMF offered, none added */
 	assert_int_equal(out.n_codecs, 2);
 	/* a browser that has Opus already is left alone */
 	chromium(&in);
 	sb_cp_filter(&in, &out);
-	assert_false(sb_cp_widen(&out, true));
+	assert_false(sb_cp_widen(&out, true, false));
 }
 
 static void test_lookup(void **state)

@@ -289,14 +289,14 @@ static void test_negotiation_errors(void **state)
 	assert_int_equal(out.proto, SB_MD_PROTO_DTLS_SAVPF);
 	assert_int_equal(out.setup, SB_MD_SETUP_ACTPASS);
 	assert_string_equal(out.mid, "0");
-	/* Opus first for the browser (transcodable to PCMA), then what
-	 * the phone offered, DTMF at both clocks */
+	/* what the phone offered first (a browser relays PCMA), then Opus
+	 * (transcodable to PCMA), DTMF at both clocks */
 	assert_int_equal(out.n_codecs, 4);
-	assert_string_equal(out.codecs[0].name, "opus");
-	assert_int_equal(out.codecs[0].pt, 111);
-	assert_non_null(strstr(out.codecs[0].fmtp, "maxplaybackrate=8000"));
-	assert_non_null(strstr(out.codecs[0].fmtp, "useinbandfec=1"));
-	assert_int_equal(out.codecs[1].pt, 8);
+	assert_int_equal(out.codecs[0].pt, 8);
+	assert_string_equal(out.codecs[1].name, "opus");
+	assert_int_equal(out.codecs[1].pt, 111);
+	assert_non_null(strstr(out.codecs[1].fmtp, "maxplaybackrate=8000"));
+	assert_non_null(strstr(out.codecs[1].fmtp, "useinbandfec=1"));
 	assert_int_equal(out.codecs[2].pt, 101);
 	assert_int_equal(out.codecs[3].pt, 110);
 	assert_int_equal(out.codecs[3].clock, 48000);
