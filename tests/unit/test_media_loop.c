@@ -257,7 +257,8 @@ static void add(sb_media_desc *d, uint8_t pt, const char *name,
 	c->channels = ch;
 }
 
-static void make_gateway_consent(fixture *f, unsigned consent_ms)
+static void make_gateway_opts(fixture *f, unsigned consent_ms,
+			      bool prefer_opus)
 {
 	sb_media_params p = {
 		.media_addr = "127.0.0.1",
@@ -265,11 +266,17 @@ static void make_gateway_consent(fixture *f, unsigned consent_ms)
 		.cert = f->gw_cert,
 		.kind = { SB_LEG_KIND_WEBRTC, SB_LEG_KIND_RTP },
 		.consent_timeout_ms = consent_ms,
+		.prefer_opus = prefer_opus,
 	};
 	int err = 0;
 	f->s = sb_media_session_new(&p, f->ctx, on_session_event, f, &err);
 	assert_non_null(f->s);
 	assert_int_equal(err, 0);
+}
+
+static void make_gateway_consent(fixture *f, unsigned consent_ms)
+{
+	make_gateway_opts(f, consent_ms, false);
 }
 
 static void make_gateway(fixture *f)
@@ -627,7 +634,8 @@ static void negotiate_browser_offers(fixture *f)
 	assert_int_equal(sb_leg_set_remote(f->client, false, b), 0);
 }
 
-/* The phone offers PCMU (+ DTMF at 8000); the browser answers Opus. */
+/* The phone offers PCMU (+ DTMF at 8000); the browser answers Opus
+ * (the offer lists the phone's PCMU first, but the browser may choose). */
 static void negotiate_phone_offers(fixture *f)
 {
 	sb_media_desc offer, to_browser, ans, to_phone;
@@ -640,11 +648,11 @@ static void negotiate_phone_offers(fixture *f)
 	assert_int_equal(sb_media_session_remote_offer(f->s, 1, &offer,
 						       &to_browser), 0);
 	assert_int_equal(to_browser.n_codecs, 4);
-	assert_string_equal(to_browser.codecs[0].name, "opus");
-	assert_int_equal(to_browser.codecs[0].pt, 111);
-	assert_non_null(strstr(to_browser.codecs[0].fmtp,
+	assert_string_equal(to_browser.codecs[0].name, "PCMU");
+	assert_string_equal(to_browser.codecs[1].name, "opus");
+	assert_int_equal(to_browser.codecs[1].pt, 111);
+	assert_non_null(strstr(to_browser.codecs[1].fmtp,
 			       "sprop-maxcapturerate=8000"));
-	assert_string_equal(to_browser.codecs[1].name, "PCMU");
 	assert_int_equal(to_browser.codecs[3].pt, 110);
 	assert_int_equal(sb_leg_set_remote(f->client, true, &to_browser), 0);
 	memset(&ans, 0, sizeof(ans));
@@ -762,6 +770,62 @@ static void test_loop_transcode_browser_offers(void **state)
 static void test_loop_transcode_phone_offers(void **state)
 {
 	xcode_flow(*state, true);
+}
+
+/* --- codec choice: relay a shared G.711 unless media.prefer_opus ------ */
+
+/* The browser offers Opus and PCMU, the phone answers PCMU: the browser
+ * gets PCMU (relayed) by default, Opus (transcoded) with prefer_opus. */
+static void browser_offers_both(fixture *f, bool prefer, const char *want)
+{
+	sb_media_desc offer, ans, to_browser;
+	make_gateway_opts(f, 0, prefer);
+	make_client(f, SB_MD_SETUP_ACTPASS);
+	memset(&offer, 0, sizeof(offer));
+	assert_int_equal(sb_leg_get_local(f->client, true, &offer), 0);
+	add(&offer, 111, "opus", 48000, 2);
+	add(&offer, 0, "PCMU", 8000, 1);
+	g_strlcpy(offer.mid, "0", sizeof(offer.mid));
+	sb_media_desc to_sip;
+	assert_int_equal(sb_media_session_remote_offer(f->s, 0, &offer, &to_sip), 0);
+	memset(&ans, 0, sizeof(ans));
+	ans.proto = SB_MD_PROTO_RTP_AVP;
+	g_strlcpy(ans.addr, "127.0.0.1", sizeof(ans.addr));
+	ans.port = f->phone_port;
+	add(&ans, 0, "PCMU", 8000, 1);
+	assert_int_equal(sb_media_session_remote_answer(f->s, 1, &ans,
+							&to_browser), 0);
+	assert_int_equal(to_browser.n_codecs, 1);
+	assert_string_equal(to_browser.codecs[0].name, want);
+	assert_int_equal(sb_media_session_transcoding(f->s), prefer);
+}
+
+static void test_relay_shared_g711(void **state)
+{
+	browser_offers_both(*state, false, "PCMU");
+}
+
+static void test_prefer_opus_browser_offers(void **state)
+{
+	browser_offers_both(*state, true, "opus");
+}
+
+/* With prefer_opus a phone's offer reaches the browser with Opus first. */
+static void test_prefer_opus_phone_offers(void **state)
+{
+	fixture *f = *state;
+	sb_media_desc offer, to_browser;
+	make_gateway_opts(f, 0, true);
+	memset(&offer, 0, sizeof(offer));
+	offer.proto = SB_MD_PROTO_RTP_AVP;
+	g_strlcpy(offer.addr, "127.0.0.1", sizeof(offer.addr));
+	offer.port = f->phone_port;
+	add(&offer, 8, "PCMA", 8000, 1);
+	assert_int_equal(sb_media_session_remote_offer(f->s, 1, &offer,
+						       &to_browser), 0);
+	assert_int_equal(to_browser.n_codecs, 2);
+	assert_string_equal(to_browser.codecs[0].name, "opus");
+	assert_string_equal(to_browser.codecs[1].name, "PCMA");
 }
 
 /* --- echo service ----------------------------------------------------- */
@@ -963,6 +1027,12 @@ int main(void)
 			test_loop_transcode_browser_offers, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_loop_transcode_phone_offers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_relay_shared_g711, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_prefer_opus_browser_offers,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prefer_opus_phone_offers,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_loop_echo, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_loop_consent_expires,
