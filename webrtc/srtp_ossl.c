@@ -31,38 +31,40 @@
 #include <srtp2/cipher.h>
 #include <srtp2/srtp.h>
 
-/* ---------------------------------------------------------------- AES-ICM */
+/* ---------------------------------------------------------------- ciphers */
 
-struct icm_state {
-	EVP_CIPHER_CTX *ctx;  /* owned; keyed by init, re-IV'd per packet */
-	uint8_t offset[16];   /* salt || 0x0000 */
+/* The state of either cipher: an EVP context keyed by init and given a
+ * new IV per packet. */
+struct evp_state {
+	EVP_CIPHER_CTX *ctx;  /* owned */
+	uint8_t offset[16];   /* AES-ICM: salt || 0x0000 */
+	int tag_len;          /* AES-GCM: 16, or 8 for the 8-byte-tag variant */
 };
 
-static srtp_err_status_t icm_alloc(srtp_cipher_pointer_t *cp, int key_len,
-				   int tag_len)
+static srtp_err_status_t evp_alloc(const srtp_cipher_type_t *type,
+				   int algorithm, int key_len, int tag_len,
+				   srtp_cipher_pointer_t *cp)
 {
-	(void)tag_len;
-	if (key_len != SRTP_AES_ICM_128_KEY_LEN_WSALT)
-		return srtp_err_status_bad_param;
 	srtp_cipher_t *c = g_new0(srtp_cipher_t, 1);
-	struct icm_state *s = g_new0(struct icm_state, 1);
+	struct evp_state *s = g_new0(struct evp_state, 1);
 	s->ctx = EVP_CIPHER_CTX_new();
 	if (!s->ctx) {
 		g_free(s);
 		g_free(c);
 		return srtp_err_status_alloc_fail;
 	}
-	c->type = &sb_srtp_ossl_aes_icm_128;
+	s->tag_len = tag_len;
+	c->type = type;
 	c->state = s;
 	c->key_len = key_len;
-	c->algorithm = SRTP_AES_ICM_128;
+	c->algorithm = algorithm;
 	*cp = c;
 	return srtp_err_status_ok;
 }
 
-static srtp_err_status_t icm_dealloc(srtp_cipher_pointer_t c)
+static srtp_err_status_t evp_dealloc(srtp_cipher_pointer_t c)
 {
-	struct icm_state *s = c->state;
+	struct evp_state *s = c->state;
 
 	EVP_CIPHER_CTX_free(s->ctx);
 	OPENSSL_cleanse(s, sizeof(*s));
@@ -71,9 +73,38 @@ static srtp_err_status_t icm_dealloc(srtp_cipher_pointer_t c)
 	return srtp_err_status_ok;
 }
 
+/* Both are stream modes: the buffer is transformed in place, whole, in
+ * the direction set_iv chose. For counter mode encrypting and decrypting
+ * are the same XOR, and the key stream continues across calls until the
+ * next set_iv (libsrtp's KDF relies on that). */
+static srtp_err_status_t evp_update(void *state, uint8_t *buf,
+				    unsigned int *len)
+{
+	struct evp_state *s = state;
+	int out = 0;
+
+	if (*len > INT32_MAX ||
+	    EVP_CipherUpdate(s->ctx, buf, &out, buf, (int)*len) != 1 ||
+	    out != (int)*len)
+		return srtp_err_status_cipher_fail;
+	return srtp_err_status_ok;
+}
+
+/* ---------------------------------------------------------------- AES-ICM */
+
+static srtp_err_status_t icm_alloc(srtp_cipher_pointer_t *cp, int key_len,
+				   int tag_len)
+{
+	(void)tag_len;
+	if (key_len != SRTP_AES_ICM_128_KEY_LEN_WSALT)
+		return srtp_err_status_bad_param;
+	return evp_alloc(&sb_srtp_ossl_aes_icm_128, SRTP_AES_ICM_128, key_len,
+			 0, cp);
+}
+
 static srtp_err_status_t icm_init(void *state, const uint8_t *key)
 {
-	struct icm_state *s = state;
+	struct evp_state *s = state;
 
 	memset(s->offset, 0, sizeof(s->offset));
 	memcpy(s->offset, key + SRTP_AES_128_KEY_LEN, SRTP_SALT_LEN);
@@ -85,29 +116,13 @@ static srtp_err_status_t icm_init(void *state, const uint8_t *key)
 static srtp_err_status_t icm_set_iv(void *state, uint8_t *iv,
 				    srtp_cipher_direction_t dir)
 {
-	struct icm_state *s = state;
+	struct evp_state *s = state;
 	uint8_t ctr[16];
 
 	(void)dir;
 	for (size_t i = 0; i < sizeof(ctr); i++)
 		ctr[i] = s->offset[i] ^ iv[i];
 	if (EVP_EncryptInit_ex(s->ctx, NULL, NULL, NULL, ctr) != 1)
-		return srtp_err_status_cipher_fail;
-	return srtp_err_status_ok;
-}
-
-/* Counter mode: encrypting and decrypting are the same XOR, and the key
- * stream continues across calls until the next set_iv (libsrtp's KDF
- * relies on that). */
-static srtp_err_status_t icm_crypt(void *state, uint8_t *buf,
-				   unsigned int *len)
-{
-	struct icm_state *s = state;
-	int out = 0;
-
-	if (*len > INT32_MAX ||
-	    EVP_EncryptUpdate(s->ctx, buf, &out, buf, (int)*len) != 1 ||
-	    out != (int)*len)
 		return srtp_err_status_cipher_fail;
 	return srtp_err_status_ok;
 }
@@ -139,10 +154,10 @@ static const srtp_cipher_test_case_t icm_tc = {
 
 const srtp_cipher_type_t sb_srtp_ossl_aes_icm_128 = {
 	.alloc = icm_alloc,
-	.dealloc = icm_dealloc,
+	.dealloc = evp_dealloc,
 	.init = icm_init,
-	.encrypt = icm_crypt,
-	.decrypt = icm_crypt,
+	.encrypt = evp_update,
+	.decrypt = evp_update,
 	.set_iv = icm_set_iv,
 	.description = "AES-128 counter mode (OpenSSL, sipbridge)",
 	.test_data = &icm_tc,
@@ -154,48 +169,19 @@ const srtp_cipher_type_t sb_srtp_ossl_aes_icm_128 = {
 /* RFC 7714 AEAD_AES_128_GCM. libsrtp2 builds the 12-byte IV from the salt
  * itself and hands the cipher only the key; the tag follows the cipher
  * text (encrypt + get_tag; decrypt gets both and checks the tag). */
-struct gcm_state {
-	EVP_CIPHER_CTX *ctx;  /* owned */
-	int tag_len;          /* 16, or 8 for the 8-byte-tag variant */
-};
-
 static srtp_err_status_t gcm_alloc(srtp_cipher_pointer_t *cp, int key_len,
 				   int tag_len)
 {
 	if (key_len != SRTP_AES_GCM_128_KEY_LEN_WSALT ||
 	    (tag_len != 16 && tag_len != 8))
 		return srtp_err_status_bad_param;
-	srtp_cipher_t *c = g_new0(srtp_cipher_t, 1);
-	struct gcm_state *s = g_new0(struct gcm_state, 1);
-	s->ctx = EVP_CIPHER_CTX_new();
-	if (!s->ctx) {
-		g_free(s);
-		g_free(c);
-		return srtp_err_status_alloc_fail;
-	}
-	s->tag_len = tag_len;
-	c->type = &sb_srtp_ossl_aes_gcm_128;
-	c->state = s;
-	c->key_len = key_len;
-	c->algorithm = SRTP_AES_GCM_128;
-	*cp = c;
-	return srtp_err_status_ok;
-}
-
-static srtp_err_status_t gcm_dealloc(srtp_cipher_pointer_t c)
-{
-	struct gcm_state *s = c->state;
-
-	EVP_CIPHER_CTX_free(s->ctx);
-	OPENSSL_cleanse(s, sizeof(*s));
-	g_free(s);
-	g_free(c);
-	return srtp_err_status_ok;
+	return evp_alloc(&sb_srtp_ossl_aes_gcm_128, SRTP_AES_GCM_128, key_len,
+			 tag_len, cp);
 }
 
 static srtp_err_status_t gcm_init(void *state, const uint8_t *key)
 {
-	struct gcm_state *s = state;
+	struct evp_state *s = state;
 
 	if (EVP_CipherInit_ex(s->ctx, EVP_aes_128_gcm(), NULL, key, NULL, 1) != 1)
 		return srtp_err_status_init_fail;
@@ -205,7 +191,7 @@ static srtp_err_status_t gcm_init(void *state, const uint8_t *key)
 static srtp_err_status_t gcm_set_iv(void *state, uint8_t *iv,
 				    srtp_cipher_direction_t dir)
 {
-	struct gcm_state *s = state;
+	struct evp_state *s = state;
 
 	if (dir != srtp_direction_encrypt && dir != srtp_direction_decrypt)
 		return srtp_err_status_bad_param;
@@ -218,7 +204,7 @@ static srtp_err_status_t gcm_set_iv(void *state, uint8_t *iv,
 static srtp_err_status_t gcm_set_aad(void *state, const uint8_t *aad,
 				     uint32_t len)
 {
-	struct gcm_state *s = state;
+	struct evp_state *s = state;
 	int out = 0;
 
 	if (len > INT32_MAX ||
@@ -227,22 +213,10 @@ static srtp_err_status_t gcm_set_aad(void *state, const uint8_t *aad,
 	return srtp_err_status_ok;
 }
 
-static srtp_err_status_t gcm_encrypt(void *state, uint8_t *buf,
-				     unsigned int *len)
-{
-	struct gcm_state *s = state;
-	int out = 0;
-
-	if (*len > INT32_MAX ||
-	    EVP_CipherUpdate(s->ctx, buf, &out, buf, (int)*len) != 1)
-		return srtp_err_status_cipher_fail;
-	return srtp_err_status_ok;
-}
-
 static srtp_err_status_t gcm_get_tag(void *state, uint8_t *tag,
 				     uint32_t *len)
 {
-	struct gcm_state *s = state;
+	struct evp_state *s = state;
 	uint8_t none[16];
 	int out = 0;
 
@@ -257,7 +231,7 @@ static srtp_err_status_t gcm_get_tag(void *state, uint8_t *tag,
 static srtp_err_status_t gcm_decrypt(void *state, uint8_t *buf,
 				     unsigned int *len)
 {
-	struct gcm_state *s = state;
+	struct evp_state *s = state;
 	uint8_t none[16];
 	int out = 0;
 
@@ -322,10 +296,10 @@ static const srtp_cipher_test_case_t gcm_tc = {
 
 const srtp_cipher_type_t sb_srtp_ossl_aes_gcm_128 = {
 	.alloc = gcm_alloc,
-	.dealloc = gcm_dealloc,
+	.dealloc = evp_dealloc,
 	.init = gcm_init,
 	.set_aad = gcm_set_aad,
-	.encrypt = gcm_encrypt,
+	.encrypt = evp_update,
 	.decrypt = gcm_decrypt,
 	.set_iv = gcm_set_iv,
 	.get_tag = gcm_get_tag,
