@@ -19,7 +19,8 @@ libsb_transcoding_a_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"sb-transcoding\"
 TRANSCODING_LIBS = libsb_transcoding.a $(OPUS_LIBS) $(SPANDSP_LIBS) $(GLIB_LIBS) -lm
 
 noinst_PROGRAMS += tests/bench/bench_codec
-tests_bench_bench_codec_SOURCES = tests/bench/bench_codec.c
+tests_bench_bench_codec_SOURCES = tests/bench/bench_codec.c \
+	tests/bench/cpu_time.h
 tests_bench_bench_codec_LDADD = $(TRANSCODING_LIBS)
 
 if FUZZING

@@ -4,20 +4,13 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "transcoding/codec.h"
 #include "transcoding/xcode.h"
+#include "tests/bench/cpu_time.h"
 
 #define FRAMES 3000
 #define PTIME_MS 20
-
-static double cpu_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
 
 static void fill_signal(int16_t *pcm, size_t n, uint32_t rate, size_t off)
 {
@@ -55,12 +48,12 @@ static int bench(const char *label, const sb_codec *c, uint32_t rate,
 	ssize_t *lens = calloc(FRAMES, sizeof(*lens));
 	fill_signal(pcm, n * 50, enc->pcm_rate, 0);
 
-	double t0 = cpu_us();
+	double t0 = sb_bench_cpu_us();
 	for (int f = 0; f < FRAMES; f++)
 		lens[f] = sb_codec_encode(enc, pcm + (f % 50) * n, n,
 					  pkts + f * SB_CODEC_MAX_PAYLOAD,
 					  SB_CODEC_MAX_PAYLOAD);
-	double t1 = cpu_us();
+	double t1 = sb_bench_cpu_us();
 	for (int f = 0; f < FRAMES; f++) {
 		ssize_t got = sb_codec_decode(dec,
 					      pkts + f * SB_CODEC_MAX_PAYLOAD,
@@ -69,7 +62,7 @@ static int bench(const char *label, const sb_codec *c, uint32_t rate,
 		if (got != (ssize_t)n)
 			err = 1;
 	}
-	double t2 = cpu_us();
+	double t2 = sb_bench_cpu_us();
 
 	size_t bytes = 0;
 	for (int f = 0; f < FRAMES; f++)
@@ -139,7 +132,7 @@ static int bench_call(int complexity)
 	unsigned long out_down = 0, out_up = 0;
 	int err = opus_len == NULL || pcmu_len == NULL || !down || !up;
 
-	double t0 = cpu_us();
+	double t0 = sb_bench_cpu_us();
 	for (int f = 0; f < FRAMES && !err; f++) {
 		uint64_t now = (uint64_t)f * PTIME_MS * 1000;
 		sb_xcode_push(down, opus + f * SB_CODEC_MAX_PAYLOAD,
@@ -153,7 +146,7 @@ static int bench_call(int complexity)
 		while (sb_xcode_pull(up, now + 5000, &o) == 0)
 			out_up++;
 	}
-	double t1 = cpu_us();
+	double t1 = sb_bench_cpu_us();
 	if (out_down + 5 < FRAMES || out_up + 5 < FRAMES)
 		err = 1;
 	if (err)

@@ -10,23 +10,16 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "webrtc/dtls.h"
 #include "webrtc/rtp.h"
 #include "webrtc/srtp.h"
+#include "tests/bench/cpu_time.h"
 
 #define SRTP_OPS 200000
 #define UDP_OPS 50000
 #define PAYLOAD 160
-
-static double cpu_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
 
 static size_t make_rtp(uint8_t *buf, uint16_t seq)
 {
@@ -54,7 +47,7 @@ static int bench_srtp(const char *label, int profile, size_t key_len)
 	}
 	for (int i = 0; i < SRTP_OPS; i++)
 		lens[i] = make_rtp(pkts[i], (uint16_t)i);
-	double t0 = cpu_us();
+	double t0 = sb_bench_cpu_us();
 	for (int i = 0; i < SRTP_OPS; i++) {
 		ssize_t n = sb_srtp_protect_rtp(s, pkts[i], lens[i],
 						sizeof(pkts[i]));
@@ -62,11 +55,11 @@ static int bench_srtp(const char *label, int profile, size_t key_len)
 			return 1;
 		lens[i] = (size_t)n;
 	}
-	double t1 = cpu_us();
+	double t1 = sb_bench_cpu_us();
 	int bad = 0;
 	for (int i = 0; i < SRTP_OPS; i++)
 		bad += sb_srtp_unprotect_rtp(s, pkts[i], lens[i]) < 0;
-	double t2 = cpu_us();
+	double t2 = sb_bench_cpu_us();
 	sb_srtp_free(s);
 	if (bad) {
 		fprintf(stderr, "%s: %d packets failed to unprotect\n", label, bad);
@@ -92,7 +85,7 @@ static int bench_udp(void)
 		perror("udp socket");
 		return 1;
 	}
-	double t0 = cpu_us();
+	double t0 = sb_bench_cpu_us();
 	for (int i = 0; i < UDP_OPS; i++) {
 		if (sendto(tx, buf, n, 0, (struct sockaddr *)&a, sizeof(a)) < 0 ||
 		    recv(rx, buf, sizeof(buf), 0) < 0) {
@@ -100,7 +93,7 @@ static int bench_udp(void)
 			return 1;
 		}
 	}
-	double t1 = cpu_us();
+	double t1 = sb_bench_cpu_us();
 	close(rx);
 	close(tx);
 	printf("udp loopback sendto+recv %zu bytes: %6.3f us per packet\n", n,

@@ -11,7 +11,7 @@ tests_bench_sbload_LDADD = $(WEBRTC_LIBS) $(SIP_LIBS) -lpthread -lm
 
 # Per-packet operation costs (SRTP both crypto backends, loopback UDP).
 noinst_PROGRAMS += tests/bench/bench_ops
-tests_bench_bench_ops_SOURCES = tests/bench/bench_ops.c
+tests_bench_bench_ops_SOURCES = tests/bench/bench_ops.c tests/bench/cpu_time.h
 tests_bench_bench_ops_LDADD = $(WEBRTC_LIBS)
 
 if FUZZING
