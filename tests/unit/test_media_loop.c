@@ -257,6 +257,15 @@ static void add(sb_media_desc *d, uint8_t pt, const char *name,
 	c->channels = ch;
 }
 
+/* An empty description of the phone's side: RTP/AVP at its socket. */
+static void phone_desc(const fixture *f, sb_media_desc *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->proto = SB_MD_PROTO_RTP_AVP;
+	g_strlcpy(d->addr, "127.0.0.1", sizeof(d->addr));
+	d->port = f->phone_port;
+}
+
 static void make_gateway_opts(fixture *f, unsigned consent_ms,
 			      bool prefer_opus)
 {
@@ -326,10 +335,7 @@ static void negotiate(fixture *f, const char *bad_fp)
 	assert_true(o->ssrc != 0);
 
 	sb_media_desc ans;
-	memset(&ans, 0, sizeof(ans));
-	ans.proto = SB_MD_PROTO_RTP_AVP;
-	g_strlcpy(ans.addr, "127.0.0.1", sizeof(ans.addr));
-	ans.port = f->phone_port;
+	phone_desc(f, &ans);
 	ans.rtcp_mux = true;
 	add(&ans, 0, "PCMU", 8000, 1);
 	add(&ans, 101, "telephone-event", 8000, 1);
@@ -619,10 +625,7 @@ static void negotiate_browser_offers(fixture *f)
 	assert_int_equal(o->codecs[4].pt, 101);
 	f->phone_dst = o->port;
 
-	memset(&ans, 0, sizeof(ans));
-	ans.proto = SB_MD_PROTO_RTP_AVP;
-	g_strlcpy(ans.addr, "127.0.0.1", sizeof(ans.addr));
-	ans.port = f->phone_port;
+	phone_desc(f, &ans);
 	add(&ans, 0, "PCMU", 8000, 1);
 	add(&ans, 101, "telephone-event", 8000, 1);
 	sb_media_desc *b = &f->answer_browser;
@@ -639,10 +642,7 @@ static void negotiate_browser_offers(fixture *f)
 static void negotiate_phone_offers(fixture *f)
 {
 	sb_media_desc offer, to_browser, ans, to_phone;
-	memset(&offer, 0, sizeof(offer));
-	offer.proto = SB_MD_PROTO_RTP_AVP;
-	g_strlcpy(offer.addr, "127.0.0.1", sizeof(offer.addr));
-	offer.port = f->phone_port;
+	phone_desc(f, &offer);
 	add(&offer, 0, "PCMU", 8000, 1);
 	add(&offer, 101, "telephone-event", 8000, 1);
 	assert_int_equal(sb_media_session_remote_offer(f->s, 1, &offer,
@@ -788,10 +788,7 @@ static void browser_offers_both(fixture *f, bool prefer, const char *want)
 	g_strlcpy(offer.mid, "0", sizeof(offer.mid));
 	sb_media_desc to_sip;
 	assert_int_equal(sb_media_session_remote_offer(f->s, 0, &offer, &to_sip), 0);
-	memset(&ans, 0, sizeof(ans));
-	ans.proto = SB_MD_PROTO_RTP_AVP;
-	g_strlcpy(ans.addr, "127.0.0.1", sizeof(ans.addr));
-	ans.port = f->phone_port;
+	phone_desc(f, &ans);
 	add(&ans, 0, "PCMU", 8000, 1);
 	assert_int_equal(sb_media_session_remote_answer(f->s, 1, &ans,
 							&to_browser), 0);
@@ -816,10 +813,7 @@ static void test_prefer_opus_phone_offers(void **state)
 	fixture *f = *state;
 	sb_media_desc offer, to_browser;
 	make_gateway_opts(f, 0, true);
-	memset(&offer, 0, sizeof(offer));
-	offer.proto = SB_MD_PROTO_RTP_AVP;
-	g_strlcpy(offer.addr, "127.0.0.1", sizeof(offer.addr));
-	offer.port = f->phone_port;
+	phone_desc(f, &offer);
 	add(&offer, 8, "PCMA", 8000, 1);
 	assert_int_equal(sb_media_session_remote_offer(f->s, 1, &offer,
 						       &to_browser), 0);
