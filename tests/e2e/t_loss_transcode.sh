@@ -67,12 +67,7 @@ loss_off() {
 }
 trap 'rc=$?; loss_off; (exit $rc); sb_cleanup' EXIT
 
-sb_free_port BS_PORT
-sb_free_range BS_RTP BS_RTP_HI 20
-sb_tone "$SB_WORK/tone400_8k.wav" 400 8000 60
-sb_tone "$SB_WORK/tone1k_48k.wav" 1000 48000 60
-sb_baresip_conf "$SB_WORK/bs" "$BS_PORT" "$BS_RTP" "$SB_WORK/tone400_8k.wav" PCMU callee
-SB_OUTBOUND_PROXY="sip:127.0.0.1:$BS_PORT"
+sb_baresip_callee PCMU 60
 sb_daemon_start
 sb_bg baresip baresip -f "$SB_WORK/bs" -t 80
 # every RTP packet on lo (the browser's legs are SRTP: headers only)

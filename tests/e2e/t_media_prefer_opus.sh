@@ -13,13 +13,7 @@ sb_require_node_modules
 sb_init
 sb_bundle
 
-sb_free_port BS_PORT
-sb_free_range BS_RTP BS_RTP_HI 20
-sb_tone "$SB_WORK/tone400_8k.wav" 400 8000 30
-sb_tone "$SB_WORK/tone1k_48k.wav" 1000 48000 30
-sb_baresip_conf "$SB_WORK/bs" "$BS_PORT" "$BS_RTP" "$SB_WORK/tone400_8k.wav" PCMU callee
-
-SB_OUTBOUND_PROXY="sip:127.0.0.1:$BS_PORT"
+sb_baresip_callee PCMU 30
 SB_MEDIA_EXTRA="prefer_opus = true;"
 sb_daemon_start
 sb_bg baresip baresip -f "$SB_WORK/bs" -t 40
@@ -64,5 +58,5 @@ sb_check "no call left in /health" grep -q '"calls":0' <<<"$health"
 sb_check "no media session left in /health" grep -q '"media_sessions":0' <<<"$health"
 sb_stop sipbridge 5 TERM
 sb_expect_eq "daemon exit status" 0 "$?"
-sb_check "no sanitizer report in the daemon log" sh -c '! grep -Eq "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$1"' _ "$SB_WORK/sipbridge.log"
+sb_check_sanitizers
 sb_finish

@@ -47,5 +47,5 @@ sb_health >"$SB_WORK/health.json"
 sb_expect_json "/health back to 0 calls" "$SB_WORK/health.json" 'r.calls === 0'
 sb_stop sipbridge 5
 sb_expect_eq "daemon exit status after SIGTERM" 0 $?
-sb_check "no sanitizer report in the daemon log" sh -c '! grep -Eq "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$1"' _ "$SB_WORK/sipbridge.log"
+sb_check_sanitizers
 sb_finish

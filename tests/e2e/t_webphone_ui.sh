@@ -169,5 +169,5 @@ sb_expect_json "phone screen: touch targets >= 44 px" "$J" 'r.mobile.minKey >= 4
 sb_expect_json "refused microphone: its message" "$J" 'r.micErr && r.micErr.code === "mic" && /No microphone permission/.test(r.micText)'
 sb_expect_json "daemon gone: WebSocket disconnected message" "$J" 'r.wsErr && /WebSocket disconnected/.test(r.wsText) && r.wsState === "disconnected" && /Disconnected/.test(r.wsStatus)'
 sb_check "screenshot saved to $SHOT" test -s "$SHOT"
-sb_check "no sanitizer report in the daemon log" sh -c '! grep -Eq "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$1"' _ "$SB_WORK/sipbridge.log"
+sb_check_sanitizers
 sb_finish

@@ -452,6 +452,22 @@ sb_short_dirs_release() {
 	SB_SHORT_DIRS=()
 }
 
+# sb_baresip_callee CODEC SECONDS: ports, tones and config of a baresip
+# callee in $SB_WORK/bs (auto-answers with CODEC, plays 400 Hz) that the
+# daemon routes the browsers' calls to. Sets BS_PORT, BS_RTP, BS_RTP_HI and
+# SB_OUTBOUND_PROXY; $SB_WORK/tone1k_48k.wav is for the browser's
+# microphone. Both tones last SECONDS. Then sb_daemon_start, and
+#   sb_bg baresip baresip -f "$SB_WORK/bs" -t LIMIT
+sb_baresip_callee() {
+	local codec=$1 secs=$2
+	sb_free_port BS_PORT
+	sb_free_range BS_RTP BS_RTP_HI 20
+	sb_tone "$SB_WORK/tone400_8k.wav" 400 8000 "$secs"
+	sb_tone "$SB_WORK/tone1k_48k.wav" 1000 48000 "$secs"
+	sb_baresip_conf "$SB_WORK/bs" "$BS_PORT" "$BS_RTP" "$SB_WORK/tone400_8k.wav" "$codec" callee
+	SB_OUTBOUND_PROXY="sip:127.0.0.1:$BS_PORT"
+}
+
 # sb_baresip_rec DIR [dec|enc]: print the path of the newest recording.
 sb_baresip_rec() {
 	local d=$1 kind=${2:-dec}

@@ -51,5 +51,5 @@ health=$(sb_health)
 sb_check "no call left in /health" grep -q '"calls":0' <<<"$health"
 sb_stop sipbridge 5 TERM
 sb_expect_eq "daemon exit status" 0 "$?"
-sb_check "no sanitizer report in the daemon log" sh -c '! grep -Eq "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$1"' _ "$LOG"
+sb_check_sanitizers "$LOG"
 sb_finish
