@@ -17,7 +17,7 @@ sb_init
 echo "NOTE: expected to fail until the SIP proxy relays INVITE dialogs"
 sb_bundle
 
-sb_free_port UAS_PORT; sb_free_port UAS_MEDIA
+sb_free_port UAS_PORT; sb_free_sipp_media UAS_MEDIA
 SB_OUTBOUND_PROXY="sip:127.0.0.1:$UAS_PORT"
 sb_daemon_start
 sb_tone "$SB_WORK/mic.wav" 1000 48000 60

@@ -31,7 +31,7 @@ sb_bundle
 
 sb_free_port BS_PORT
 sb_free_range BS_RTP BS_RTP_HI 20
-sb_free_port UAS_PORT; sb_free_port UAS_MEDIA
+sb_free_port UAS_PORT; sb_free_sipp_media UAS_MEDIA
 sb_tone "$SB_WORK/tone400_8k.wav" 400 8000 40
 sb_tone "$SB_WORK/tone1k_48k.wav" 1000 48000 60
 sb_baresip_conf "$SB_WORK/bs" "$BS_PORT" "$BS_RTP" "$SB_WORK/tone400_8k.wav" PCMU callee

@@ -14,7 +14,7 @@ sb_init
 sb_bundle
 
 SECRET=0123456789abcdef-test-secret
-sb_free_port UAS_PORT; sb_free_port UAS_MEDIA
+sb_free_port UAS_PORT; sb_free_sipp_media UAS_MEDIA
 SB_OUTBOUND_PROXY="sip:127.0.0.1:$UAS_PORT"
 # no allowed_origins here (the driver serves the page on a random port);
 # tests/sip/t_security_ws.sh covers the Origin check

@@ -13,7 +13,7 @@ sb_require_node_modules
 sb_init
 sb_bundle
 
-sb_free_port UAS_PORT; sb_free_port UAS_MEDIA
+sb_free_port UAS_PORT; sb_free_sipp_media UAS_MEDIA
 sb_tone "$SB_WORK/tone.ul" 1000 8000 20 ulaw
 sb_tone "$SB_WORK/mic.wav" 400 48000 60
 SB_OUTBOUND_PROXY="sip:127.0.0.1:$UAS_PORT"

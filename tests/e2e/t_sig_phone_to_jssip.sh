@@ -22,7 +22,7 @@ sb_require_node_modules
 sb_init
 sb_bundle
 
-sb_free_port REG_PORT; sb_free_port UAC_PORT; sb_free_port UAC_MEDIA; sb_free_port BS_PORT
+sb_free_port REG_PORT; sb_free_port UAC_PORT; sb_free_sipp_media UAC_MEDIA; sb_free_port BS_PORT
 sb_free_range BS_RTP BS_RTP_HI 20
 sb_tone "$SB_WORK/tone.ul" 1000 8000 20 ulaw
 sb_tone "$SB_WORK/mic.wav" 1000 48000 90

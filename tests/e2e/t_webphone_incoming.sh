@@ -15,7 +15,7 @@ sb_require_node_modules
 sb_require_daemon
 sb_init
 "$SB_ROOT/scripts/bundle-www.sh" || sb_die "scripts/bundle-www.sh failed"
-sb_free_port REG_PORT; sb_free_port UAC_PORT; sb_free_port UAC_MEDIA
+sb_free_port REG_PORT; sb_free_port UAC_PORT; sb_free_sipp_media UAC_MEDIA
 SB_OUTBOUND_PROXY="sip:127.0.0.1:$REG_PORT"
 sb_daemon_start
 sb_tone "$SB_WORK/mic.wav" 1000 48000 60

@@ -304,6 +304,15 @@ sb_free_range() {
 	sb_die "no free port range found"
 }
 
+# sb_free_sipp_media VAR: a media port for sipp's -mp. sipp binds that
+# port and the one 2 above it (its video socket) whatever the scenario, so
+# both must be free: a port picked later once landed on the +2 and sipp
+# exited with "Unable to bind video RTP socket". Reserves 4 ports.
+sb_free_sipp_media() {
+	local media_hi
+	sb_free_range "$1" media_hi 4
+}
+
 # sb_wait_port PROTO PORT [TIMEOUT]: wait until something listens on PORT in the namespace.
 sb_wait_port() {
 	local proto=$1 port=$2 t=${3:-10} i flag

@@ -12,7 +12,7 @@ sb_require_cmd sipp baresip sox
 sb_init
 
 S=$SB_SIPP_DIR
-sb_free_port P1; sb_free_port P2; sb_free_port MP1; sb_free_port MP2
+sb_free_port P1; sb_free_port P2; sb_free_sipp_media MP1; sb_free_sipp_media MP2
 
 echo "1. registrar with digest challenge"
 sb_sipp reg -sf "$S/registrar_401.xml" -p "$P1" -m 1 -set user alice -set pass secret

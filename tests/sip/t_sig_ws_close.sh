@@ -18,7 +18,7 @@ sb_require_cmd node sipp
 sb_require_daemon
 sb_init
 
-sb_free_port UAS_PORT; sb_free_port UAS_MEDIA
+sb_free_port UAS_PORT; sb_free_sipp_media UAS_MEDIA
 SB_OUTBOUND_PROXY="sip:127.0.0.1:$UAS_PORT"
 sb_daemon_start
 
