@@ -235,6 +235,8 @@ static json_t *leg_json(const sb_admin_leg *l)
 	set_int(o, "tx_dropped", (gint64)s->tx_dropped);
 	set_int(o, "rtcp_rx", (gint64)s->rtcp_rx);
 	set_int(o, "rtcp_tx", (gint64)s->rtcp_tx);
+	set_int(o, "stun_rx", (gint64)s->stun_rx);
+	set_int(o, "consent_ok", (gint64)s->consent_ok);
 	set_int(o, "lost", (gint64)l->lost);
 	json_object_set_new(o, "jitter_ms", json_real(l->jitter_ms));
 	/* null until the peer has answered one of our SRs */

@@ -6,8 +6,11 @@
 #include "webrtc/ice.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <agent.h>
+
+#include "webrtc/ice_direct.h"
 
 #define QUEUE_SLOTS 16
 #define DGRAM_MAX 1500
@@ -31,7 +34,48 @@ struct sb_ice {
 	char remote_ufrag[257];  /* last applied, "" before the first */
 	queued *queue;           /* owned, QUEUE_SLOTS; sends before a pair */
 	unsigned n_queued;
+	bool controlling;
+	char remote_pwd[257];
+	unsigned consent_interval_ms, consent_timeout_ms;
+	const char *failure;     /* static string, why FAILED */
+	/* After nomination the pair's socket is read here, not by libnice
+	 * (ice_direct.h): */
+	GSource *takeover;       /* owned, pending idle; NULL otherwise */
+	sb_ice_direct *direct;   /* owned; NULL while libnice reads */
+	GSocket *direct_sock;    /* ref, keeps the fd open */
+	GSList *retired;         /* sb_ice_direct *, stopped, freed with us:
+				  * release may run inside their callbacks */
 };
+
+/* SB_ICE_VIA_LIBNICE=1 leaves every packet to libnice (and its consent
+ * checks) for the life of the call: the way before ice_direct.h, kept
+ * for comparisons. */
+static bool direct_enabled(void)
+{
+	static gsize once;
+	static bool on;
+	if (g_once_init_enter(&once)) {
+		const char *e = getenv("SB_ICE_VIA_LIBNICE");
+		on = !(e && *e && strcmp(e, "0") != 0);
+		g_once_init_leave(&once, 1);
+	}
+	return on;
+}
+
+/* libnice's source for a socket we read ourselves is moved here: a
+ * context that no thread runs, so it is never polled. */
+static GMainContext *dormant_context(void)
+{
+	static gsize once;
+	static GMainContext *ctx;
+	if (g_once_init_enter(&once)) {
+		ctx = g_main_context_new();
+		g_once_init_leave(&once, 1);
+	}
+	return ctx;
+}
+
+static void schedule_takeover(sb_ice *ice);
 
 static void emit_state(sb_ice *ice, sb_ice_state st)
 {
@@ -71,9 +115,12 @@ static void on_state(NiceAgent *agent, guint sid, guint cid, guint state,
 	case NICE_COMPONENT_STATE_READY:
 		flush_queue(ice);
 		emit_state(ice, SB_ICE_STATE_READY);
+		if (!ice->closed)
+			schedule_takeover(ice);
 		break;
 	case NICE_COMPONENT_STATE_FAILED:
 		ice->n_queued = 0;
+		ice->failure = "ICE failed";
 		emit_state(ice, SB_ICE_STATE_FAILED);
 		break;
 	default:
@@ -109,6 +156,117 @@ static void on_recv(NiceAgent *agent, guint sid, guint cid, guint len,
 		ice->ops->recv(ice->user_data, (const uint8_t *)buf, len);
 }
 
+static void direct_recv(void *data, const uint8_t *buf, size_t len)
+{
+	sb_ice *ice = data;
+	if (ice->ops && ice->ops->recv)
+		ice->ops->recv(ice->user_data, buf, len);
+}
+
+static void direct_lost(void *data)
+{
+	sb_ice *ice = data;
+	ice->failure = "consent expired: no STUN answer from the peer";
+	emit_state(ice, SB_ICE_STATE_FAILED);
+}
+
+static void direct_stun(void *data, bool consent)
+{
+	sb_ice *ice = data;
+	if (ice->ops && ice->ops->stun)
+		ice->ops->stun(ice->user_data, consent);
+}
+
+static const sb_ice_direct_ops direct_ops = {
+	.recv = direct_recv,
+	.lost = direct_lost,
+	.stun = direct_stun,
+};
+
+/* Give the socket back to libnice (ICE restart, close). */
+static void release_socket(sb_ice *ice)
+{
+	if (ice->takeover) {
+		g_source_destroy(ice->takeover);
+		g_clear_pointer(&ice->takeover, g_source_unref);
+	}
+	if (!ice->direct)
+		return;
+	sb_ice_direct_stop(ice->direct);
+	ice->retired = g_slist_prepend(ice->retired, ice->direct);
+	ice->direct = NULL;
+	g_clear_object(&ice->direct_sock);
+	nice_agent_attach_recv(ice->agent, ice->sid, 1, ice->ctx, on_recv,
+			       ice);
+}
+
+static bool direct_params(sb_ice *ice, GSocket *sock,
+			  struct sockaddr_storage *remote,
+			  sb_ice_direct_params *p, gchar **ufrag, gchar **pwd)
+{
+	NiceCandidate *l = NULL, *r = NULL;
+	if (!nice_agent_get_selected_pair(ice->agent, ice->sid, 1, &l, &r) ||
+	    !r ||
+	    !nice_agent_get_local_credentials(ice->agent, ice->sid, ufrag, pwd))
+		return false;
+	nice_address_copy_to_sockaddr(&r->addr, (struct sockaddr *)remote);
+	*p = (sb_ice_direct_params){
+		.fd = g_socket_get_fd(sock),
+		.remote = (struct sockaddr *)remote,
+		.remote_len = remote->ss_family == AF_INET6
+				      ? sizeof(struct sockaddr_in6)
+				      : sizeof(struct sockaddr_in),
+		.local_ufrag = *ufrag,
+		.local_pwd = *pwd,
+		.remote_ufrag = ice->remote_ufrag,
+		.remote_pwd = ice->remote_pwd,
+		.controlling = ice->controlling,
+		.consent_interval_ms = ice->consent_interval_ms,
+		.consent_timeout_ms = ice->consent_timeout_ms,
+	};
+	return true;
+}
+
+/* Idle after READY: libnice has nominated; from now on this worker
+ * reads the pair's socket (ice_direct.h). Not done inside the state
+ * signal itself, which libnice may emit from its own socket's dispatch. */
+static gboolean take_socket(gpointer data)
+{
+	sb_ice *ice = data;
+	g_clear_pointer(&ice->takeover, g_source_unref);
+	if (ice->closed || ice->direct || ice->state != SB_ICE_STATE_READY)
+		return G_SOURCE_REMOVE;
+	/* NULL for TCP or TURN: those stay with libnice */
+	GSocket *sock = nice_agent_get_selected_socket(ice->agent, ice->sid, 1);
+	if (!sock)
+		return G_SOURCE_REMOVE;
+	struct sockaddr_storage remote;
+	sb_ice_direct_params p;
+	gchar *ufrag = NULL, *pwd = NULL;
+	if (direct_params(ice, sock, &remote, &p, &ufrag, &pwd))
+		ice->direct = sb_ice_direct_new(ice->ctx, &p, &direct_ops, ice);
+	g_free(ufrag);
+	g_free(pwd);
+	if (!ice->direct) {
+		g_object_unref(sock);
+		return G_SOURCE_REMOVE;
+	}
+	ice->direct_sock = sock;
+	nice_agent_attach_recv(ice->agent, ice->sid, 1, dormant_context(),
+			       on_recv, ice);
+	return G_SOURCE_REMOVE;
+}
+
+static void schedule_takeover(sb_ice *ice)
+{
+	if (!direct_enabled() || ice->direct || ice->takeover)
+		return;
+	ice->takeover = g_idle_source_new();
+	g_source_set_priority(ice->takeover, G_PRIORITY_DEFAULT);
+	g_source_set_callback(ice->takeover, take_socket, ice, NULL);
+	g_source_attach(ice->takeover, ice->ctx);
+}
+
 static int set_stun(NiceAgent *agent, const char *server)
 {
 	g_autofree char *host = NULL;
@@ -138,11 +296,13 @@ static int make_agent(sb_ice *ice, const sb_ice_params *p)
 {
 	NiceAddress addr;
 
-	/* RFC 7675: libnice sends consent checks on the selected pair and
-	 * moves the component to FAILED when the peer stops answering
-	 * them for 30 s (reported as SB_ICE_STATE_FAILED). */
-	ice->agent = nice_agent_new_full(ice->ctx, NICE_COMPATIBILITY_RFC5245,
-					 NICE_AGENT_OPTION_CONSENT_FRESHNESS);
+	/* RFC 7675 consent checks on the selected pair, FAILED when the
+	 * peer stops answering them for 30 s: ice_direct.c's once it reads
+	 * the pair's socket, libnice's when it never will. */
+	ice->agent = nice_agent_new_full(
+		ice->ctx, NICE_COMPATIBILITY_RFC5245,
+		direct_enabled() ? NICE_AGENT_OPTION_NONE
+				 : NICE_AGENT_OPTION_CONSENT_FRESHNESS);
 	if (!ice->agent)
 		return -EIO;
 	g_object_set(ice->agent, "controlling-mode", p->controlling,
@@ -187,6 +347,9 @@ int sb_ice_new(GMainContext *ctx, const sb_ice_params *p,
 	/* callbacks fire inside gather_candidates already */
 	ice->ops = ops;
 	ice->user_data = user_data;
+	ice->controlling = p->controlling;
+	ice->consent_interval_ms = p->consent_interval_ms;
+	ice->consent_timeout_ms = p->consent_timeout_ms;
 	int err = make_agent(ice, p);
 	if (err < 0) {
 		sb_ice_free(ice);
@@ -294,12 +457,15 @@ int sb_ice_set_remote(sb_ice *ice, const sb_media_desc *remote)
 	if (ice->closed)
 		return -ESHUTDOWN;
 	if (sb_ice_is_restart(ice, remote)) {
-		/* RFC 8445 §9: new local credentials, checks start over */
+		/* RFC 8445 §9: new local credentials, checks start over,
+		 * and libnice reads the socket again until a new pair */
+		release_socket(ice);
 		nice_agent_restart_stream(ice->agent, ice->sid);
 		ice->state = SB_ICE_STATE_GATHERING;
 	}
 	g_strlcpy(ice->remote_ufrag, remote->ice_ufrag,
 		  sizeof(ice->remote_ufrag));
+	g_strlcpy(ice->remote_pwd, remote->ice_pwd, sizeof(ice->remote_pwd));
 	if (!nice_agent_set_remote_credentials(ice->agent, ice->sid,
 					       remote->ice_ufrag,
 					       remote->ice_pwd))
@@ -322,6 +488,10 @@ int sb_ice_send(sb_ice *ice, const uint8_t *buf, size_t len)
 		return -ESHUTDOWN;
 	if (len > DGRAM_MAX)
 		return -EMSGSIZE;
+	if (ice->direct)
+		return sb_ice_direct_send(ice->direct, buf, len) == -ESHUTDOWN
+			       ? -ESHUTDOWN
+			       : 0;
 	if (ice->state == SB_ICE_STATE_CONNECTED ||
 	    ice->state == SB_ICE_STATE_READY) {
 		gint r = nice_agent_send(ice->agent, ice->sid, 1, (guint)len,
@@ -369,6 +539,24 @@ sb_ice_state sb_ice_get_state(const sb_ice *ice)
 	return ice->state;
 }
 
+const char *sb_ice_failure(const sb_ice *ice)
+{
+	return ice->failure ? ice->failure : "ICE failed";
+}
+
+bool sb_ice_is_direct(const sb_ice *ice)
+{
+	return ice->direct != NULL;
+}
+
+int sb_ice_get_direct_stats(const sb_ice *ice, sb_ice_direct_stats *s)
+{
+	if (!ice->direct)
+		return -ENOTCONN;
+	sb_ice_direct_get_stats(ice->direct, s);
+	return 0;
+}
+
 void sb_ice_close(sb_ice *ice)
 {
 	if (ice->closed)
@@ -379,6 +567,7 @@ void sb_ice_close(sb_ice *ice)
 	ice->n_queued = 0;
 	if (!ice->agent)
 		return;
+	release_socket(ice);
 	g_signal_handlers_disconnect_by_data(ice->agent, ice);
 	if (ice->sid) {
 		nice_agent_attach_recv(ice->agent, ice->sid, 1, ice->ctx, NULL,
@@ -394,6 +583,7 @@ void sb_ice_free(sb_ice *ice)
 	sb_ice_close(ice);
 	if (ice->agent)
 		g_object_unref(ice->agent);
+	g_slist_free_full(ice->retired, (GDestroyNotify)sb_ice_direct_free);
 	g_main_context_unref(ice->ctx);
 	g_free(ice->queue);
 	g_free(ice);

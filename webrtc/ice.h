@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <glib.h>
 
+#include "webrtc/ice_direct.h"
 #include "webrtc/media_desc.h"
 
 typedef enum {
@@ -35,6 +36,11 @@ typedef struct sb_ice_params {
 	uint16_t port_max;
 	const char *stun_server;  /* "IP:port" or NULL/"" */
 	bool controlling;         /* offerer: true; answerer: false */
+	/* RFC 7675 timing once the gateway reads the pair (ice_direct.h);
+	 * 0 = the RFC's 5 s and 30 s; a shorter timeout alone shortens the
+	 * interval to a sixth of it. */
+	unsigned consent_interval_ms;
+	unsigned consent_timeout_ms;
 } sb_ice_params;
 
 typedef struct sb_ice_ops {
@@ -42,6 +48,10 @@ typedef struct sb_ice_ops {
 	 * borrowed for the duration of the call. */
 	void (*recv)(void *user_data, const uint8_t *buf, size_t len);
 	void (*state)(void *user_data, sb_ice_state state);
+	/* Optional: STUN the gateway handled itself on the selected pair
+	 * (ice_direct.h): a peer's check answered, or (consent true) our
+	 * consent request answered. */
+	void (*stun)(void *user_data, bool consent);
 } sb_ice_ops;
 
 typedef struct sb_ice sb_ice;
@@ -77,6 +87,17 @@ bool sb_ice_is_restart(const sb_ice *ice, const sb_media_desc *remote);
 int sb_ice_send(sb_ice *ice, const uint8_t *buf, size_t len);
 
 sb_ice_state sb_ice_get_state(const sb_ice *ice);
+
+/* Why the state is FAILED (a static string). */
+const char *sb_ice_failure(const sb_ice *ice);
+
+/* True once the worker reads the selected pair's socket itself: READY,
+ * then one loop pass later (ice_direct.h). SB_ICE_VIA_LIBNICE=1 in the
+ * environment keeps every packet with libnice instead. */
+bool sb_ice_is_direct(const sb_ice *ice);
+
+/* Counters of the direct path; -ENOTCONN while libnice reads. */
+int sb_ice_get_direct_stats(const sb_ice *ice, sb_ice_direct_stats *s);
 
 /* The selected pair as "LOCAL_IP:PORT <-> REMOTE_IP:PORT (TYPE)", TYPE
  * the remote candidate's (host, srflx, prflx, relay). Returns 0, or

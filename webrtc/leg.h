@@ -74,11 +74,16 @@ typedef struct sb_leg_stats {
 	uint64_t rx_dropped;              /* failed auth, malformed, strangers */
 	uint64_t rx_strangers;            /* of those: RTP leg, not from the
 					   * latched source (a WebRTC leg
-					   * never sees them: libnice drops
-					   * data from non-candidates) */
+					   * never sees them: ICE drops data
+					   * from anything but the selected
+					   * pair) */
 	uint64_t rx_replayed;             /* of those: SRTP replays */
 	uint64_t tx_dropped;              /* not sent: transport not ready */
 	uint64_t rtcp_rx, rtcp_tx;
+	uint64_t stun_rx;                 /* WebRTC: peer's checks answered
+					   * by the gateway after nomination */
+	uint64_t consent_ok;              /* WebRTC: our RFC 7675 requests
+					   * the peer answered */
 	uint32_t rtt_us;                  /* newest round trip from the
 					   * peer's reports on our stream
 					   * (RFC 3550 §6.4.1); 0 = none yet */

@@ -11,6 +11,8 @@ libsb_webrtc_a_SOURCES = \
 	webrtc/srtp.c webrtc/srtp.h \
 	webrtc/srtp_ossl.c webrtc/srtp_ossl.h \
 	webrtc/ice.c webrtc/ice.h \
+	webrtc/ice_direct.c webrtc/ice_direct.h \
+	webrtc/stun_pair.c webrtc/stun_pair.h \
 	webrtc/leg.c webrtc/leg.h \
 	webrtc/ctx_local.c webrtc/ctx_local.h \
 	webrtc/fd_poll.c webrtc/fd_poll.h \

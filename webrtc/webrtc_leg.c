@@ -203,13 +203,24 @@ static void on_ice_state(void *ud, sb_ice_state st)
 		start_client(w);
 	} else if (st == SB_ICE_STATE_FAILED && !w->consent_lost) {
 		w->consent_lost = true;
-		sb_leg_emit(&w->base, SB_LEG_EV_ICE_FAILED, "ICE failed");
+		sb_leg_emit(&w->base, SB_LEG_EV_ICE_FAILED,
+			    sb_ice_failure(w->ice));
 	}
+}
+
+static void on_ice_stun(void *ud, bool consent)
+{
+	webrtc_leg *w = ud;
+	if (consent)
+		w->base.stats.consent_ok++;
+	else
+		w->base.stats.stun_rx++;
 }
 
 static const sb_ice_ops ice_ops = {
 	.recv = on_ice_recv,
 	.state = on_ice_state,
+	.stun = on_ice_stun,
 };
 
 static int ensure_ice(webrtc_leg *w, bool controlling)
@@ -223,6 +234,7 @@ static int ensure_ice(webrtc_leg *w, bool controlling)
 		.port_max = w->port_max,
 		.stun_server = w->stun_server,
 		.controlling = controlling,
+		.consent_timeout_ms = w->consent_ms,
 	};
 	return sb_ice_new(w->base.ctx, &p, &ice_ops, w, &w->ice);
 }

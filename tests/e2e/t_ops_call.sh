@@ -8,7 +8,10 @@
 #      Live: the call's leg counters (polled every second) grow between two
 #      reads 2 s apart, no loss, jitter measured; media_packets_total,
 #      packet_processing_seconds, worker_sessions and the WebSocket
-#      counters already count the running call.
+#      counters already count the running call. The browser leg's
+#      stun_rx and consent_ok show the gateway answering Chromium's
+#      checks on the selected pair and Chromium answering our consent
+#      requests (ice_direct.h).
 #      After the browser hangs up: calls_finished_total{answered,2xx} 1,
 #      calls_started_total 1, calls_active 0, and the CDR row (Call-ID,
 #      From/To, 200, hangup_by browser, times in order, duration > 2 s,
@@ -134,6 +137,7 @@ live: browser leg's remote is the selected ICE pair (loopback host/prflx)	/^127\
 live: SIP leg's remote is baresip's latched RTP address	/^127\.0\.0\.1:\d+$/.test(r.b.legs.sip.remote) && r.b.legs.sip.remote !== r.b.legs.browser.remote
 live: first RTP sent to each side is timed, toward the browser not before DTLS completed (no media before the keys)	r.b.timeline.first_rtp_to.sip >= 0 && r.b.timeline.first_rtp_to.browser >= r.b.timeline.dtls_done_ms
 live: RTT from the peers' RTCP reports on our SRs, both legs (> 0, < 50 ms on loopback)	typeof r.b.legs.browser.rtt_ms === "number" && r.b.legs.browser.rtt_ms > 0 && r.b.legs.browser.rtt_ms < 50 && r.b.legs.sip.rtt_ms > 0 && r.b.legs.sip.rtt_ms < 50
+live: after nomination the gateway answers Chromium's checks itself and Chromium answers its RFC 7675 consent requests (none on the SIP leg)	r.b.legs.browser.stun_rx > 0 && r.b.legs.browser.consent_ok > 0 && r.b.legs.sip.stun_rx === 0 && r.b.legs.sip.consent_ok === 0
 EOF
 sb_json_checks "$SB_WORK/call1_detail.json" <<'EOF'
 detail: no problems listed	Array.isArray(r.problems) && r.problems.length === 0
