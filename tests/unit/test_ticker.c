@@ -1,12 +1,13 @@
 /* sb_ticker: period and phase, ticks due together share a wake-up,
  * removals and the last unref inside callbacks (ASan catches a
- * use-after-free). */
+ * use-after-free), many ticks of mixed periods through the heap. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
 #include <stdbool.h>
+#include <string.h>
 
 #include "webrtc/ticker.h"
 
@@ -156,6 +157,49 @@ static void test_unref_in_callback(void **unused)
 	g_main_context_unref(ctx);
 }
 
+/* Many ticks of different periods (the heap): each runs about
+ * duration / period times, and the half
+ * removed midway never runs again. */
+#define MANY 300
+static void test_many_ticks(void **unused)
+{
+	(void)unused;
+	GMainContext *ctx = g_main_context_new();
+	sb_ticker *t = sb_ticker_get(ctx);
+	static rec r[MANY];
+	memset(r, 0, sizeof(r));
+	for (unsigned i = 0; i < MANY; i++) {
+		r[i].t = t;
+		r[i].self = sb_ticker_add(t, 5 + i % 7 * 5, on_tick, &r[i]);
+	}
+	assert_int_equal(sb_ticker_count(t), MANY);
+	run_for(ctx, 200);
+	unsigned at_removal[MANY];
+	for (unsigned i = 0; i < MANY; i++) {
+		unsigned period = 5 + i % 7 * 5;
+		/* 200 ms at this period, allowing for a loaded machine */
+		assert_true(r[i].calls >= 200 / period / 3);
+		assert_true(r[i].calls <= 200 / period + 1);
+		at_removal[i] = r[i].calls;
+		if (i % 2) {
+			sb_ticker_remove(t, r[i].self);
+			r[i].self = NULL;
+		}
+	}
+	assert_int_equal(sb_ticker_count(t), MANY / 2);
+	run_for(ctx, 100);
+	for (unsigned i = 0; i < MANY; i++) {
+		if (i % 2)
+			assert_int_equal(r[i].calls, at_removal[i]);
+		else
+			assert_true(r[i].calls > at_removal[i]);
+	}
+	for (unsigned i = 0; i < MANY; i += 2)
+		sb_ticker_remove(t, r[i].self);
+	sb_ticker_unref(t);
+	g_main_context_unref(ctx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -163,6 +207,7 @@ int main(void)
 		cmocka_unit_test(test_due_together_share_a_wakeup),
 		cmocka_unit_test(test_remove_in_callbacks),
 		cmocka_unit_test(test_unref_in_callback),
+		cmocka_unit_test(test_many_ticks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
