@@ -10,6 +10,7 @@
 #include <string.h>
 #include <agent.h>
 
+#include "webrtc/ctx_local.h"
 #include "webrtc/ice_direct.h"
 
 #define QUEUE_SLOTS 16
@@ -20,9 +21,67 @@ typedef struct queued {
 	uint8_t buf[DGRAM_MAX];
 } queued;
 
+/* libnice's own sources (its timers, and its socket until the pair is
+ * taken over) are not attached to the worker's context, whose every
+ * loop pass would walk them (one keepalive timer per call stays for the
+ * life of the call), but to a context of their own per worker, which
+ * the worker runs from one timer every PUMP_MS. ICE and DTLS set-up
+ * messages wait at most that long; media never passes through it. */
+#define PUMP_MS 5
+
+typedef struct ice_pump {
+	sb_ctx_local base;        /* first: the per-context registry */
+	GMainContext *nice_ctx;   /* owned; only this worker runs it */
+	GSource *timer;           /* owned, on the worker's context */
+} ice_pump;
+
+static sb_ctx_locals pumps;
+
+static gboolean pump_run(gpointer data)
+{
+	ice_pump *p = data;
+	/* bounded: a busy libnice cannot hold the worker */
+	for (int i = 0; i < 16 && g_main_context_iteration(p->nice_ctx, FALSE);
+	     i++)
+		;
+	return G_SOURCE_CONTINUE;
+}
+
+static sb_ctx_local *pump_new(GMainContext *ctx)
+{
+	ice_pump *p = g_new0(ice_pump, 1);
+	p->base = (sb_ctx_local){ 1, ctx };
+	p->nice_ctx = g_main_context_new();
+	p->timer = g_timeout_source_new(PUMP_MS);
+	g_source_set_name(p->timer, "sb-ice-pump");
+	g_source_set_callback(p->timer, pump_run, p, NULL);
+	g_source_attach(p->timer, ctx);
+	return &p->base;
+}
+
+static ice_pump *pump_get(GMainContext *ctx)
+{
+	return (ice_pump *)sb_ctx_local_get(&pumps, ctx, pump_new);
+}
+
+static void pump_unref(ice_pump *p)
+{
+	if (!sb_ctx_local_unref(&pumps, &p->base))
+		return;
+	g_source_destroy(p->timer);
+	g_source_unref(p->timer);
+	/* let libnice finish what it queued while closing its agents */
+	for (int i = 0; i < 100 && g_main_context_iteration(p->nice_ctx, FALSE);
+	     i++)
+		;
+	g_main_context_unref(p->nice_ctx);
+	g_free(p);
+}
+
 struct sb_ice {
 	NiceAgent *agent;        /* owned */
-	GMainContext *ctx;       /* ref */
+	GMainContext *ctx;       /* ref: the worker's */
+	ice_pump *pump;          /* ref: libnice's context */
 	guint sid;
 	const sb_ice_ops *ops;   /* borrowed; NULL after close */
 	void *user_data;
@@ -196,8 +255,8 @@ static void release_socket(sb_ice *ice)
 	ice->retired = g_slist_prepend(ice->retired, ice->direct);
 	ice->direct = NULL;
 	g_clear_object(&ice->direct_sock);
-	nice_agent_attach_recv(ice->agent, ice->sid, 1, ice->ctx, on_recv,
-			       ice);
+	nice_agent_attach_recv(ice->agent, ice->sid, 1, ice->pump->nice_ctx,
+			       on_recv, ice);
 }
 
 static bool direct_params(sb_ice *ice, GSocket *sock,
@@ -300,7 +359,7 @@ static int make_agent(sb_ice *ice, const sb_ice_params *p)
 	 * peer stops answering them for 30 s: ice_direct.c's once it reads
 	 * the pair's socket, libnice's when it never will. */
 	ice->agent = nice_agent_new_full(
-		ice->ctx, NICE_COMPATIBILITY_RFC5245,
+		ice->pump->nice_ctx, NICE_COMPATIBILITY_RFC5245,
 		direct_enabled() ? NICE_AGENT_OPTION_NONE
 				 : NICE_AGENT_OPTION_CONSENT_FRESHNESS);
 	if (!ice->agent)
@@ -325,8 +384,8 @@ static int make_agent(sb_ice *ice, const sb_ice_params *p)
 	if (p->port_min && p->port_max >= p->port_min)
 		nice_agent_set_port_range(ice->agent, ice->sid, 1, p->port_min,
 					  p->port_max);
-	nice_agent_attach_recv(ice->agent, ice->sid, 1, ice->ctx, on_recv,
-			       ice);
+	nice_agent_attach_recv(ice->agent, ice->sid, 1, ice->pump->nice_ctx,
+			       on_recv, ice);
 	return nice_agent_gather_candidates(ice->agent, ice->sid) ? 0 : -EIO;
 }
 
@@ -339,6 +398,7 @@ int sb_ice_new(GMainContext *ctx, const sb_ice_params *p,
 		return -EINVAL;
 	sb_ice *ice = g_new0(sb_ice, 1);
 	ice->ctx = g_main_context_ref(ctx);
+	ice->pump = pump_get(ctx);
 	ice->queue = g_new(queued, QUEUE_SLOTS);
 	g_strlcpy(ice->local_addr, p->local_addr, sizeof(ice->local_addr));
 	if (p->public_addr)
@@ -570,8 +630,8 @@ void sb_ice_close(sb_ice *ice)
 	release_socket(ice);
 	g_signal_handlers_disconnect_by_data(ice->agent, ice);
 	if (ice->sid) {
-		nice_agent_attach_recv(ice->agent, ice->sid, 1, ice->ctx, NULL,
-				       NULL);
+		nice_agent_attach_recv(ice->agent, ice->sid, 1,
+				       ice->pump->nice_ctx, NULL, NULL);
 		nice_agent_remove_stream(ice->agent, ice->sid);
 	}
 }
@@ -584,6 +644,7 @@ void sb_ice_free(sb_ice *ice)
 	if (ice->agent)
 		g_object_unref(ice->agent);
 	g_slist_free_full(ice->retired, (GDestroyNotify)sb_ice_direct_free);
+	pump_unref(ice->pump);
 	g_main_context_unref(ice->ctx);
 	g_free(ice->queue);
 	g_free(ice);
