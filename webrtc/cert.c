@@ -13,6 +13,8 @@ struct sb_cert {
 	X509 *x509;           /* owned */
 	EVP_PKEY *key;        /* owned */
 	char fp[SB_CERT_FP_LEN];
+	GMutex ctx_lock;      /* guards ctxs */
+	GHashTable *ctxs;     /* profiles (owned) -> SSL_CTX * (a ref) */
 };
 
 static void log_ssl(const char *what)
@@ -49,6 +51,9 @@ int sb_cert_new(const char *cn, sb_cert **out)
 {
 	sb_cert *c = g_new0(sb_cert, 1);
 	g_atomic_ref_count_init(&c->ref);
+	g_mutex_init(&c->ctx_lock);
+	c->ctxs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+					(GDestroyNotify)SSL_CTX_free);
 
 	c->key = EVP_EC_gen("P-256");
 	if (!c->key) {
@@ -65,9 +70,7 @@ int sb_cert_new(const char *cn, sb_cert **out)
 	*out = c;
 	return 0;
 fail:
-	X509_free(c->x509);
-	EVP_PKEY_free(c->key);
-	g_free(c);
+	sb_cert_unref(c);
 	return -EIO;
 }
 
@@ -81,9 +84,24 @@ void sb_cert_unref(sb_cert *c)
 {
 	if (!c || !g_atomic_ref_count_dec(&c->ref))
 		return;
+	g_hash_table_destroy(c->ctxs);
+	g_mutex_clear(&c->ctx_lock);
 	X509_free(c->x509);
 	EVP_PKEY_free(c->key);
 	g_free(c);
+}
+
+SSL_CTX *sb_cert_ssl_ctx(sb_cert *c, const char *profiles,
+			 sb_cert_ctx_make make)
+{
+	g_mutex_lock(&c->ctx_lock);
+	SSL_CTX *ctx = g_hash_table_lookup(c->ctxs, profiles);
+	if (!ctx && (ctx = make(c, profiles)) != NULL)
+		g_hash_table_insert(c->ctxs, g_strdup(profiles), ctx);
+	if (ctx)
+		SSL_CTX_up_ref(ctx);
+	g_mutex_unlock(&c->ctx_lock);
+	return ctx;
 }
 
 const char *sb_cert_fingerprint(const sb_cert *c)

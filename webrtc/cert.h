@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <openssl/evp.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 
 /* "XX:" * 32 minus the last colon, plus NUL */
@@ -28,6 +29,15 @@ void sb_cert_unref(sb_cert *c);
 const char *sb_cert_fingerprint(const sb_cert *c); /* "AB:CD:..." */
 X509 *sb_cert_x509(const sb_cert *c);
 EVP_PKEY *sb_cert_key(const sb_cert *c);
+
+/* The DTLS context for this certificate and an SRTP profile list, made
+ * by make() on first use and shared by every endpoint after that: one
+ * SSL_CTX per call cost 13 KiB and ~150 µs (doc/BENCHMARKS.md "Set-ups
+ * and memory"). OpenSSL allows SSL_new on one context from many threads.
+ * Returns a new reference (SSL_CTX_free) or NULL. Any thread. */
+typedef SSL_CTX *(*sb_cert_ctx_make)(sb_cert *c, const char *profiles);
+SSL_CTX *sb_cert_ssl_ctx(sb_cert *c, const char *profiles,
+			 sb_cert_ctx_make make);
 
 /* SHA-256 fingerprint of any certificate, formatted as above into out
  * (at least SB_CERT_FP_LEN bytes). Returns 0 or -EIO. Any thread. */

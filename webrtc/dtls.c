@@ -18,7 +18,7 @@
 #define TIMER_MAX_US 2000000u
 
 struct sb_dtls {
-	SSL_CTX *sslctx;            /* owned */
+	SSL_CTX *sslctx;            /* ref, shared per cert (cert.h) */
 	SSL *ssl;                   /* owned; owns the two BIOs */
 	BIO *rbio, *wbio;           /* borrowed from ssl */
 	sb_cert *cert;              /* ref */
@@ -62,6 +62,8 @@ static unsigned int timer_cb(SSL *ssl, unsigned int timer_us)
 	return timer_us >= TIMER_MAX_US / 2 ? TIMER_MAX_US : timer_us * 2;
 }
 
+/* Shared by every endpoint with this certificate and profile list
+ * (sb_cert_ssl_ctx): nothing per call may be set on it. */
 static SSL_CTX *make_ctx(sb_cert *cert, const char *profiles)
 {
 	SSL_CTX *c = SSL_CTX_new(DTLS_method());
@@ -79,7 +81,10 @@ static SSL_CTX *make_ctx(sb_cert *cert, const char *profiles)
 	/* VERIFY_PEER also makes a server send CertificateRequest */
 	SSL_CTX_set_verify(c, SSL_VERIFY_PEER |
 			   SSL_VERIFY_FAIL_IF_NO_PEER_CERT, verify_cb);
-	SSL_CTX_set_options(c, SSL_OP_NO_QUERY_MTU);
+	/* DTLS-SRTP never resumes (every call has new keys): a shared
+	 * context must not collect every call's session */
+	SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_options(c, SSL_OP_NO_QUERY_MTU | SSL_OP_NO_TICKET);
 	SSL_CTX_set_read_ahead(c, 1);
 	return c;
 }
@@ -123,8 +128,8 @@ int sb_dtls_new(sb_cert *cert, const sb_dtls_params *p, GMainContext *ctx,
 	d->user_data = user_data;
 	d->cert = sb_cert_ref(cert);
 	d->ctx = g_main_context_ref(ctx);
-	d->sslctx = make_ctx(cert, p->srtp_profiles ? p->srtp_profiles :
-			     DEFAULT_PROFILES);
+	d->sslctx = sb_cert_ssl_ctx(cert, p->srtp_profiles ? p->srtp_profiles :
+				    DEFAULT_PROFILES, make_ctx);
 	if (!d->sslctx || make_ssl(d) < 0) {
 		ERR_clear_error();
 		sb_dtls_free(d);
@@ -343,7 +348,7 @@ int sb_dtls_handle_datagram(sb_dtls *d, const uint8_t *buf, size_t len)
 	if (d->state == SB_DTLS_STATE_FAILED ||
 	    d->state == SB_DTLS_STATE_CLOSED)
 		return -ESHUTDOWN;
-	if (len == 0 || len > INT_MAX)
+	if (len == 0 || len > INT_MAX || !d->ssl) /* !ssl: retired */
 		return 0;
 	if (d->state == SB_DTLS_STATE_NEW) /* server: first ClientHello */
 		d->state = SB_DTLS_STATE_HANDSHAKING;
@@ -375,6 +380,22 @@ void sb_dtls_close(sb_dtls *d)
 		d->state = SB_DTLS_STATE_CLOSED;
 	d->ops = NULL;
 	d->user_data = NULL;
+}
+
+void sb_dtls_retire(sb_dtls *d)
+{
+	if (d->state != SB_DTLS_STATE_CONNECTED || !d->ssl)
+		return;
+	disarm(d);
+	SSL_free(d->ssl); /* and its BIOs */
+	d->ssl = NULL;
+	d->rbio = d->wbio = NULL;
+	g_clear_pointer(&d->sslctx, SSL_CTX_free);
+}
+
+bool sb_dtls_is_retired(const sb_dtls *d)
+{
+	return d->state == SB_DTLS_STATE_CONNECTED && !d->ssl;
 }
 
 void sb_dtls_free(sb_dtls *d)

@@ -93,6 +93,16 @@ sb_dtls_role sb_dtls_get_role(const sb_dtls *d);
  * callbacks. No callback fires after it returns. */
 void sb_dtls_close(sb_dtls *d);
 
+/* Once the peer has shown it holds the keys (authenticated SRTP or SRTCP
+ * from it arrived), no handshake message can still need an answer: free
+ * OpenSSL's per-connection state (the SSL object, its buffers, the
+ * handshake transcript, the peer's certificate; tens of KiB per call).
+ * After it, DTLS datagrams are ignored and sb_dtls_close sends no
+ * close_notify; the state stays CONNECTED. Only in CONNECTED;
+ * idempotent. */
+void sb_dtls_retire(sb_dtls *d);
+bool sb_dtls_is_retired(const sb_dtls *d);
+
 /* Close and release. NULL is a no-op. */
 void sb_dtls_free(sb_dtls *d);
 

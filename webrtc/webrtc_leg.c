@@ -35,6 +35,7 @@ typedef struct webrtc_leg {
 	gint64 last_rx;              /* monotonic µs of the last datagram */
 	sb_tick *consent_tick;       /* from ICE connected on (base.ticker) */
 	bool consent_lost;
+	bool dtls_retired;           /* sb_dtls_retire done */
 	uint8_t rxbuf[SB_LEG_BUF];   /* decrypt area; no per-packet malloc */
 	uint8_t rtcpbuf[SB_LEG_BUF];
 } webrtc_leg;
@@ -101,6 +102,16 @@ static const sb_dtls_ops dtls_ops = {
 	.closed = on_dtls_closed,
 };
 
+/* The peer sent something under the new keys, so it has finished the
+ * handshake: DTLS state is no longer needed (sb_dtls_retire). */
+static void retire_dtls(webrtc_leg *w)
+{
+	if (w->dtls) {
+		sb_dtls_retire(w->dtls);
+		w->dtls_retired = sb_dtls_is_retired(w->dtls);
+	}
+}
+
 static void recv_srtp(webrtc_leg *w, const uint8_t *buf, size_t len)
 {
 	if (!w->srtp || len > SB_LEG_MTU) {
@@ -115,6 +126,8 @@ static void recv_srtp(webrtc_leg *w, const uint8_t *buf, size_t len)
 		w->base.stats.rx_replayed += n == -EALREADY;
 		return;
 	}
+	if (!w->dtls_retired)
+		retire_dtls(w);
 	sb_leg_deliver_rtp(&w->base, w->rxbuf, (size_t)n, sizeof(w->rxbuf),
 			   &h);
 }
@@ -131,6 +144,8 @@ static void recv_srtcp(webrtc_leg *w, const uint8_t *buf, size_t len)
 		w->base.stats.rx_dropped++;
 		return;
 	}
+	if (!w->dtls_retired)
+		retire_dtls(w);
 	sb_leg_handle_rtcp(&w->base, w->rtcpbuf, (size_t)n);
 }
 
@@ -294,6 +309,7 @@ static int make_dtls(webrtc_leg *w)
 	};
 	sb_dtls_free(w->dtls);
 	w->dtls = NULL;
+	w->dtls_retired = false;
 	sb_srtp_free(w->srtp);
 	w->srtp = NULL;
 	int err = sb_dtls_new(w->cert, &p, w->base.ctx, &dtls_ops, w,

@@ -312,6 +312,46 @@ static void test_close_notify(void **state)
 	assert_int_equal(sb_dtls_get_state(f->b.d), SB_DTLS_STATE_CLOSED);
 }
 
+/* Retired after the handshake: state stays CONNECTED, nothing is sent
+ * on close, later datagrams are ignored; the other end (not retired)
+ * still works; a second endpoint on the same certificate shares its
+ * SSL_CTX and still handshakes. Not retired before CONNECTED. */
+static void test_retire(void **state)
+{
+	fixture *f = *state;
+	make(f, NULL, NULL, NULL, 0);
+	sb_dtls_retire(f->a.d); /* too early: a no-op */
+	assert_false(sb_dtls_is_retired(f->a.d));
+	sb_dtls_start(f->a.d);
+	run(f);
+	check_keys(f, SB_SRTP_AEAD_AES_128_GCM, 28);
+	sb_dtls_retire(f->a.d);
+	sb_dtls_retire(f->a.d); /* idempotent */
+	assert_true(sb_dtls_is_retired(f->a.d));
+	assert_int_equal(sb_dtls_get_state(f->a.d), SB_DTLS_STATE_CONNECTED);
+	unsigned before = f->a.sent;
+	const uint8_t junk[] = { 23, 0xfe, 0xfd, 0, 1, 0, 0, 0, 0, 0, 9, 0, 1, 7 };
+	assert_int_equal(sb_dtls_handle_datagram(f->a.d, junk, sizeof(junk)), 0);
+	sb_dtls_close(f->b.d); /* b's close_notify reaches a: ignored */
+	pump(f);
+	assert_false(f->a.closed);
+	sb_dtls_close(f->a.d);
+	assert_int_equal(f->a.sent, before); /* no close_notify */
+
+	/* the shared context still serves new handshakes on this cert */
+	sb_dtls_free(f->a.d);
+	sb_dtls_free(f->b.d);
+	for (peer *p = &f->a; p; p = p == &f->a ? &f->b : NULL) {
+		g_queue_clear_full(&p->inbox, (GDestroyNotify)g_bytes_unref);
+		p->d = NULL;
+		p->connected = p->failed = p->closed = false;
+	}
+	make(f, NULL, NULL, NULL, 0);
+	sb_dtls_start(f->a.d);
+	run(f);
+	check_keys(f, SB_SRTP_AEAD_AES_128_GCM, 28);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -331,6 +371,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_lost_flights, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_retire, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_notify, setup,
 						teardown),
 	};
