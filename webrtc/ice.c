@@ -91,7 +91,9 @@ struct sb_ice {
 	char local_addr[64];
 	char public_addr[64];
 	char remote_ufrag[257];  /* last applied, "" before the first */
-	queued *queue;           /* owned, QUEUE_SLOTS; sends before a pair */
+	queued *queue;           /* owned, QUEUE_SLOTS; sends before a pair:
+				  * made on first use, freed once flushed
+				  * (24 KiB a call would otherwise keep) */
 	unsigned n_queued;
 	bool controlling;
 	char remote_pwd[257];
@@ -153,6 +155,7 @@ static void flush_queue(sb_ice *ice)
 		nice_agent_send(ice->agent, ice->sid, 1, ice->queue[i].len,
 				(const gchar *)ice->queue[i].buf);
 	ice->n_queued = 0;
+	g_clear_pointer(&ice->queue, g_free);
 }
 
 static void on_state(NiceAgent *agent, guint sid, guint cid, guint state,
@@ -399,7 +402,6 @@ int sb_ice_new(GMainContext *ctx, const sb_ice_params *p,
 	sb_ice *ice = g_new0(sb_ice, 1);
 	ice->ctx = g_main_context_ref(ctx);
 	ice->pump = pump_get(ctx);
-	ice->queue = g_new(queued, QUEUE_SLOTS);
 	g_strlcpy(ice->local_addr, p->local_addr, sizeof(ice->local_addr));
 	if (p->public_addr)
 		g_strlcpy(ice->public_addr, p->public_addr,
@@ -559,6 +561,8 @@ int sb_ice_send(sb_ice *ice, const uint8_t *buf, size_t len)
 		if (r >= 0)
 			return 0;
 	}
+	if (!ice->queue)
+		ice->queue = g_new(queued, QUEUE_SLOTS);
 	if (ice->n_queued == QUEUE_SLOTS)
 		return -EAGAIN;
 	queued *q = &ice->queue[ice->n_queued++];
