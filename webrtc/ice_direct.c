@@ -8,6 +8,7 @@
 #include "webrtc/fd_poll.h"
 #include "webrtc/stun_pair.h"
 #include "webrtc/ticker.h"
+#include "webrtc/txq.h"
 
 /* One STUN agent per worker: 12.8 KiB, mostly its table of pending
  * transactions, which every pair of the worker can share. */
@@ -30,6 +31,7 @@ struct sb_ice_direct {
 	sb_fdpoll *poll;            /* ref */
 	sb_fdpoll_watch *watch;
 	sb_ticker *ticker;          /* ref */
+	sb_txq *txq;                /* ref: the worker's send queue */
 	sb_tick *tick;
 	bool stopped;
 	bool lost;
@@ -195,6 +197,7 @@ sb_ice_direct *sb_ice_direct_new(GMainContext *ctx,
 		return NULL;
 	}
 	d->ticker = sb_ticker_get(ctx);
+	d->txq = sb_txq_get(ctx);
 	unsigned period = (unsigned)MIN(d->pair.interval_us / 5000, 1000);
 	d->tick = sb_ticker_add(d->ticker, MAX(period, 10u), on_tick, d);
 	return d;
@@ -204,6 +207,10 @@ int sb_ice_direct_send(sb_ice_direct *d, const uint8_t *buf, size_t len)
 {
 	if (d->stopped || d->lost)
 		return -ESHUTDOWN;
+	if (sb_txq_send(d->txq, d->fd, buf, len,
+			(struct sockaddr *)&d->remote, d->remote_len,
+			NULL) == 0)
+		return 0;
 	ssize_t n = sendto(d->fd, buf, len, MSG_DONTWAIT,
 			   (struct sockaddr *)&d->remote, d->remote_len);
 	return n < 0 ? -errno : 0;
@@ -232,6 +239,9 @@ void sb_ice_direct_stop(sb_ice_direct *d)
 	if (d->ticker)
 		sb_ticker_remove(d->ticker, d->tick);
 	d->tick = NULL;
+	/* the fd is borrowed: nothing may stay queued for it */
+	if (d->txq)
+		sb_txq_forget(d->txq);
 }
 
 void sb_ice_direct_free(sb_ice_direct *d)
@@ -244,6 +254,8 @@ void sb_ice_direct_free(sb_ice_direct *d)
 		sb_fdpoll_unref(d->poll);
 	if (d->ticker)
 		sb_ticker_unref(d->ticker);
+	if (d->txq)
+		sb_txq_unref(d->txq);
 	if (sb_ctx_local_unref(&stun_registry, &d->stun->base))
 		g_free(d->stun);
 	g_free(d);

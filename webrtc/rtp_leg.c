@@ -17,6 +17,7 @@
 
 #include "webrtc/demux.h"
 #include "webrtc/fd_poll.h"
+#include "webrtc/txq.h"
 
 G_STATIC_ASSERT(SB_FDPOLL_BUF >= SB_LEG_BUF);
 
@@ -33,6 +34,8 @@ typedef struct rtp_leg {
 	int fd[2];                  /* owned: RTP, RTCP; -1 if none */
 	sb_fdpoll *poll;            /* ref: the worker's socket poller */
 	sb_fdpoll_watch *w[2];      /* owned by poll: read watches */
+	sb_txq *txq;                /* ref: the worker's send queue; NULL
+				     * until the first RTP goes out */
 	sb_tick *timeout_tick;      /* inactivity check (base.ticker) */
 	uint16_t port;              /* our RTP port; RTCP is port + 1 */
 	char media_addr[64];
@@ -388,6 +391,12 @@ static int rl_send_rtp(sb_leg *leg, uint8_t *buf, size_t len, size_t cap)
 		return -EAGAIN;
 	}
 	sb_leg_account_tx(leg, buf, len);
+	if (!r->txq)
+		r->txq = sb_txq_get(leg->ctx);
+	if (sb_txq_send(r->txq, r->fd[0], buf, len,
+			(const struct sockaddr *)&to->ss, to->len,
+			&leg->stats.tx_dropped) == 0)
+		return 0;
 	if (sendto(r->fd[0], buf, len, 0, (const struct sockaddr *)&to->ss,
 		   to->len) < 0) {
 		leg->stats.tx_dropped++;
@@ -412,6 +421,11 @@ static void rl_close(sb_leg *leg)
 static void rl_free(sb_leg *leg)
 {
 	rtp_leg *r = R(leg);
+	/* queued datagrams name our fd and our stats */
+	if (r->txq) {
+		sb_txq_forget(r->txq);
+		sb_txq_unref(r->txq);
+	}
 	for (int i = 0; i < 2; i++) {
 		sb_fdpoll_remove(r->poll, r->w[i]);
 		if (r->fd[i] >= 0)

@@ -1,0 +1,48 @@
+/* Outgoing datagrams of a worker, sent together once per loop pass
+ * instead of one by one as the packets are made.
+ *
+ * Why: a datagram to a process asleep in epoll wakes it, and waking a
+ * task on the other CPU is the costliest thing a send does on this
+ * machine's VMs (doc/BENCHMARKS.md "Where the time goes"). Made one by
+ * one between two Opus encodes, every packet of a transcoding tick paid
+ * that wake-up; sent back to back at the end of the pass, the receiver
+ * is still awake for all but the first. Nothing waits longer than the
+ * loop pass that made it: the queue is flushed by its GSource's prepare,
+ * which GLib runs after every pass's dispatches and before it polls,
+ * and whenever it is full.
+ *
+ * Thread: the one that runs the context; sb_txq_get from any thread
+ * (a lock, at set-up only). */
+#ifndef SB_WEBRTC_TXQ_H
+#define SB_WEBRTC_TXQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <glib.h>
+
+typedef struct sb_txq sb_txq;
+
+/* The context's queue, made on first use; a reference (sb_txq_unref). */
+sb_txq *sb_txq_get(GMainContext *ctx);
+void sb_txq_unref(sb_txq *q);
+
+/* Queue a copy of buf for fd (to NULL: the connected peer). A send that
+ * fails later adds one to *dropped (may be NULL; must stay valid until
+ * the next flush, or be forgotten with sb_txq_forget). Returns 0, or
+ * -EMSGSIZE. */
+int sb_txq_send(sb_txq *q, int fd, const uint8_t *buf, size_t len,
+		const struct sockaddr *to, socklen_t to_len,
+		uint64_t *dropped);
+
+/* Send everything queued now. */
+void sb_txq_flush(sb_txq *q);
+
+/* Datagrams waiting (tests). */
+unsigned sb_txq_pending(const sb_txq *q);
+
+/* Before closing a queued fd or freeing a dropped counter: send what
+ * is queued now, so nothing refers to either afterwards. */
+void sb_txq_forget(sb_txq *q);
+
+#endif
