@@ -27,7 +27,8 @@ WEBRTC_LIBS = libsb_webrtc.a $(TRANSCODING_LIBS) $(NICE_LIBS) $(SRTP_LIBS) \
 	$(OPENSSL_LIBS) $(GLIB_LIBS)
 
 if FUZZING
-noinst_PROGRAMS += tests/fuzz/fuzz_rtp tests/fuzz/fuzz_rtcp tests/fuzz/fuzz_demux
+noinst_PROGRAMS += tests/fuzz/fuzz_rtp tests/fuzz/fuzz_rtcp tests/fuzz/fuzz_demux \
+	tests/fuzz/fuzz_stun
 tests_fuzz_fuzz_rtp_SOURCES = tests/fuzz/fuzz_rtp.c
 tests_fuzz_fuzz_rtp_LDADD = $(WEBRTC_LIBS)
 tests_fuzz_fuzz_rtp_LDFLAGS = $(FUZZ_LDFLAGS)
@@ -37,4 +38,7 @@ tests_fuzz_fuzz_rtcp_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_demux_SOURCES = tests/fuzz/fuzz_demux.c
 tests_fuzz_fuzz_demux_LDADD = $(WEBRTC_LIBS)
 tests_fuzz_fuzz_demux_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_stun_SOURCES = tests/fuzz/fuzz_stun.c
+tests_fuzz_fuzz_stun_LDADD = $(WEBRTC_LIBS)
+tests_fuzz_fuzz_stun_LDFLAGS = $(FUZZ_LDFLAGS)
 endif

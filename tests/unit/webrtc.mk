@@ -1,7 +1,7 @@
 # unit tests for webrtc/ (cmocka)
 WEBRTC_UNIT = tests/unit/test_demux tests/unit/test_rtp tests/unit/test_rtcp \
 	tests/unit/test_dtls tests/unit/test_srtp tests/unit/test_ice \
-	tests/unit/test_ice_direct tests/unit/test_txq \
+	tests/unit/test_ice_direct tests/unit/test_txq tests/unit/test_stun_pair \
 	tests/unit/test_media tests/unit/test_media_loop \
 	tests/unit/test_codec_policy tests/unit/test_conf
 check_PROGRAMS += $(WEBRTC_UNIT)
@@ -34,6 +34,10 @@ tests_unit_test_ice_LDADD = $(WEBRTC_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_ice_direct_SOURCES = tests/unit/test_ice_direct.c
 tests_unit_test_ice_direct_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_ice_direct_LDADD = $(WEBRTC_LIBS) $(CMOCKA_LIBS)
+
+tests_unit_test_stun_pair_SOURCES = tests/unit/test_stun_pair.c
+tests_unit_test_stun_pair_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_stun_pair_LDADD = $(WEBRTC_LIBS) $(CMOCKA_LIBS)
 
 tests_unit_test_txq_SOURCES = tests/unit/test_txq.c
 tests_unit_test_txq_CPPFLAGS = $(UNIT_CPPFLAGS)
