@@ -360,7 +360,10 @@ static int make_agent(sb_ice *ice, const sb_ice_params *p)
 
 	/* RFC 7675 consent checks on the selected pair, FAILED when the
 	 * peer stops answering them for 30 s: ice_direct.c's once it reads
-	 * the pair's socket, libnice's when it never will. */
+	 * the pair's socket; libnice's only with SB_ICE_VIA_LIBNICE (its
+	 * checks would go unanswered once we read the socket). A pair with
+	 * no plain socket (TCP, TURN: neither is configured here) has none;
+	 * the WebRTC leg's own silence check still ends such a call. */
 	ice->agent = nice_agent_new_full(
 		ice->pump->nice_ctx, NICE_COMPATIBILITY_RFC5245,
 		direct_enabled() ? NICE_AGENT_OPTION_NONE
