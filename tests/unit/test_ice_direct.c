@@ -6,7 +6,9 @@
  *  - against a plain libnice agent with RFC 7675 consent on, our
  *    consent requests are answered by libnice and libnice's checks are
  *    answered by us (so libnice's STUN accepts ours and vice versa), and
- *    data flows both ways.
+ *    data flows both ways;
+ *  - that agent restarts ICE: the socket goes back to libnice, new
+ *    credentials, READY again, taken over again, data and consent.
  * Watchdog-bounded. */
 #include <errno.h>
 #include <setjmp.h>
@@ -306,12 +308,95 @@ static void test_against_libnice(void **state)
 	assert_true(s.stun_answered >= 1);
 }
 
+static bool peer_ready(fixture *f)
+{
+	return f->peer_ready;
+}
+
+static unsigned a_rx_goal, peer_rx_goal;
+static bool both_got_goal(fixture *f)
+{
+	return f->a.n_rx >= a_rx_goal && f->peer_rx >= peer_rx_goal;
+}
+
+/* The peer restarts ICE (new credentials, as a browser's re-offer
+ * carries): the gateway side gives the socket back to libnice, checks
+ * run again with new credentials on both sides, and after READY the
+ * worker reads the socket itself again: data both ways, consent kept. */
+static void test_restart_from_peer(void **state)
+{
+	fixture *f = *state;
+	NiceAddress addr;
+
+	f->peer = nice_agent_new_full(f->ctx, NICE_COMPATIBILITY_RFC5245,
+				      NICE_AGENT_OPTION_CONSENT_FRESHNESS);
+	g_object_set(f->peer, "controlling-mode", TRUE, "ice-tcp", FALSE,
+		     "upnp", FALSE, NULL);
+	g_signal_connect(f->peer, "component-state-changed",
+			 G_CALLBACK(peer_state), f);
+	nice_address_init(&addr);
+	nice_address_set_from_string(&addr, "127.0.0.1");
+	nice_agent_add_local_address(f->peer, &addr);
+	f->peer_sid = nice_agent_add_stream(f->peer, 1);
+	nice_agent_attach_recv(f->peer, f->peer_sid, 1, f->ctx, peer_recv, f);
+	assert_true(nice_agent_gather_candidates(f->peer, f->peer_sid));
+	make(f, &f->a, false);
+	sb_media_desc pd, ad;
+	memset(&pd, 0, sizeof(pd));
+	memset(&ad, 0, sizeof(ad));
+	peer_desc(f, &pd);
+	assert_int_equal(sb_ice_get_local(f->a.ice, &ad), 0);
+	assert_int_equal(sb_ice_set_remote(f->a.ice, &pd), 0);
+	peer_apply(f, &ad);
+	assert_true(run_until(f, direct_and_peer_ready, 5000));
+	char ufrag_before[sizeof(ad.ice_ufrag)];
+	g_strlcpy(ufrag_before, ad.ice_ufrag, sizeof(ufrag_before));
+
+	/* the peer restarts; its new description reaches the gateway */
+	f->peer_ready = false;
+	assert_true(nice_agent_restart_stream(f->peer, f->peer_sid));
+	memset(&pd, 0, sizeof(pd));
+	peer_desc(f, &pd);
+	assert_true(sb_ice_is_restart(f->a.ice, &pd));
+	assert_int_equal(sb_ice_set_remote(f->a.ice, &pd), 0);
+	assert_false(sb_ice_is_direct(f->a.ice)); /* libnice reads again */
+	memset(&ad, 0, sizeof(ad));
+	assert_int_equal(sb_ice_get_local(f->a.ice, &ad), 0);
+	assert_string_not_equal(ad.ice_ufrag, ufrag_before);
+	peer_apply(f, &ad);
+	assert_true(run_until(f, peer_ready, 5000));
+	assert_true(run_until(f, direct_and_peer_ready, 5000));
+
+	const uint8_t rtp[] = { 0x80, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 3, 5 };
+	a_rx_goal = f->a.n_rx + 10;
+	peer_rx_goal = f->peer_rx + 10;
+	for (int i = 0; i < 10; i++) {
+		assert_int_equal(sb_ice_send(f->a.ice, rtp, sizeof(rtp)), 0);
+		assert_true(nice_agent_send(f->peer, f->peer_sid, 1,
+					    sizeof(rtp),
+					    (const gchar *)rtp) > 0);
+	}
+	assert_true(run_until(f, both_got_goal, 3000));
+	/* our consent requests carry the new credentials: still answered */
+	sb_ice_direct_stats s;
+	assert_int_equal(sb_ice_get_direct_stats(f->a.ice, &s), 0);
+	unsigned ok0 = (unsigned)s.consent_ok;
+	gint64 until = g_get_monotonic_time() + 500 * 1000;
+	while (g_get_monotonic_time() < until)
+		g_main_context_iteration(f->ctx, FALSE) || (g_usleep(1000), 0);
+	assert_int_equal(sb_ice_get_direct_stats(f->a.ice, &s), 0);
+	assert_true(s.consent_ok > ok0);
+	assert_false(f->a.failed);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_two_direct_ends, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_against_libnice, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_restart_from_peer, setup,
 						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
