@@ -81,6 +81,7 @@ static const schema_key schema[] = {
 	{ "media.rtp_timeout", T_INT, check_nonneg },
 	{ "media.workers", T_INT, check_nonneg },
 	{ "media.prefer_opus", T_BOOL, NULL },
+	{ "media.max_transcoded", T_INT, check_nonneg },
 	{ "services", T_GROUP, NULL },
 	{ "services.echo", T_STRING, check_user },
 	{ "services.conference_prefix", T_STRING, check_user },
@@ -397,6 +398,7 @@ static void extract(const config_t *cf, sb_config *c)
 	c->workers = get_uint(cf, "media.workers", 0);
 	int po = 0;
 	c->prefer_opus = config_lookup_bool(cf, "media.prefer_opus", &po) && po;
+	c->max_transcoded = get_uint(cf, "media.max_transcoded", 0);
 	if (c->workers == 0) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 		c->workers = n > 0 ? (unsigned)n : 1;

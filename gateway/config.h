@@ -72,6 +72,7 @@ typedef struct sb_config {
 	unsigned rtp_timeout_s;
 	unsigned workers;           /* 0 = one per core (resolved at load) */
 	bool prefer_opus;           /* Opus toward browsers even if G.711 is shared */
+	unsigned max_transcoded;    /* per worker; 0 = SB_MEDIA_MAX_TRANSCODED_DEFAULT */
 
 	/* services */
 	char *svc_echo;

@@ -213,6 +213,7 @@ static int ensure_session(worker_call *wc)
 		.echo_delay_ms = c->echo_delay_ms,
 		.conf_room = wc->room,
 		.prefer_opus = c->prefer_opus,
+		.max_transcoded = c->max_transcoded,
 	};
 	int err = 0;
 	wc->session = sb_media_session_new(&p, g_main_context_get_thread_default(),

@@ -54,11 +54,13 @@ typedef enum {
 				   * in room sb_media_params.conf_room */
 } sb_leg_kind;
 
-/* Transcoded sessions per worker when sb_media_params.max_transcoded is
- * 0. bench_codec (ASan build, loaded 2-vCPU VM): 103 us CPU per 20 ms
- * for one call, Opus 48k c5 <-> PCMU both directions = 0.51 % of a
- * core, ~195 calls per core; an optimised build does better. */
-#define SB_MEDIA_MAX_TRANSCODED_DEFAULT 200
+/* Transcoded sessions per worker when sb_media_params.max_transcoded
+ * (media.max_transcoded) is 0: what one worker core carried cleanly in
+ * the transcoding benchmark on the 2-vCPU test VM (125 passed in some
+ * runs, 150 failed in most; doc/BENCHMARKS.md), so that a full worker
+ * refuses new transcoded calls instead of making every call late.
+ * Faster cores carry more: raise media.max_transcoded there. */
+#define SB_MEDIA_MAX_TRANSCODED_DEFAULT 120
 
 typedef struct sb_media_params {
 	const char *media_addr;   /* media.address (bind + host candidate) */
