@@ -62,26 +62,6 @@ sb_rtp_sniff rtp "$BS_RTP" "$BS_RTP_HI"
 
 cat >"$SB_WORK/dtmf.js" <<'JS'
 async (a) => {
-  // while R.opusOnly is set, our offers keep only Opus and
-  // telephone-event/48000 (m= line, rtpmap, fmtp, rtcp-fb)
-  let opusOnly = false;
-  const keep = (sdp) => {
-    const lines = sdp.split('\r\n'), pts = new Set();
-    for (const l of lines) {
-      const m = /^a=rtpmap:(\d+) (opus\/48000|telephone-event\/48000)/i.exec(l);
-      if (m) pts.add(m[1]);
-    }
-    return lines.filter(l => {
-      const m = /^a=(rtpmap|fmtp|rtcp-fb):(\d+)/.exec(l);
-      return !m || pts.has(m[2]);
-    }).map(l => l.startsWith('m=audio')
-      ? l.split(' ').filter((t, i) => i < 3 || pts.has(t)).join(' ') : l).join('\r\n');
-  };
-  const orig = RTCPeerConnection.prototype.setLocalDescription;
-  RTCPeerConnection.prototype.setLocalDescription = function (d) {
-    if (opusOnly && d && d.type === 'offer') d = { type: 'offer', sdp: keep(d.sdp) };
-    return orig.call(this, d);
-  };
   const maps = (sdp) => (sdp || '').split('\r\n').filter(l => /^a=rtpmap:/.test(l)).map(l => l.slice(9)).join(' | ');
   const one = async (ua, target, tones, method) => {
     const r = {};
@@ -102,9 +82,9 @@ async (a) => {
   if (!ua1.connected) return { error: 'ws1 not connected' };
   R.relay = await one(ua1, a.bs, '1234#', 'rfc4733');
   sb.emit('alice', 'relay-done');
-  opusOnly = true;
+  sb.restrictOffers(/^(opus\/48000|telephone-event\/48000)/i); // Opus-only offers
   R.xcode = await one(ua1, a.bs, '5678*', 'rfc4733');
-  opusOnly = false;
+  sb.restrictOffers(null);
   sb.emit('alice', 'xcode-done');
   await ua1.stop();
   const ua2 = await sb.ua({ lib: 'jssip', name: 'bob', ws: a.ws2, uri: 'sip:bob@sipbridge.test' });

@@ -78,23 +78,7 @@ sb_rtp_sniff rtp 1 65535
 # time: a.lossWaitMs), stays a.steadyMs, measures what it hears, hangs up.
 cat >"$SB_WORK/loss.js" <<'JS'
 async (a) => {
-  const keep = (sdp) => {
-    const lines = sdp.split('\r\n'), pts = new Set();
-    for (const l of lines) {
-      const m = /^a=rtpmap:(\d+) opus\/48000/i.exec(l);
-      if (m) pts.add(m[1]);
-    }
-    return lines.filter(l => {
-      const m = /^a=(rtpmap|fmtp|rtcp-fb):(\d+)/.exec(l);
-      return !m || pts.has(m[2]);
-    }).map(l => l.startsWith('m=audio')
-      ? l.split(' ').filter((t, i) => i < 3 || pts.has(t)).join(' ') : l).join('\r\n');
-  };
-  const orig = RTCPeerConnection.prototype.setLocalDescription;
-  RTCPeerConnection.prototype.setLocalDescription = function (d) {
-    if (d && d.type === 'offer') d = { type: 'offer', sdp: keep(d.sdp) };
-    return orig.call(this, d);
-  };
+  sb.restrictOffers(/^opus\/48000/i);   // offers with Opus only
   const R = {};
   const ua = await sb.ua({ lib: 'jssip', ws: a.ws, uri: 'sip:alice@sipbridge.test' });
   if (!ua.connected) return { error: 'ws not connected' };

@@ -21,26 +21,9 @@ sb_wait_port udp "$BS_PORT" 10 || sb_die "baresip did not listen"
 
 cat >"$SB_WORK/call.js" <<'JS'
 async (a) => {
-  // Opus-only offers (as in t_media_transcode_jssip_baresip), except for
-  // the page's PCMU call
-  let opusOnly = true;
-  const keep = (sdp) => {
-    const lines = sdp.split('\r\n'), pts = new Set();
-    for (const l of lines) {
-      const m = /^a=rtpmap:(\d+) (opus|telephone-event)\//i.exec(l);
-      if (m) pts.add(m[1]);
-    }
-    return lines.filter(l => {
-      const m = /^a=(rtpmap|fmtp|rtcp-fb):(\d+)/.exec(l);
-      return !m || pts.has(m[2]);
-    }).map(l => l.startsWith('m=audio')
-      ? l.split(' ').filter((t, i) => i < 3 || pts.has(t)).join(' ') : l).join('\r\n');
-  };
-  const orig = RTCPeerConnection.prototype.setLocalDescription;
-  RTCPeerConnection.prototype.setLocalDescription = function (d) {
-    if (opusOnly && d && d.type === 'offer') d = { type: 'offer', sdp: keep(d.sdp) };
-    return orig.call(this, d);
-  };
+  // Opus-only offers, except for the page's PCMU call
+  const opusOnly = /^(opus|telephone-event)\//i;
+  sb.restrictOffers(opusOnly);
   const mline = (sdp) => ((sdp || '').split('\r\n').find(l => l.startsWith('m=audio')) || '');
   const ua1 = await sb.ua({ lib: 'jssip', ws: a.ws, uri: 'sip:alice@sipbridge.test', register: false });
   const ua2 = await sb.ua({ lib: 'jssip', ws: a.ws, uri: 'sip:bob@sipbridge.test', register: false });
@@ -53,11 +36,11 @@ async (a) => {
   r.first.tone = await c1.tone(1500);
   const c2 = await ua2.call(a.target, { timeoutMs: 20000 });
   r.second = c2.summary();
-  opusOnly = false;
+  sb.restrictOffers(null);
   const c3 = await ua2.call(a.target, { timeoutMs: 20000 });
   r.pcmu = { state: c3.state, remoteM: mline(c3.remoteSdp) };
   if (c3.state === 'confirmed') r.pcmu.hangup = await c3.hangup();
-  opusOnly = true;
+  sb.restrictOffers(opusOnly);
   r.first.hangup = await c1.hangup();
   await sb.sleep(1000);
   const c4 = await ua2.call(a.target, { timeoutMs: 20000 });

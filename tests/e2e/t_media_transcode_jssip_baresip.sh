@@ -23,25 +23,8 @@ sleep 1.5
 
 cat >"$SB_WORK/call.js" <<'JS'
 async (a) => {
-  // keep only Opus and telephone-event in our offers (m= line, rtpmap,
-  // fmtp, rtcp-fb), before JsSIP sends them
-  const keep = (sdp) => {
-    const lines = sdp.split('\r\n'), pts = new Set();
-    for (const l of lines) {
-      const m = /^a=rtpmap:(\d+) (opus|telephone-event)\//i.exec(l);
-      if (m) pts.add(m[1]);
-    }
-    return lines.filter(l => {
-      const m = /^a=(rtpmap|fmtp|rtcp-fb):(\d+)/.exec(l);
-      return !m || pts.has(m[2]);
-    }).map(l => l.startsWith('m=audio')
-      ? l.split(' ').filter((t, i) => i < 3 || pts.has(t)).join(' ') : l).join('\r\n');
-  };
-  const orig = RTCPeerConnection.prototype.setLocalDescription;
-  RTCPeerConnection.prototype.setLocalDescription = function (d) {
-    if (d && d.type === 'offer') d = { type: 'offer', sdp: keep(d.sdp) };
-    return orig.call(this, d);
-  };
+  // offers with Opus and telephone-event only
+  sb.restrictOffers(/^(opus|telephone-event)\//i);
   const ua = await sb.ua({ lib: 'jssip', ws: a.ws, uri: 'sip:alice@sipbridge.test', register: false });
   if (!ua.connected) return { error: 'ws not connected' };
   const call = await ua.call(a.target);
