@@ -26,7 +26,7 @@ build_pkgs=(build-essential autoconf automake libtool pkg-config
 	libglib2.0-dev libsofia-sip-ua-dev libsofia-sip-ua-glib-dev
 	libwebsockets-dev libwebsockets-evlib-glib libnice-dev libsrtp2-dev
 	libssl-dev libopus-dev libspandsp-dev libconfig-dev libjansson-dev
-	libsqlite3-dev libcmocka-dev nodejs npm)
+	libsqlite3-dev libcmocka-dev liburing-dev nodejs npm)
 test_pkgs=(sip-tester baresip-core sox chromium iproute2 iptables clang
 	libclang-rt-14-dev curl procps psmisc)
 

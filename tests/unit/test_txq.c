@@ -1,8 +1,10 @@
 /* sb_txq: datagrams wait for the end of the loop pass, then leave in
  * order; a full queue sends at once; a failed send is counted where the
- * sender asked; the last unref sends what is left. Loopback UDP. */
+ * sender asked; the last unref sends what is left. Through io_uring when
+ * the kernel allows it, and again with sendto. Loopback UDP. */
 #include <errno.h>
 #include <setjmp.h>
+#include <stdlib.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -57,6 +59,8 @@ static void test_end_of_pass_in_order(void **state)
 {
 	fixture *f = *state;
 	sb_txq *q = sb_txq_get(f->ctx);
+	print_message("flushing with %s\n",
+		      sb_txq_uses_uring(q) ? "io_uring" : "sendto");
 	uint8_t b[64];
 	for (uint8_t i = 1; i <= 3; i++)
 		assert_int_equal(sb_txq_send(q, f->tx, &i, 1,
@@ -114,12 +118,26 @@ static void test_full_and_failed(void **state)
 	assert_int_equal(recv_one(f, b), 1);
 }
 
+/* The same with io_uring turned off (the fallback path). */
+static void test_sendto_path(void **state)
+{
+	setenv("SB_TXQ_SENDTO", "1", 1);
+	sb_txq *q = sb_txq_get(((fixture *)*state)->ctx);
+	assert_false(sb_txq_uses_uring(q));
+	sb_txq_unref(q);
+	test_end_of_pass_in_order(state);
+	test_full_and_failed(state);
+	unsetenv("SB_TXQ_SENDTO");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_end_of_pass_in_order,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_full_and_failed, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_sendto_path, setup,
 						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
