@@ -16,6 +16,9 @@
 #ifndef SB_WEBRTC_FD_POLL_H
 #define SB_WEBRTC_FD_POLL_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <glib.h>
 #include <sys/socket.h>
 
@@ -38,6 +41,23 @@ void sb_fdpoll_unref(sb_fdpoll *p);
 /* Watch fd for input. Returns NULL (errno set) if epoll refuses it. */
 sb_fdpoll_watch *sb_fdpoll_add(sb_fdpoll *p, int fd, sb_fdpoll_cb cb,
 			       void *data);
+
+/* One datagram read from fd for the watch's owner: buf (up to
+ * SB_FDPOLL_BUF bytes; truncated datagrams are dropped) and from are
+ * borrowed for the call. */
+typedef void (*sb_fdpoll_dgram_cb)(int fd, uint8_t *buf, size_t len,
+				   const struct sockaddr_storage *from,
+				   socklen_t from_len, void *data);
+
+/* Watch a UDP socket and have the poller read it: with io_uring, one
+ * datagram from every ready socket in one system call per wake-up
+ * (instead of one recvmmsg per socket: nearly every socket holds one
+ * datagram per wake-up, each call's socket being its own); without,
+ * recvmmsg in batches of SB_FDPOLL_BATCH. SB_FDPOLL_RECVMMSG=1 in the
+ * environment keeps recvmmsg. NULL (errno set) if epoll refuses fd. */
+sb_fdpoll_watch *sb_fdpoll_add_dgram(sb_fdpoll *p, int fd,
+				     sb_fdpoll_dgram_cb cb, void *data);
+bool sb_fdpoll_uses_uring(const sb_fdpoll *p);
 /* Stop watching (before closing the fd). Safe inside any callback of the
  * same poller, including the watch's own: a removed watch is never
  * called again. NULL-safe. */

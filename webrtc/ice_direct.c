@@ -120,22 +120,15 @@ static void on_datagram(sb_ice_direct *d, const uint8_t *buf, size_t len,
 	d->ops->recv(d->user_data, buf, len);
 }
 
-/* Bounded like rtp_leg.c's reader: what is left is reported again. */
-static void on_readable(int fd, void *data)
+/* The worker's poller reads the socket for us (fd_poll.h). */
+static void on_dgram(int fd, uint8_t *buf, size_t len,
+		     const struct sockaddr_storage *from, socklen_t flen,
+		     void *data)
 {
 	sb_ice_direct *d = data;
-
-	for (int round = 0; round < 4 && !d->stopped; round++) {
-		sb_fdpoll_batch_reset(d->poll);
-		struct mmsghdr *m = sb_fdpoll_batch(d->poll);
-		int n = recvmmsg(fd, m, SB_FDPOLL_BATCH, MSG_DONTWAIT, NULL);
-		for (int i = 0; i < n && !d->stopped; i++)
-			on_datagram(d, m[i].msg_hdr.msg_iov->iov_base,
-				    m[i].msg_len, m[i].msg_hdr.msg_name,
-				    m[i].msg_hdr.msg_namelen);
-		if (n < SB_FDPOLL_BATCH)
-			break;
-	}
+	(void)fd;
+	if (!d->stopped)
+		on_datagram(d, buf, len, (const struct sockaddr *)from, flen);
 }
 
 static void on_tick(gint64 now, void *data)
@@ -189,7 +182,7 @@ sb_ice_direct *sb_ice_direct_new(GMainContext *ctx,
 	d->pair.next_request = now; /* first request at the first tick */
 	d->poll = sb_fdpoll_get(ctx);
 	if (d->poll)
-		d->watch = sb_fdpoll_add(d->poll, d->fd, on_readable, d);
+		d->watch = sb_fdpoll_add_dgram(d->poll, d->fd, on_dgram, d);
 	if (!d->watch) {
 		int e = errno ? errno : ENOMEM;
 		sb_ice_direct_free(d);

@@ -271,25 +271,14 @@ static void read_one(rtp_leg *r, int which, const uint8_t *buf, size_t n,
 	}
 }
 
-/* One recvmmsg per SB_FDPOLL_BATCH datagrams instead of one recvfrom
- * each plus a final EAGAIN. Bounded, so one busy socket cannot starve the
- * worker; what is left is reported again (level-triggered). */
-static void on_readable(int fd, void *data)
+/* The worker's poller reads the sockets for us (fd_poll.h). */
+static void on_dgram(int fd, uint8_t *buf, size_t len,
+		     const struct sockaddr_storage *from, socklen_t flen,
+		     void *data)
 {
 	rtp_leg *r = data;
-	int which = fd == r->fd[0] ? 0 : 1;
-
-	for (int round = 0; round < 4 && !r->base.closed; round++) {
-		sb_fdpoll_batch_reset(r->poll);
-		struct mmsghdr *m = sb_fdpoll_batch(r->poll);
-		int n = recvmmsg(fd, m, SB_FDPOLL_BATCH, MSG_DONTWAIT, NULL);
-		for (int i = 0; i < n && !r->base.closed; i++)
-			read_one(r, which, m[i].msg_hdr.msg_iov->iov_base,
-				 m[i].msg_len, m[i].msg_hdr.msg_name,
-				 m[i].msg_hdr.msg_namelen);
-		if (n < SB_FDPOLL_BATCH)
-			break;
-	}
+	if (!r->base.closed)
+		read_one(r, fd == r->fd[0] ? 0 : 1, buf, len, from, flen);
 }
 
 static void check_timeout(gint64 now, void *data)
@@ -311,7 +300,7 @@ static int watch(rtp_leg *r)
 	for (int i = 0; i < 2; i++) {
 		if (r->fd[i] < 0 || r->w[i])
 			continue;
-		r->w[i] = sb_fdpoll_add(r->poll, r->fd[i], on_readable, r);
+		r->w[i] = sb_fdpoll_add_dgram(r->poll, r->fd[i], on_dgram, r);
 		if (!r->w[i])
 			return -errno;
 	}

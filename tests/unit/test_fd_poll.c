@@ -1,6 +1,7 @@
 /* sb_fdpoll: one poller per context, readiness dispatch, recvmmsg batch,
  * and the removals that happen inside callbacks (another watch, the
- * poller's last reference). Run under ASan, a use-after-free fails. */
+ * poller's last reference); datagram watches read through io_uring and
+ * through recvmmsg. Run under ASan, a use-after-free fails. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -9,6 +10,8 @@
 #include <arpa/inet.h>
 #include <stdbool.h>
 #include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -215,6 +218,110 @@ static void test_unref_in_callback(void **unused)
 	g_main_context_unref(ctx);
 }
 
+/* --- datagram watches: the poller reads for its owners --- */
+
+typedef struct dstate {
+	sb_fdpoll *p;
+	sb_fdpoll_watch *w[2];
+	int fd[2];
+	int got[2];
+	char last[2][64];
+	in_port_t from_port[2];
+	bool remove_other;   /* the first delivery removes the other watch */
+} dstate;
+
+static void on_dgram(int fd, uint8_t *buf, size_t len,
+		     const struct sockaddr_storage *from, socklen_t flen,
+		     void *data)
+{
+	dstate *d = data;
+	int i = fd == d->fd[0] ? 0 : 1;
+	assert_true(flen >= sizeof(struct sockaddr_in));
+	d->from_port[i] = ((const struct sockaddr_in *)from)->sin_port;
+	d->got[i]++;
+	size_t n = len < sizeof(d->last[i]) - 1 ? len : sizeof(d->last[i]) - 1;
+	memcpy(d->last[i], buf, n);
+	d->last[i][n] = '\0';
+	if (d->remove_other && d->w[1 - i]) {
+		sb_fdpoll_remove(d->p, d->w[1 - i]);
+		d->w[1 - i] = NULL;
+	}
+}
+
+static void send_from(const sock *to, const sock *from, const void *b,
+		      size_t n)
+{
+	assert_true(sendto(from->fd, b, n, 0, (const struct sockaddr *)&to->addr,
+			   sizeof(to->addr)) == (ssize_t)n);
+}
+
+/* Datagrams arrive with their source, in order, 20 on one socket and one
+ * on another; a datagram longer than SB_FDPOLL_BUF is dropped, not cut;
+ * a watch removed by another's delivery gets nothing more. Run with
+ * io_uring (when the kernel allows it) and with recvmmsg. */
+static void dgram_round(bool uring)
+{
+	if (!uring)
+		setenv("SB_FDPOLL_RECVMMSG", "1", 1);
+	GMainContext *ctx = g_main_context_new();
+	dstate d = { 0 };
+	sock s[2], peer;
+	sock_open(&s[0]);
+	sock_open(&s[1]);
+	sock_open(&peer);
+	d.fd[0] = s[0].fd;
+	d.fd[1] = s[1].fd;
+	d.p = sb_fdpoll_get(ctx);
+	if (!uring)
+		assert_false(sb_fdpoll_uses_uring(d.p));
+	print_message("datagram watches read with %s\n",
+		      sb_fdpoll_uses_uring(d.p) ? "io_uring" : "recvmmsg");
+	d.w[0] = sb_fdpoll_add_dgram(d.p, s[0].fd, on_dgram, &d);
+	d.w[1] = sb_fdpoll_add_dgram(d.p, s[1].fd, on_dgram, &d);
+	char msg[16];
+	for (int i = 0; i < 20; i++) {
+		int n = snprintf(msg, sizeof(msg), "rtp-%d", i);
+		send_from(&s[0], &peer, msg, (size_t)n);
+	}
+	send_from(&s[1], &peer, "rtcp", 4);
+	static uint8_t big[SB_FDPOLL_BUF + 100];
+	send_from(&s[1], &peer, big, sizeof(big));
+	spin(ctx);
+	assert_int_equal(d.got[0], 20);
+	assert_string_equal(d.last[0], "rtp-19");
+	assert_int_equal(d.got[1], 1); /* the big one dropped */
+	assert_string_equal(d.last[1], "rtcp");
+	assert_int_equal(d.from_port[0], peer.addr.sin_port);
+
+	d.remove_other = true;
+	send_from(&s[0], &peer, "a", 1);
+	send_from(&s[1], &peer, "b", 1);
+	g_usleep(5000);
+	g_main_context_iteration(ctx, FALSE);
+	assert_int_equal(d.got[0] + d.got[1], 22); /* one of the two only */
+	for (int i = 0; i < 2; i++)
+		if (d.w[i])
+			sb_fdpoll_remove(d.p, d.w[i]);
+	sb_fdpoll_unref(d.p);
+	for (int i = 0; i < 2; i++)
+		close(s[i].fd);
+	close(peer.fd);
+	g_main_context_unref(ctx);
+	unsetenv("SB_FDPOLL_RECVMMSG");
+}
+
+static void test_dgram_uring(void **unused)
+{
+	(void)unused;
+	dgram_round(true);
+}
+
+static void test_dgram_recvmmsg(void **unused)
+{
+	(void)unused;
+	dgram_round(false);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -222,6 +329,8 @@ int main(void)
 		cmocka_unit_test(test_dispatch_and_batch),
 		cmocka_unit_test(test_remove_other_in_callback),
 		cmocka_unit_test(test_unref_in_callback),
+		cmocka_unit_test(test_dgram_uring),
+		cmocka_unit_test(test_dgram_recvmmsg),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
