@@ -38,6 +38,8 @@ media: {
   rtp_ports   = [ 20000, 29999 ];
   rtp_timeout = 60;
   workers     = 1;
+  # the transcoding ramp measures the capacity: admission must not cap it
+  max_transcoded = 10000;
 };
 # the load comes from one address and, per call, one user: lift the
 # per-IP, per-user and total bounds (sip/limits.h) for the benchmark
