@@ -9,13 +9,26 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "webrtc/txq.h"
+
 static inline gboolean sbt_expire(gpointer data)
 {
 	*(bool *)data = true;
 	return G_SOURCE_REMOVE;
 }
 
-/* Run ctx for ms milliseconds (its sources dispatch meanwhile). */
+/* Send what the worker made in its last loop pass now: it would leave
+ * only at the start of the next pass (txq.h), and a test that reads
+ * the peers' sockets after a spin must see everything sent so far. */
+static inline void sbt_flush_sends(GMainContext *ctx)
+{
+	sb_txq *q = sb_txq_get(ctx);
+	sb_txq_flush(q);
+	sb_txq_unref(q);
+}
+
+/* Run ctx for ms milliseconds (its sources dispatch meanwhile), then
+ * flush its send queue. */
 static inline void sbt_spin(GMainContext *ctx, unsigned ms)
 {
 	bool expired = false;
@@ -26,6 +39,7 @@ static inline void sbt_spin(GMainContext *ctx, unsigned ms)
 		g_main_context_iteration(ctx, TRUE);
 	g_source_destroy(w);
 	g_source_unref(w);
+	sbt_flush_sends(ctx);
 }
 
 /* A non-blocking UDP socket on 127.0.0.1, any port: the fd (-1 on
