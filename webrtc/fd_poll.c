@@ -74,7 +74,9 @@ static void poller_free(sb_fdpoll *p)
 	g_free(p);
 }
 
-/* One datagram for each watch in ws, in one system call. */
+/* One datagram for each live watch in ws, in one system call. A watch
+ * removed by an earlier callback of this pass is skipped: its fd may be
+ * closed, or already another socket's. */
 static void read_ring(sb_fdpoll *p, sb_fdpoll_watch **ws, unsigned n)
 {
 	unsigned queued = 0;
@@ -82,6 +84,8 @@ static void read_ring(sb_fdpoll *p, sb_fdpoll_watch **ws, unsigned n)
 		sb_fdpoll_watch *w = ws[i];
 		rx_slot *s = &p->rx[i];
 		s->res = 0;
+		if (w->dead)
+			continue;
 		s->iov = (struct iovec){ s->buf, SB_FDPOLL_BUF };
 		s->mh = (struct msghdr){ .msg_name = &s->name,
 					 .msg_namelen = sizeof(s->name),
