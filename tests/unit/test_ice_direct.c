@@ -263,9 +263,12 @@ static bool libnice_consent_both_ways(fixture *f)
 	       s.consent_ok >= 3 && s.stun_answered >= 1;
 }
 
-static void test_against_libnice(void **state)
+/* A plain libnice agent (controlling, RFC 7675 consent on) and the
+ * gateway side (controlled, f->a), connected until the gateway reads
+ * the pair itself. Fills the two descriptions exchanged. */
+static void connect_libnice_peer(fixture *f, sb_media_desc *pd,
+				 sb_media_desc *ad)
 {
-	fixture *f = *state;
 	NiceAddress addr;
 
 	f->peer = nice_agent_new_full(f->ctx, NICE_COMPATIBILITY_RFC5245,
@@ -282,14 +285,20 @@ static void test_against_libnice(void **state)
 	assert_true(nice_agent_gather_candidates(f->peer, f->peer_sid));
 
 	make(f, &f->a, false);
-	sb_media_desc pd, ad;
-	memset(&pd, 0, sizeof(pd));
-	memset(&ad, 0, sizeof(ad));
-	peer_desc(f, &pd);
-	assert_int_equal(sb_ice_get_local(f->a.ice, &ad), 0);
-	assert_int_equal(sb_ice_set_remote(f->a.ice, &pd), 0);
-	peer_apply(f, &ad);
+	memset(pd, 0, sizeof(*pd));
+	memset(ad, 0, sizeof(*ad));
+	peer_desc(f, pd);
+	assert_int_equal(sb_ice_get_local(f->a.ice, ad), 0);
+	assert_int_equal(sb_ice_set_remote(f->a.ice, pd), 0);
+	peer_apply(f, ad);
 	assert_true(run_until(f, direct_and_peer_ready, 5000));
+}
+
+static void test_against_libnice(void **state)
+{
+	fixture *f = *state;
+	sb_media_desc pd, ad;
+	connect_libnice_peer(f, &pd, &ad);
 
 	const uint8_t rtp[] = { 0x80, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 2, 7 };
 	for (int i = 0; i < 10; i++) {
@@ -326,29 +335,8 @@ static bool both_got_goal(fixture *f)
 static void test_restart_from_peer(void **state)
 {
 	fixture *f = *state;
-	NiceAddress addr;
-
-	f->peer = nice_agent_new_full(f->ctx, NICE_COMPATIBILITY_RFC5245,
-				      NICE_AGENT_OPTION_CONSENT_FRESHNESS);
-	g_object_set(f->peer, "controlling-mode", TRUE, "ice-tcp", FALSE,
-		     "upnp", FALSE, NULL);
-	g_signal_connect(f->peer, "component-state-changed",
-			 G_CALLBACK(peer_state), f);
-	nice_address_init(&addr);
-	nice_address_set_from_string(&addr, "127.0.0.1");
-	nice_agent_add_local_address(f->peer, &addr);
-	f->peer_sid = nice_agent_add_stream(f->peer, 1);
-	nice_agent_attach_recv(f->peer, f->peer_sid, 1, f->ctx, peer_recv, f);
-	assert_true(nice_agent_gather_candidates(f->peer, f->peer_sid));
-	make(f, &f->a, false);
 	sb_media_desc pd, ad;
-	memset(&pd, 0, sizeof(pd));
-	memset(&ad, 0, sizeof(ad));
-	peer_desc(f, &pd);
-	assert_int_equal(sb_ice_get_local(f->a.ice, &ad), 0);
-	assert_int_equal(sb_ice_set_remote(f->a.ice, &pd), 0);
-	peer_apply(f, &ad);
-	assert_true(run_until(f, direct_and_peer_ready, 5000));
+	connect_libnice_peer(f, &pd, &ad);
 	char ufrag_before[sizeof(ad.ice_ufrag)];
 	g_strlcpy(ufrag_before, ad.ice_ufrag, sizeof(ufrag_before));
 
