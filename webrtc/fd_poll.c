@@ -115,9 +115,8 @@ static void read_ring(sb_fdpoll *p, sb_fdpoll_watch **ws, unsigned n)
 	}
 }
 
-static void deliver_slot(sb_fdpoll *p, sb_fdpoll_watch *w, rx_slot *s)
+static void deliver_slot(sb_fdpoll_watch *w, rx_slot *s)
 {
-	(void)p;
 	if (s->res <= 0 || (s->mh.msg_flags & MSG_TRUNC))
 		return; /* EAGAIN, an error, or too big for any of ours */
 	w->dcb(w->fd, s->buf, (size_t)s->res, &s->name, s->mh.msg_namelen,
@@ -143,7 +142,7 @@ static void read_ring_rounds(sb_fdpoll *p, sb_fdpoll_watch **ws, unsigned n,
 			sb_fdpoll_watch *w = ws[i];
 			if (w->dead)
 				continue;
-			deliver_slot(p, w, &p->rx[i]);
+			deliver_slot(w, &p->rx[i]);
 			if (!w->dead && p->rx[i].res > 0)
 				ws[next++] = w;
 		}

@@ -20,7 +20,6 @@ typedef struct stun_local {
 static sb_ctx_locals stun_registry;
 
 struct sb_ice_direct {
-	GMainContext *ctx;          /* not a reference: ice.c holds one */
 	int fd;                     /* borrowed */
 	struct sockaddr_storage remote;
 	socklen_t remote_len;
@@ -158,7 +157,6 @@ sb_ice_direct *sb_ice_direct_new(GMainContext *ctx,
 		return NULL;
 	}
 	sb_ice_direct *d = g_new0(sb_ice_direct, 1);
-	d->ctx = ctx;
 	d->fd = p->fd;
 	memcpy(&d->remote, p->remote, p->remote_len);
 	d->remote_len = p->remote_len;
@@ -234,7 +232,7 @@ void sb_ice_direct_stop(sb_ice_direct *d)
 	d->tick = NULL;
 	/* the fd is borrowed: nothing may stay queued for it */
 	if (d->txq)
-		sb_txq_forget(d->txq);
+		sb_txq_flush(d->txq);
 }
 
 void sb_ice_direct_free(sb_ice_direct *d)

@@ -412,7 +412,7 @@ static void rl_free(sb_leg *leg)
 	rtp_leg *r = R(leg);
 	/* queued datagrams name our fd and our stats */
 	if (r->txq) {
-		sb_txq_forget(r->txq);
+		sb_txq_flush(r->txq);
 		sb_txq_unref(r->txq);
 	}
 	for (int i = 0; i < 2; i++) {

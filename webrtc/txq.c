@@ -195,7 +195,3 @@ bool sb_txq_uses_uring(const sb_txq *q)
 	return q->uring;
 }
 
-void sb_txq_forget(sb_txq *q)
-{
-	sb_txq_flush(q);
-}

@@ -30,13 +30,14 @@ void sb_txq_unref(sb_txq *q);
 
 /* Queue a copy of buf for fd (to NULL: the connected peer). A send that
  * fails later adds one to *dropped (may be NULL; must stay valid until
- * the next flush, or be forgotten with sb_txq_forget). Returns 0, or
+ * the next flush: flush before freeing it). Returns 0, or
  * -EMSGSIZE. */
 int sb_txq_send(sb_txq *q, int fd, const uint8_t *buf, size_t len,
 		const struct sockaddr *to, socklen_t to_len,
 		uint64_t *dropped);
 
-/* Send everything queued now. */
+/* Send everything queued now. Also before closing a queued fd or
+ * freeing a dropped counter, so that nothing refers to either after. */
 void sb_txq_flush(sb_txq *q);
 
 /* Datagrams waiting (tests). */
@@ -46,9 +47,5 @@ unsigned sb_txq_pending(const sb_txq *q);
  * instead of one per datagram (1.7 µs a datagram less on the test VM).
  * SB_TXQ_SENDTO=1 in the environment keeps sendto. */
 bool sb_txq_uses_uring(const sb_txq *q);
-
-/* Before closing a queued fd or freeing a dropped counter: send what
- * is queued now, so nothing refers to either afterwards. */
-void sb_txq_forget(sb_txq *q);
 
 #endif

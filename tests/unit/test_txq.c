@@ -109,7 +109,7 @@ static void test_full_and_failed(void **state)
 	close(dead);
 	sb_txq_send(q, dead, b, 1, (struct sockaddr *)&f->to, sizeof(f->to),
 		    &dropped);
-	sb_txq_forget(q);
+	sb_txq_flush(q);
 	assert_int_equal(dropped, 1);
 	/* the last reference sends what is left */
 	sb_txq_send(q, f->tx, b, 1, (struct sockaddr *)&f->to, sizeof(f->to),
