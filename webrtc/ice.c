@@ -95,6 +95,7 @@ struct sb_ice {
 				  * made on first use, freed once flushed
 				  * (24 KiB a call would otherwise keep) */
 	unsigned n_queued;
+	uint16_t port_min, port_max;
 	bool controlling;
 	char remote_pwd[257];
 	unsigned consent_interval_ms, consent_timeout_ms;
@@ -354,6 +355,23 @@ static int set_stun(NiceAgent *agent, const char *server)
 	return 0;
 }
 
+/* The one stream (audio, one component), its socket on a port of the
+ * range, host candidates gathered (synchronously). */
+static int add_stream(sb_ice *ice)
+{
+	ice->gathered = false;
+	ice->sid = nice_agent_add_stream(ice->agent, 1);
+	if (ice->sid == 0)
+		return -EIO;
+	nice_agent_set_stream_name(ice->agent, ice->sid, "audio");
+	if (ice->port_min && ice->port_max >= ice->port_min)
+		nice_agent_set_port_range(ice->agent, ice->sid, 1,
+					  ice->port_min, ice->port_max);
+	nice_agent_attach_recv(ice->agent, ice->sid, 1, ice->pump->nice_ctx,
+			       on_recv, ice);
+	return nice_agent_gather_candidates(ice->agent, ice->sid) ? 0 : -EIO;
+}
+
 static int make_agent(sb_ice *ice, const sb_ice_params *p)
 {
 	NiceAddress addr;
@@ -383,16 +401,7 @@ static int make_agent(sb_ice *ice, const sb_ice_params *p)
 	if (!nice_address_set_from_string(&addr, p->local_addr) ||
 	    !nice_agent_add_local_address(ice->agent, &addr))
 		return -EINVAL;
-	ice->sid = nice_agent_add_stream(ice->agent, 1);
-	if (ice->sid == 0)
-		return -EIO;
-	nice_agent_set_stream_name(ice->agent, ice->sid, "audio");
-	if (p->port_min && p->port_max >= p->port_min)
-		nice_agent_set_port_range(ice->agent, ice->sid, 1, p->port_min,
-					  p->port_max);
-	nice_agent_attach_recv(ice->agent, ice->sid, 1, ice->pump->nice_ctx,
-			       on_recv, ice);
-	return nice_agent_gather_candidates(ice->agent, ice->sid) ? 0 : -EIO;
+	return add_stream(ice);
 }
 
 int sb_ice_new(GMainContext *ctx, const sb_ice_params *p,
@@ -413,6 +422,8 @@ int sb_ice_new(GMainContext *ctx, const sb_ice_params *p,
 	ice->ops = ops;
 	ice->user_data = user_data;
 	ice->controlling = p->controlling;
+	ice->port_min = p->port_min;
+	ice->port_max = p->port_max;
 	ice->consent_interval_ms = p->consent_interval_ms;
 	ice->consent_timeout_ms = p->consent_timeout_ms;
 	int err = make_agent(ice, p);
@@ -522,11 +533,19 @@ int sb_ice_set_remote(sb_ice *ice, const sb_media_desc *remote)
 	if (ice->closed)
 		return -ESHUTDOWN;
 	if (sb_ice_is_restart(ice, remote)) {
-		/* RFC 8445 §9: new local credentials, checks start over,
-		 * and libnice reads the socket again until a new pair */
+		/* RFC 8445 §9: new local credentials, checks start over.
+		 * On a new stream, so on a new port, not restart_stream:
+		 * Chromium pairs its new ports with our old candidate
+		 * before our answer arrives and, when the answer names the
+		 * same address, keeps pinging it with our old ufrag (the
+		 * restart then failed about one time in two). */
 		release_socket(ice);
-		nice_agent_restart_stream(ice->agent, ice->sid);
+		nice_agent_remove_stream(ice->agent, ice->sid);
+		ice->n_queued = 0;
 		ice->state = SB_ICE_STATE_GATHERING;
+		int err = add_stream(ice);
+		if (err < 0)
+			return err;
 	}
 	g_strlcpy(ice->remote_ufrag, remote->ice_ufrag,
 		  sizeof(ice->remote_ufrag));

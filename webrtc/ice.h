@@ -77,8 +77,9 @@ int sb_ice_get_local(sb_ice *ice, sb_media_desc *d);
 /* Apply remote credentials and candidates. Unparsable, TCP and mDNS
  * (.local) candidates are skipped; zero usable candidates is fine
  * (peer-reflexive discovery). A ufrag different from the previous one is
- * an ICE restart (RFC 8445 §9): local credentials change too. Returns 0,
- * or -EINVAL when ufrag/pwd are missing. */
+ * an ICE restart (RFC 8445 §9): local credentials change too, and the
+ * candidates move to a new port (sb_ice_get_local again). Returns 0,
+ * -EINVAL when ufrag/pwd are missing, or -EIO when no new port. */
 int sb_ice_set_remote(sb_ice *ice, const sb_media_desc *remote);
 
 /* True when the remote ufrag differs from the one applied last (i.e.

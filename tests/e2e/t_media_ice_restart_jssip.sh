@@ -2,8 +2,8 @@
 # ICE restart from the browser mid-call (RFC 8445 §9): JsSIP calls
 # baresip (PCMU, plays 400 Hz) and hears it; the browser re-INVITEs with
 # an ICE restart (new ufrag/pwd); the gateway's answer carries new
-# credentials too, ICE runs again, the gateway takes the new pair's
-# socket back from libnice, and the page hears 400 Hz again. Meanwhile
+# credentials and a new port too, ICE runs again, the gateway takes the
+# new pair's socket from libnice, and the page hears 400 Hz again. Meanwhile
 # the admin API shows the gateway answering Chromium's checks on the new
 # pair itself (stun_rx grows) and its consent requests answered.
 . "$(dirname "$0")/../lib/common.sh"
@@ -28,14 +28,17 @@ async (a) => {
   const r = { state: call.state };
   if (call.state !== 'confirmed') { r.summary = call.summary(); return r; }
   const ufrag = sdp => sdp && (sdp.match(/a=ice-ufrag:(\S+)/) || [])[1];
+  const port = sdp => sdp && (sdp.match(/m=audio (\d+)/) || [])[1];
   await sb.sleep(1500);
   r.before = await call.tone(1500);
   r.localUfrag1 = ufrag(call.localSdp);
   r.remoteUfrag1 = ufrag(call.remoteSdp);
+  r.remotePort1 = port(call.remoteSdp);
   sb.emit('test', 'restarting');
   r.restart = await call.iceRestart();
   r.localUfrag2 = ufrag(call.localSdp);
   r.remoteUfrag2 = ufrag(call.remoteSdp);
+  r.remotePort2 = port(call.remoteSdp);
   await sb.sleep(2000);
   r.after = await call.tone(1500);
   sb.emit('test', 'restarted');
@@ -67,6 +70,7 @@ sb_expect_json "before the restart: the page hears 400 Hz" "$J" 'r.before && Mat
 sb_expect_json "restart re-INVITE answered" "$J" 'r.restart && r.restart.ok'
 sb_expect_json "the browser's offer has new ICE credentials" "$J" 'r.localUfrag1 && r.localUfrag2 && r.localUfrag1 !== r.localUfrag2'
 sb_expect_json "the gateway's answer has new ICE credentials" "$J" 'r.remoteUfrag1 && r.remoteUfrag2 && r.remoteUfrag1 !== r.remoteUfrag2'
+sb_expect_json "and a new port (Chromium keeps old-ufrag pairs to an address it knows)" "$J" 'r.remotePort1 && r.remotePort2 && r.remotePort1 !== r.remotePort2'
 sb_expect_json "after the restart: 400 Hz again" "$J" 'r.after && Math.abs(r.after.peakHz - 400) < 15 && r.after.peakDb > r.before.peakDb - 10'
 sb_expect_json "and still 7 s later" "$J" 'r.after2 && Math.abs(r.after2.peakHz - 400) < 15 && r.after2.peakDb > r.before.peakDb - 10'
 python3 - "$SB_WORK/d1.json" "$SB_WORK/d2.json" >"$SB_WORK/live.json" <<'PY'
