@@ -82,6 +82,7 @@ static const schema_key schema[] = {
 	{ "media.workers", T_INT, check_nonneg },
 	{ "media.prefer_opus", T_BOOL, NULL },
 	{ "media.max_transcoded", T_INT, check_nonneg },
+	{ "media.jitter_buffer", T_BOOL, NULL },
 	{ "services", T_GROUP, NULL },
 	{ "services.echo", T_STRING, check_user },
 	{ "services.conference_prefix", T_STRING, check_user },
@@ -399,6 +400,8 @@ static void extract(const config_t *cf, sb_config *c)
 	int po = 0;
 	c->prefer_opus = config_lookup_bool(cf, "media.prefer_opus", &po) && po;
 	c->max_transcoded = get_uint(cf, "media.max_transcoded", 0);
+	int jb = 0;
+	c->jitter_buffer = config_lookup_bool(cf, "media.jitter_buffer", &jb) && jb;
 	if (c->workers == 0) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 		c->workers = n > 0 ? (unsigned)n : 1;

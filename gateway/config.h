@@ -73,6 +73,7 @@ typedef struct sb_config {
 	unsigned workers;           /* 0 = one per core (resolved at load) */
 	bool prefer_opus;           /* Opus toward browsers even if G.711 is shared */
 	unsigned max_transcoded;    /* per worker; 0 = SB_MEDIA_MAX_TRANSCODED_DEFAULT */
+	bool jitter_buffer;         /* buffer transcoded audio (sb_media_params) */
 
 	/* services */
 	char *svc_echo;

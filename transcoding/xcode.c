@@ -1,9 +1,15 @@
-/* One direction of a transcoded call (see xcode.h). The output runs on a
- * slot clock: one slot per output ptime, whose RTP timestamp advances
- * whether or not a packet goes out, so timestamps follow real time across
- * silences. Each slot pulls input frames from the jitter buffer (one
- * playout tick per input frame, on demand) until the repacketiser holds
- * one output frame. Worker thread of the owning media session. */
+/* One direction of a transcoded call (see xcode.h). With a jitter
+ * buffer the output runs on a slot clock: one slot per output ptime,
+ * whose RTP timestamp advances whether or not a packet goes out, so
+ * timestamps follow real time across silences. Each slot pulls input
+ * frames from the jitter buffer (one playout tick per input frame, on
+ * demand) until the repacketiser holds one output frame.
+ *
+ * Without one (direct mode) every output frame is due as soon as its
+ * last input sample is decoded, and timestamps follow the input's: a
+ * jump in the input timestamps with no sequence gap (DTX, a pause
+ * around telephone-events) moves the output timestamps as far.
+ * Worker thread of the owning media session. */
 #include <errno.h>
 #include <string.h>
 
@@ -52,6 +58,8 @@ struct sb_xcode {
 	uint64_t last_audio_us;
 	bool have_seq;          /* direct mode: next expected sequence */
 	uint16_t next_seq;
+	bool have_in_ts;        /* direct mode: next expected timestamp */
+	uint32_t next_in_ts;
 	sb_xcode_stats st;
 	uint8_t pkt[SB_CODEC_MAX_PAYLOAD]; /* the packet handed out */
 };
@@ -312,14 +320,6 @@ static bool play_one(sb_xcode *x, uint64_t now_us)
 static bool fill(sb_xcode *x, uint64_t now_us)
 {
 	size_t have = sb_repack_pending(x->rp);
-	uint32_t unused;
-
-	/* Direct mode: audio that came after its slot (a loss seen late)
-	 * piles up as delay; keep at most two frames. */
-	if (x->jb == NULL && have >= 3 * x->frame_n) {
-		sb_repack_pop(x->rp, x->frame, &unused);
-		have = sb_repack_pending(x->rp);
-	}
 
 	while (x->jb != NULL && have < x->frame_n) {
 		if (!play_one(x, now_us)) {
@@ -347,6 +347,25 @@ static uint32_t ev_clock_ts(const sb_xcode *x, uint32_t ts)
 				   ec);
 }
 
+/* Direct mode: a timestamp jump with no sequence gap is time the
+ * sender sent nothing (DTX, or telephone-events in place of audio):
+ * the output timestamps jump as far, with a marker, so the receiver
+ * plays the next frame when it was meant to be heard. */
+static void direct_ts(sb_xcode *x, uint32_t ts)
+{
+	int32_t jump = x->have_in_ts ? (int32_t)(ts - x->next_in_ts) : 0;
+	uint32_t in_clock = x->cfg.in_codec->clock_rate;
+	uint32_t out_clock = x->cfg.out_codec->clock_rate;
+
+	/* backwards, or within half a frame: jitter in the sender's clock */
+	if (jump > (int32_t)(x->in_n * in_clock / x->pcm_rate / 2)) {
+		x->out_ts += (uint32_t)((uint64_t)jump * out_clock / in_clock);
+		x->marker_next = true;
+	}
+	x->have_in_ts = true;
+	x->next_in_ts = ts;
+}
+
 /* Direct mode: losses are seen as sequence gaps at arrival. */
 static int direct_seq(sb_xcode *x, uint16_t seq, const uint8_t *p,
 		      size_t len)
@@ -360,6 +379,9 @@ static int direct_seq(sb_xcode *x, uint16_t seq, const uint8_t *p,
 	for (int i = 0; i < gap; i++) {
 		x->st.lost++;
 		conceal(x, i == gap - 1 ? p : NULL, len);
+		/* the frame made up for it holds its time */
+		x->next_in_ts += (uint32_t)(x->in_n *
+			x->cfg.in_codec->clock_rate / x->pcm_rate);
 	}
 	x->have_seq = true;
 	x->next_seq = (uint16_t)(seq + 1);
@@ -377,8 +399,12 @@ static int push_audio(sb_xcode *x, const uint8_t *p, size_t len,
 		err = sb_jitter_put(x->jb, seq, ts, p, len, now_us);
 	} else {
 		err = direct_seq(x, seq, p, len);
-		if (err == 0)
+		if (err == 0) {
+			direct_ts(x, ts);
 			decode(x, p, len);
+			x->next_in_ts += (uint32_t)(x->in_n *
+				x->cfg.in_codec->clock_rate / x->pcm_rate);
+		}
 	}
 	if (err < 0)
 		return err;
@@ -524,12 +550,26 @@ static void skip_missed(sb_xcode *x, uint64_t now_us)
 	x->marker_next = true;
 }
 
+/* Direct mode: every frame decoded so far, now. */
+static int pull_direct(sb_xcode *x, sb_xcode_out *out)
+{
+	while (sb_repack_pending(x->rp) >= x->frame_n) {
+		uint32_t ts = x->out_ts;
+		x->out_ts += x->ts_step;
+		if (audio_slot(x, 0, ts, out) == 0)
+			return 0;
+	}
+	return -EAGAIN;
+}
+
 int sb_xcode_pull(sb_xcode *x, uint64_t now_us, sb_xcode_out *out)
 {
 	if (x->ev_on)
 		sb_xcode_ev_tick(&x->ev, now_us);
 	if (pull_event(x, out) == 0)
 		return 0;
+	if (x->jb == NULL)
+		return pull_direct(x, out);
 	if (!x->out_started) {
 		x->out_started = true;
 		x->next_us = now_us;

@@ -4,7 +4,7 @@
  * time in as now_us (any monotonic clock, microseconds). No sockets, no
  * main loop, no allocation after sb_xcode_new.
  *
- * Audio: adaptive jitter buffer -> decode at the narrow side's PCM rate
+ * Audio: adaptive jitter buffer (optional, see use_jitter) -> decode at the narrow side's PCM rate
  * (Opus is decoded/encoded directly at 8 or 16 kHz, no resampler) with
  * Opus in-band FEC for a lost frame when the next packet is there and
  * codec PLC otherwise -> repacketiser to the output ptime -> encode.
@@ -52,7 +52,13 @@ typedef struct sb_xcode_cfg {
 	int opus_loss_perc;        /* encoder loss hint %, default 10 */
 	int opus_bitrate;          /* bit/s, 0 = automatic */
 
-	bool use_jitter;           /* default on (needed when transcoding) */
+	/* Default on. Off (direct mode): each input frame is decoded as it
+	 * arrives and an output frame is due as soon as it is complete, so
+	 * the direction adds no delay of its own; losses are seen as
+	 * sequence gaps (FEC from the packet after, else PLC), a packet
+	 * older than one already played is dropped, and smoothing jitter is
+	 * left to the receiving endpoint's own buffer. */
+	bool use_jitter;
 	unsigned jitter_min_ms;    /* default 20 */
 	unsigned jitter_max_ms;    /* default 200 */
 	size_t jitter_max_payload; /* bytes per packet; 0 = by codec */
@@ -108,9 +114,12 @@ int sb_xcode_push(sb_xcode *x, const uint8_t *payload, size_t len,
 /* Call every output ptime (more often is fine) and repeat while it
  * returns 0: each 0 fills *out with one packet to send; -EAGAIN when
  * nothing is due. Telephone-events are due as soon as pushed; audio
- * once per output ptime. Output seq/ts are continuous on the output
- * RTP clock (Opus: 48000 whatever the PCM rate); ts keeps advancing
- * across silences; marker on the first packet and every talkspurt. */
+ * once per output ptime with a jitter buffer, as soon as an output
+ * frame is complete without (pull right after each push then).
+ * Output seq/ts are continuous on the output RTP clock (Opus: 48000
+ * whatever the PCM rate); ts keeps advancing across silences (without
+ * a jitter buffer: as far as the input's did); marker on the first
+ * packet and every talkspurt. */
 int sb_xcode_pull(sb_xcode *x, uint64_t now_us, sb_xcode_out *out);
 
 void sb_xcode_get_stats(const sb_xcode *x, sb_xcode_stats *out);

@@ -87,6 +87,12 @@ typedef struct sb_media_params {
 	 * G.711/G.722 is shared (transcoded, capacity permitting); false =
 	 * relay whenever the two sides share a codec */
 	bool prefer_opus;
+	/* media.jitter_buffer: transcoded audio goes through a jitter
+	 * buffer and out on the output ptime's clock (20+ ms of delay).
+	 * false (default): each frame is transcoded and sent as it arrives,
+	 * as a relayed one would be, and the endpoints' own jitter buffers
+	 * smooth it (sb_xcode_cfg.use_jitter). */
+	bool jitter_buffer;
 } sb_media_params;
 
 typedef enum {

@@ -61,6 +61,7 @@ struct sb_media_session {
 	bool closed;
 	unsigned max_xcode;         /* per-worker transcoding capacity */
 	bool prefer_opus;           /* sb_media_params.prefer_opus */
+	bool jitter_buffer;         /* sb_media_params.jitter_buffer */
 	int pending;                /* side an offer went to; -1 = none */
 	bool pending_local;         /* that offer was ours (local_offer) */
 	sb_media_desc *offer;       /* owned: the pending offer as received */

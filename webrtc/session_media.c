@@ -1,7 +1,9 @@
 /* The packet path of a media session: relay (RFC 3550 §7 translator:
  * our SSRC, continuous seq/ts, PT mapping) when both sides share the
- * codec, else one sb_xcode per direction fed on receive and pulled by
- * one timer per session at the output ptime. Admission: a per-worker
+ * codec, else one sb_xcode per direction fed on receive and pulled
+ * right after (media.jitter_buffer off, the default) or by one timer per
+ * session at the output ptime (on); the timer also runs without the
+ * buffer, for telephone-events that end without their end packets. Admission: a per-worker
  * count of transcoded sessions (thread-local: one worker = one thread).
  * Media worker thread only; no allocation per packet. */
 #include "webrtc/session_int.h"
@@ -130,6 +132,8 @@ static void relay_one(sb_media_session *s, int from, uint8_t *buf,
 	/* a PT we did not negotiate: not ours to forward */
 }
 
+static void pull_dir(sb_media_session *s, int from, uint64_t now);
+
 void sb_ms_on_leg_recv(sb_leg *leg, uint8_t *buf, size_t len, size_t cap,
 		       const sb_rtp_hdr *h, void *ud)
 {
@@ -144,9 +148,11 @@ void sb_ms_on_leg_recv(sb_leg *leg, uint8_t *buf, size_t len, size_t cap,
 		return;
 	}
 	/* refusals (late, duplicate, unknown PT) are counted in its stats */
+	uint64_t now = (uint64_t)g_get_monotonic_time();
 	sb_xcode_push(d->xc, buf + h->payload_off, h->payload_len, h->pt,
-		      h->seq, h->ts, h->marker,
-		      (uint64_t)g_get_monotonic_time());
+		      h->seq, h->ts, h->marker, now);
+	if (!s->jitter_buffer)
+		pull_dir(s, from, now);   /* due now: no playout clock */
 }
 
 /* --- transcoding timer -------------------------------------------- */
@@ -263,6 +269,7 @@ static int make_xcode(sb_media_session *s, int from)
 	c.in_ptime_ms = out_ptime(s, from, c.in_codec);
 	d->out_ptime = out_ptime(s, to, c.out_codec);
 	c.out_ptime_ms = d->out_ptime;
+	c.use_jitter = s->jitter_buffer;
 	c.out_ssrc = s->leg[to]->ssrc;
 	/* continue the stream the far end already saw */
 	if (!d->have_out && d->rw_init && d->rw.have_out)

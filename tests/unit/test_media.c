@@ -392,17 +392,24 @@ static void test_relay_hold_resume_continuity(void **state)
 	assert_int_equal(drain(f, 1, NULL), 0);
 }
 
-static sb_media_session *new_session(fixture *f, unsigned max_xcode)
+static sb_media_session *new_session_jb(fixture *f, unsigned max_xcode,
+					bool jitter_buffer)
 {
 	sb_media_params p = { .media_addr = "127.0.0.1", .cert = f->cert,
 			      .port_min = 44000, .port_max = 44999,
 			      .kind = { SB_LEG_KIND_RTP, SB_LEG_KIND_RTP },
-			      .max_transcoded = max_xcode };
+			      .max_transcoded = max_xcode,
+			      .jitter_buffer = jitter_buffer };
 	int err = 0;
 	sb_media_session *s = sb_media_session_new(&p, f->ctx, NULL, NULL,
 						   &err);
 	assert_non_null(s);
 	return s;
+}
+
+static sb_media_session *new_session(fixture *f, unsigned max_xcode)
+{
+	return new_session_jb(f, max_xcode, false);
 }
 
 /* Opus-only offer; PCMU answer: transcoding (0) or the error. */
@@ -519,26 +526,90 @@ static void test_xcode_reoffer(void **state)
 	sb_media_session_free(b);
 }
 
+/* Phone 0 sends one Opus packet to the gateway. */
+static void send_opus_one(fixture *f, sb_codec_enc *enc, uint16_t to_port,
+			  uint16_t seq)
+{
+	int16_t pcm[960] = { 0 };
+	uint8_t pl[400], buf[500];
+	ssize_t len = sb_codec_encode(enc, pcm, 960, pl, sizeof(pl));
+	assert_true(len > 0);
+	sb_rtp_hdr h = { .pt = 111, .seq = seq, .ts = seq * 960u,
+			 .ssrc = 0x2222 };
+	ssize_t k = sb_rtp_build(buf, sizeof(buf), &h, pl, (size_t)len);
+	struct sockaddr_in to = { .sin_family = AF_INET,
+				  .sin_port = htons(to_port) };
+	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sendto(f->sock[0], buf, (size_t)k, 0, (struct sockaddr *)&to,
+	       sizeof(to));
+}
+
 /* Phone 0 sends n Opus packets (20 ms apart, paced) to the gateway. */
 static void send_opus(fixture *f, sb_codec_enc *enc, uint16_t to_port,
 		      uint16_t *seq, unsigned n)
 {
-	int16_t pcm[960] = { 0 };
-	uint8_t pl[400], buf[500];
 	for (unsigned i = 0; i < n; i++, (*seq)++) {
-		ssize_t len = sb_codec_encode(enc, pcm, 960, pl, sizeof(pl));
-		assert_true(len > 0);
-		sb_rtp_hdr h = { .pt = 111, .seq = *seq, .ts = *seq * 960u,
-				 .ssrc = 0x2222 };
-		ssize_t k = sb_rtp_build(buf, sizeof(buf), &h, pl,
-					 (size_t)len);
-		struct sockaddr_in to = { .sin_family = AF_INET,
-					  .sin_port = htons(to_port) };
-		to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		sendto(f->sock[0], buf, (size_t)k, 0, (struct sockaddr *)&to,
-		       sizeof(to));
+		send_opus_one(f, enc, to_port, *seq);
 		spin(f, 20);
 	}
+}
+
+/* Opus from phone 0 transcoded to PCMU for phone 1; returns the
+ * gateway's port toward phone 0 and an encoder for phone 0. */
+static uint16_t xcode_call(fixture *f, bool jitter_buffer,
+			   sb_codec_enc **enc)
+{
+	sb_codec_params cp;
+	sb_codec_params_init(&cp);
+	cp.pcm_rate = 48000;
+	assert_int_equal(sb_codec_enc_new(&sb_codec_opus, &cp, enc), 0);
+	f->s = new_session_jb(f, 0, jitter_buffer);
+	assert_int_equal(opus_to_pcmu(f, f->s, 0), 0);
+	/* a refresh offer of ours toward phone 0 tells us the gateway's
+	 * port there; answered with Opus: still transcoding */
+	sb_media_desc mine, back;
+	assert_int_equal(sb_media_session_local_offer(f->s, 0, &mine), 0);
+	avp(&back, f->port[0]);
+	add(&back, 111, "opus", 48000);
+	back.codecs[0].channels = 2;
+	assert_int_equal(sb_media_session_remote_answer(f->s, 0, &back, NULL),
+			 0);
+	assert_true(sb_media_session_transcoding(f->s));
+	return mine.port;
+}
+
+/* Milliseconds from phone 0's Opus packet to phone 1's PCMU one. */
+static double first_packet_ms(bool jitter_buffer)
+{
+	fixture *f;
+	setup((void **)&f);
+	sb_codec_enc *enc = NULL;
+	uint16_t port = xcode_call(f, jitter_buffer, &enc);
+	gint64 t0 = g_get_monotonic_time(), t = 0;
+	send_opus_one(f, enc, port, 1);
+	while (!t && g_get_monotonic_time() - t0 < 500000) {
+		spin(f, 1);
+		if (drain(f, 1, NULL))
+			t = g_get_monotonic_time();
+	}
+	sb_codec_enc_free(enc);
+	teardown((void **)&f);
+	assert_true(t > 0);
+	return (double)(t - t0) / 1000;
+}
+
+/* Without media.jitter_buffer (the default) a transcoded frame goes out
+ * as soon as it is decoded; with it, only once the buffer plays it out,
+ * 20 ms (its least delay) after it came. */
+static void test_xcode_direct_latency(void **state)
+{
+	(void)state;
+	double direct = first_packet_ms(false);
+	double buffered = first_packet_ms(true);
+	print_message("first transcoded packet: %.1f ms direct, %.1f ms "
+		      "buffered\n", direct, buffered);
+	assert_true(direct < 15);
+	assert_true(buffered >= 19);
 }
 
 /* Transcoded output stays one stream across a re-offer: same SSRC, the
@@ -546,27 +617,11 @@ static void send_opus(fixture *f, sb_codec_enc *enc, uint16_t to_port,
 static void test_xcode_reoffer_continuity(void **state)
 {
 	fixture *f = *state;
-	sb_codec_params cp;
 	sb_codec_enc *enc = NULL;
 	sb_rtp_hdr h;
 	uint16_t seq = 1;
-	sb_codec_params_init(&cp);
-	cp.pcm_rate = 48000;
-	assert_int_equal(sb_codec_enc_new(&sb_codec_opus, &cp, &enc), 0);
-	f->s = new_session(f, 0);
-	assert_int_equal(opus_to_pcmu(f, f->s, 0), 0);
-	/* a refresh offer of ours toward phone 0 (it also tells us the
-	 * gateway's port there), answered with Opus: still transcoding */
-	sb_media_desc mine;
-	assert_int_equal(sb_media_session_local_offer(f->s, 0, &mine), 0);
-	sb_media_desc back;
-	avp(&back, f->port[0]);
-	add(&back, 111, "opus", 48000);
-	back.codecs[0].channels = 2;
-	assert_int_equal(sb_media_session_remote_answer(f->s, 0, &back, NULL),
-			 0);
-	assert_true(sb_media_session_transcoding(f->s));
-	send_opus(f, enc, mine.port, &seq, 15);
+	uint16_t port = xcode_call(f, false, &enc);
+	send_opus(f, enc, port, &seq, 15);
 	spin(f, 100);
 	unsigned got = drain(f, 1, &h);
 	assert_true(got >= 10);
@@ -579,7 +634,7 @@ static void test_xcode_reoffer_continuity(void **state)
 	sb_rtp_hdr first;
 	bool have_first = false;
 	for (int i = 0; i < 10 && !have_first; i++) {
-		send_opus(f, enc, mine.port, &seq, 1);
+		send_opus(f, enc, port, &seq, 1);
 		uint8_t buf[1500];
 		ssize_t n;
 		while ((n = recv(f->sock[1], buf, sizeof(buf), 0)) > 0)
@@ -633,6 +688,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_xcode_reoffer, setup,
 						teardown),
+		cmocka_unit_test(test_xcode_direct_latency),
 		cmocka_unit_test_setup_teardown(test_xcode_reoffer_continuity,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_late_offer, setup,

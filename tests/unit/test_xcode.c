@@ -516,23 +516,80 @@ static void test_fec_recovers_loss(void **state)
 	sink_close(&without);
 }
 
-/* Without a jitter buffer the loss is seen only at the next arrival:
- * FEC still rebuilds it, but the slot it should have filled has passed,
- * so the output skips one slot (a timestamp gap and a marker). */
+/* Without a jitter buffer the loss is seen only at the next arrival,
+ * whose FEC rebuilds it: both frames go out then, and the output stays
+ * continuous (no timestamp gap, no second marker), frame for frame the
+ * loss-free run's. */
 static void test_direct_mode(void **state)
 {
 	(void)state;
-	sink_t k;
-	sb_xcode_stats st;
+	sink_t k, ref;
+	sb_xcode_stats st, s_ref;
 
+	voice_run(&ref, &s_ref, false, true, false);
 	voice_run(&k, &st, true, true, false);
+	assert_int_equal(s_ref.lost, 0);
 	assert_int_equal(st.lost, 1);
 	assert_int_equal(st.fec_recovered, 1);
 	assert_int_equal(st.concealed, 0);
-	assert_int_equal(k.markers, 2);
-	assert_int_equal(k.gaps, 1);
-	assert_true(k.audio >= FEC_MS / 20 - 3);
+	assert_int_equal(k.markers, 1);
+	assert_int_equal(k.gaps, 0);
+	assert_int_equal(k.audio, ref.audio);
+	assert_true(k.audio >= FEC_MS / 20 - 1);
 	sink_close(&k);
+	sink_close(&ref);
+}
+
+static void push_pcmu(sb_xcode *x, uint16_t seq, uint32_t ts, uint64_t now)
+{
+	uint8_t pl[160];
+	memset(pl, 0xd5, sizeof(pl));
+	assert_int_equal(sb_xcode_push(x, pl, sizeof(pl), PT_AUDIO_IN, seq,
+				       ts, false, now), 0);
+}
+
+/* Direct mode adds no delay: the frame pushed is due at once, at the
+ * same instant; nothing is due after it. A timestamp jump with no
+ * sequence gap (the sender's DTX) moves the output timestamps as far
+ * (8 kHz in, 48 kHz out) and marks the talkspurt. */
+static void test_direct_immediate(void **state)
+{
+	(void)state;
+	sb_xcode_cfg cfg;
+	sb_xcode_out o;
+	int err;
+
+	cfg_for(&cfg, &sb_codec_pcmu, 20, &sb_codec_opus, 20);
+	cfg.use_jitter = false;
+	sb_xcode *x = sb_xcode_new(&cfg, &err);
+	assert_non_null(x);
+	push_pcmu(x, 100, 8000, 1000);
+	assert_int_equal(sb_xcode_pull(x, 1000, &o), 0);
+	assert_int_equal(o.ts, cfg.out_ts0);
+	assert_true(o.marker);
+	assert_int_equal(sb_xcode_pull(x, 1000, &o), -EAGAIN);
+	assert_int_equal(sb_xcode_pull(x, 60000, &o), -EAGAIN);
+	push_pcmu(x, 101, 8160, 21000);
+	assert_int_equal(sb_xcode_pull(x, 21000, &o), 0);
+	assert_int_equal(o.ts, cfg.out_ts0 + 960);
+	assert_false(o.marker);
+	/* 10 frames of silence not sent, then the next one */
+	push_pcmu(x, 102, 8320 + 10 * 160, 241000);
+	assert_int_equal(sb_xcode_pull(x, 241000, &o), 0);
+	assert_int_equal(o.ts, cfg.out_ts0 + 2 * 960 + 10 * 960);
+	assert_true(o.marker);
+	/* a lost packet: concealed at the next arrival, both go out */
+	push_pcmu(x, 104, 8320 + 12 * 160, 281000);
+	assert_int_equal(sb_xcode_pull(x, 281000, &o), 0);
+	assert_int_equal(o.ts, cfg.out_ts0 + 13 * 960);
+	assert_int_equal(sb_xcode_pull(x, 281000, &o), 0);
+	assert_int_equal(o.ts, cfg.out_ts0 + 14 * 960);
+	assert_false(o.marker);
+	/* older than what was played: dropped */
+	uint8_t pl[160] = { 0 };
+	assert_int_equal(sb_xcode_push(x, pl, sizeof(pl), PT_AUDIO_IN, 103,
+				       8320 + 11 * 160, false, 282000), -ETIME);
+	sb_xcode_free(x);
 }
 
 /* ---- reordering and duplicates ------------------------------------- */
@@ -859,6 +916,7 @@ int main(void)
 		cmocka_unit_test(test_pull_often),
 		cmocka_unit_test(test_fec_recovers_loss),
 		cmocka_unit_test(test_direct_mode),
+		cmocka_unit_test(test_direct_immediate),
 		cmocka_unit_test(test_reorder_duplicate),
 		cmocka_unit_test(test_dtmf_48k_to_8k),
 		cmocka_unit_test(test_dtmf_lost_end),
