@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "webrtc/media_session.h"
+#include "webrtc/residence.h"
 
 #define SB_METRICS_PREFIX "sipbridge_"
 
@@ -513,6 +514,7 @@ typedef struct families {
 	sb_metric *registrations_active, *registrations;
 	sb_metric *media_sessions, *worker_sessions;
 	sb_metric *packets, *bytes, *dropped, *lost, *late, *pkt_time;
+	sb_metric *residence;
 	sb_metric *xcode;
 	sb_metric *ice_fail, *dtls_fail;
 	GArray *samples;            /* sb_metrics_media_sample per worker */
@@ -592,6 +594,13 @@ static void declare_media(families *f)
 	f->pkt_time = sb_metrics_histogram(r, "packet_processing_seconds",
 		"Time from receiving an RTP packet to sending it on", NULL,
 		sb_metrics_pkt_bounds, SB_METRICS_PKT_BUCKETS);
+	double res_bounds[SB_RESIDENCE_BUCKETS];
+	for (unsigned i = 0; i < SB_RESIDENCE_BUCKETS; i++)
+		res_bounds[i] = sb_residence_bounds_ns[i] / 1e9;
+	f->residence = sb_metrics_histogram(r, "media_residence_seconds",
+		"Time a received media datagram's product waited in the "
+		"gateway: kernel arrival stamp to hand-over for sending",
+		NULL, res_bounds, SB_RESIDENCE_BUCKETS);
 	f->xcode = sb_metrics_gauge(r, "transcoding_sessions",
 		"Media sessions transcoding, by codec pair", L_PAIR);
 	f->ice_fail = sb_metrics_counter(r, "ice_failures_total",
@@ -841,6 +850,20 @@ static void render_media(families *f, const sb_metrics_media_sample *t)
 			      t->xcode[i].sessions);
 }
 
+/* Read from the workers' own histograms at scrape time (residence.h). */
+static void render_residence(families *f)
+{
+	sb_residence_hist h;
+	sb_residence_snapshot(&h);
+	child *c = get_child(f->residence, NULL, true);
+	c->count = 0;
+	for (unsigned i = 0; i <= SB_RESIDENCE_BUCKETS; i++) {
+		c->buckets[i] = h.count[i];
+		c->count += h.count[i];
+	}
+	c->sum = (double)h.sum_ns / 1e9;
+}
+
 static void collect_all(sb_metrics_registry *r, void *user_data)
 {
 	families *f = user_data;
@@ -851,6 +874,7 @@ static void collect_all(sb_metrics_registry *r, void *user_data)
 		sb_metrics_sample_merge(&total, &g_array_index(f->samples,
 					sb_metrics_media_sample, i));
 	render_media(f, &total);
+	render_residence(f);
 }
 
 char *sb_metrics_render(void)

@@ -10,6 +10,7 @@
  * it); without, recvmmsg on each in turn. */
 #include "webrtc/fd_poll.h"
 #include "webrtc/ctx_local.h"
+#include "webrtc/residence.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -35,6 +36,7 @@ typedef struct rx_slot {
 	struct msghdr mh;
 	struct iovec iov;
 	struct sockaddr_storage name;
+	uint8_t ctl[SB_RESIDENCE_CMSG_SPACE];   /* the arrival stamp */
 	uint8_t buf[SB_FDPOLL_BUF];
 } rx_slot;
 
@@ -49,6 +51,7 @@ struct sb_fdpoll {
 	struct mmsghdr msgs[SB_FDPOLL_BATCH];
 	struct iovec iov[SB_FDPOLL_BATCH];
 	struct sockaddr_storage names[SB_FDPOLL_BATCH];
+	uint8_t ctls[SB_FDPOLL_BATCH][SB_RESIDENCE_CMSG_SPACE];
 	uint8_t bufs[SB_FDPOLL_BATCH][SB_FDPOLL_BUF];
 	bool uring;               /* ring usable */
 	struct io_uring ring;     /* owned when uring */
@@ -89,7 +92,9 @@ static void read_ring(sb_fdpoll *p, sb_fdpoll_watch **ws, unsigned n)
 		s->iov = (struct iovec){ s->buf, SB_FDPOLL_BUF };
 		s->mh = (struct msghdr){ .msg_name = &s->name,
 					 .msg_namelen = sizeof(s->name),
-					 .msg_iov = &s->iov, .msg_iovlen = 1 };
+					 .msg_iov = &s->iov, .msg_iovlen = 1,
+					 .msg_control = s->ctl,
+					 .msg_controllen = sizeof(s->ctl) };
 		struct io_uring_sqe *sqe = io_uring_get_sqe(&p->ring);
 		io_uring_prep_recvmsg(sqe, w->fd, &s->mh, MSG_DONTWAIT);
 		io_uring_sqe_set_data64(sqe, (uint64_t)i);
@@ -115,12 +120,22 @@ static void read_ring(sb_fdpoll *p, sb_fdpoll_watch **ws, unsigned n)
 	}
 }
 
+/* The datagram's arrival is known to whatever it makes meanwhile
+ * (residence.h). */
+static void deliver(sb_fdpoll_watch *w, const struct msghdr *mh,
+		    uint8_t *buf, size_t len)
+{
+	sb_residence_arrival_ns = sb_residence_from_msg(mh);
+	w->dcb(w->fd, buf, len, (const struct sockaddr_storage *)mh->msg_name,
+	       mh->msg_namelen, w->data);
+	sb_residence_arrival_ns = 0;
+}
+
 static void deliver_slot(sb_fdpoll_watch *w, rx_slot *s)
 {
 	if (s->res <= 0 || (s->mh.msg_flags & MSG_TRUNC))
 		return; /* EAGAIN, an error, or too big for any of ours */
-	w->dcb(w->fd, s->buf, (size_t)s->res, &s->name, s->mh.msg_namelen,
-	       w->data);
+	deliver(w, &s->mh, s->buf, (size_t)s->res);
 }
 
 /* Normally every ready socket holds one datagram (each call has its
@@ -163,9 +178,8 @@ static void read_mmsg(sb_fdpoll *p, sb_fdpoll_watch *w)
 		for (int i = 0; i < n && !w->dead; i++) {
 			if (p->msgs[i].msg_hdr.msg_flags & MSG_TRUNC)
 				continue;
-			w->dcb(w->fd, p->bufs[i], p->msgs[i].msg_len,
-			       &p->names[i], p->msgs[i].msg_hdr.msg_namelen,
-			       w->data);
+			deliver(w, &p->msgs[i].msg_hdr, p->bufs[i],
+				p->msgs[i].msg_len);
 		}
 		if (n < SB_FDPOLL_BATCH)
 			break;
@@ -277,6 +291,7 @@ sb_fdpoll_watch *sb_fdpoll_add_dgram(sb_fdpoll *p, int fd,
 {
 	sb_fdpoll_watch *w = g_new0(sb_fdpoll_watch, 1);
 	*w = (sb_fdpoll_watch){ .fd = fd, .dcb = cb, .data = data };
+	sb_residence_stamp_socket(fd);
 	return add(p, w);
 }
 
@@ -312,6 +327,8 @@ void sb_fdpoll_batch_reset(sb_fdpoll *p)
 			.msg_namelen = sizeof(p->names[i]),
 			.msg_iov = &p->iov[i],
 			.msg_iovlen = 1,
+			.msg_control = p->ctls[i],
+			.msg_controllen = sizeof(p->ctls[i]),
 		};
 		p->msgs[i].msg_len = 0;
 	}

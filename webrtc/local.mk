@@ -18,6 +18,7 @@ libsb_webrtc_a_SOURCES = \
 	webrtc/fd_poll.c webrtc/fd_poll.h \
 	webrtc/ticker.c webrtc/ticker.h \
 	webrtc/txq.c webrtc/txq.h \
+	webrtc/residence.c webrtc/residence.h \
 	webrtc/webrtc_leg.c webrtc/rtp_leg.c webrtc/echo_leg.c \
 	webrtc/conf_leg.c \
 	webrtc/codec_policy.c webrtc/codec_policy.h \

@@ -5,6 +5,7 @@
  * io_uring is available, else one sendto per datagram. */
 #include "webrtc/txq.h"
 #include "webrtc/ctx_local.h"
+#include "webrtc/residence.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -32,6 +33,8 @@ struct sb_txq {
 	bool uring;                  /* ring usable */
 	struct io_uring ring;        /* owned when uring */
 	unsigned n;
+	unsigned stamped;            /* slots with an arrival time */
+	int64_t arrival[SLOTS];      /* sb_residence_arrival_ns per slot */
 	slot slots[SLOTS];
 };
 
@@ -95,7 +98,10 @@ void sb_txq_flush(sb_txq *q)
 		q->uring = false;
 	}
 	flush_sendto(q, taken);
+	if (q->stamped)
+		sb_residence_report(q->arrival, q->n, sb_residence_now_ns());
 	q->n = 0;
+	q->stamped = 0;
 }
 
 /* GLib runs every source's prepare after the previous pass's dispatches
@@ -167,6 +173,8 @@ int sb_txq_send(sb_txq *q, int fd, const uint8_t *buf, size_t len,
 		return -EMSGSIZE;
 	if (q->n == SLOTS)
 		sb_txq_flush(q);
+	q->arrival[q->n] = sb_residence_arrival_ns;
+	q->stamped += sb_residence_arrival_ns != 0;
 	slot *s = &q->slots[q->n++];
 	s->fd = fd;
 	s->len = (uint16_t)len;

@@ -11,6 +11,7 @@
 #include <glib.h>
 
 #include "gateway/metrics.h"
+#include "webrtc/residence.h"
 
 static int setup_reg(void **state)
 {
@@ -378,6 +379,26 @@ static void test_media_samples_summed(void **state)
 	assert_true(has_line(t,
 		"sipbridge_packet_processing_seconds_bucket{le=\"5e-05\"} 2"));
 	assert_true(has_line(t, "sipbridge_packet_processing_seconds_count 2"));
+	/* the workers' residence histograms, read at scrape time: this
+	 * thread reports two datagrams, 40 us and 1.2 ms after arrival */
+	sb_residence_hist h0;
+	sb_residence_snapshot(&h0);
+	int64_t arr[3] = { 1000000000, 0, 1000000000 - 1160000 };
+	sb_residence_report(arr, 3, 1000000000 + 40000);
+	g_free(t);
+	t = sb_metrics_render();
+	char line[160];
+	g_snprintf(line, sizeof(line),
+		   "sipbridge_media_residence_seconds_bucket{le=\"5e-05\"} %"
+		   G_GUINT64_FORMAT, h0.count[0] + h0.count[1] + 1);
+	assert_true(has_line(t, line));
+	uint64_t n0 = 0;
+	for (unsigned i = 0; i <= SB_RESIDENCE_BUCKETS; i++)
+		n0 += h0.count[i];
+	g_snprintf(line, sizeof(line),
+		   "sipbridge_media_residence_seconds_count %" G_GUINT64_FORMAT,
+		   n0 + 2);
+	assert_true(has_line(t, line));
 	/* a newer sample from worker 3 replaces the old one; nothing is
 	 * counted twice */
 	fill_worker(&b, 10);

@@ -2,6 +2,7 @@
 WEBRTC_UNIT = tests/unit/test_demux tests/unit/test_rtp tests/unit/test_rtcp \
 	tests/unit/test_dtls tests/unit/test_srtp tests/unit/test_ice \
 	tests/unit/test_ice_direct tests/unit/test_txq tests/unit/test_stun_pair \
+	tests/unit/test_residence \
 	tests/unit/test_media tests/unit/test_media_loop \
 	tests/unit/test_codec_policy tests/unit/test_conf
 check_PROGRAMS += $(WEBRTC_UNIT)
@@ -39,6 +40,9 @@ tests_unit_test_stun_pair_SOURCES = tests/unit/test_stun_pair.c
 tests_unit_test_stun_pair_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_stun_pair_LDADD = $(WEBRTC_LIBS) $(CMOCKA_LIBS)
 
+tests_unit_test_residence_SOURCES = tests/unit/test_residence.c
+tests_unit_test_residence_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_residence_LDADD = $(WEBRTC_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_txq_SOURCES = tests/unit/test_txq.c
 tests_unit_test_txq_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_txq_LDADD = $(WEBRTC_LIBS) $(CMOCKA_LIBS)
