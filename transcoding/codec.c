@@ -109,6 +109,15 @@ ssize_t sb_codec_plc(sb_codec_dec *dec, int16_t *pcm, size_t n)
 	return dec->codec->plc(dec, pcm, n);
 }
 
+int sb_codec_set_loss(sb_codec_enc *enc, int loss_perc)
+{
+	if (loss_perc < 0 || loss_perc > 100)
+		return -EINVAL;
+	if (enc == NULL || enc->codec->set_loss == NULL)
+		return 0;
+	return enc->codec->set_loss(enc, loss_perc);
+}
+
 ssize_t sb_codec_decode_fec(sb_codec_dec *dec, const uint8_t *next,
 			    size_t len, int16_t *pcm, size_t n)
 {

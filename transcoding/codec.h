@@ -80,6 +80,10 @@ struct sb_codec {
 	 * packet that followed it (Opus LBRR); NULL if the codec has none. */
 	ssize_t (*decode_fec)(sb_codec_dec *dec, const uint8_t *next,
 			      size_t len, int16_t *pcm, size_t n);
+	/* Tell the encoder how much of its output the receiver loses (%),
+	 * so that it spends bits (and CPU) on FEC only when it helps; NULL
+	 * if the codec has no use for it. */
+	int (*set_loss)(sb_codec_enc *enc, int loss_perc);
 };
 
 /* Built-in descriptors (static storage, any thread). */
@@ -127,5 +131,8 @@ ssize_t sb_codec_plc(sb_codec_dec *dec, int16_t *pcm, size_t n);
 /* -ENOTSUP when the codec carries no FEC (callers then use sb_codec_plc). */
 ssize_t sb_codec_decode_fec(sb_codec_dec *dec, const uint8_t *next,
 			    size_t len, int16_t *pcm, size_t n);
+/* The receiver's loss, 0..100 %: 0 when applied or of no use to the
+ * codec, -EINVAL out of range. */
+int sb_codec_set_loss(sb_codec_enc *enc, int loss_perc);
 
 #endif

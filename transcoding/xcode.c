@@ -587,6 +587,11 @@ int sb_xcode_pull(sb_xcode *x, uint64_t now_us, sb_xcode_out *out)
 	return -EAGAIN;
 }
 
+int sb_xcode_set_loss(sb_xcode *x, int loss_perc)
+{
+	return sb_codec_set_loss(x->enc, loss_perc);
+}
+
 void sb_xcode_get_stats(const sb_xcode *x, sb_xcode_stats *out)
 {
 	*out = x->st;

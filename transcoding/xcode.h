@@ -124,4 +124,9 @@ int sb_xcode_pull(sb_xcode *x, uint64_t now_us, sb_xcode_out *out);
 
 void sb_xcode_get_stats(const sb_xcode *x, sb_xcode_stats *out);
 
+/* The receiver of the output reported losing loss_perc % (RTCP): the
+ * encoder's FEC follows it (replaces cfg.opus_loss_perc). 0 or
+ * -EINVAL. */
+int sb_xcode_set_loss(sb_xcode *x, int loss_perc);
+
 #endif

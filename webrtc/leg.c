@@ -172,6 +172,11 @@ void sb_leg_handle_rtcp(sb_leg *leg, const uint8_t *buf, size_t len)
 	uint64_t now = sb_rtcp_ntp_from_unix_us((uint64_t)g_get_real_time());
 	for (unsigned i = 0; i < in.n_blocks; i++) {
 		uint32_t rtt;
+		if (in.blocks[i].ssrc == leg->ssrc) {
+			leg->stats.peer_reports++;
+			leg->stats.peer_fraction_lost =
+				in.blocks[i].fraction_lost;
+		}
 		if (in.blocks[i].ssrc == leg->ssrc &&
 		    sent_sr(leg, in.blocks[i].lsr) &&
 		    sb_rtcp_rtt_us(&in.blocks[i], now, &rtt))

@@ -84,6 +84,9 @@ typedef struct sb_leg_stats {
 					   * by the gateway after nomination */
 	uint64_t consent_ok;              /* WebRTC: our RFC 7675 requests
 					   * the peer answered */
+	uint64_t peer_reports;            /* report blocks on our stream */
+	uint8_t peer_fraction_lost;       /* the newest one's (RFC 3550
+					   * §6.4.1, 8-bit fixed point) */
 	uint32_t rtt_us;                  /* newest round trip from the
 					   * peer's reports on our stream
 					   * (RFC 3550 §6.4.1); 0 = none yet */

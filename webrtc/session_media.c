@@ -157,11 +157,27 @@ void sb_ms_on_leg_recv(sb_leg *leg, uint8_t *buf, size_t len, size_t cap,
 
 /* --- transcoding timer -------------------------------------------- */
 
+/* The encoder toward `to` adds FEC only while the receiver there
+ * reports losing packets (RFC 3550 fraction lost, rounded up to whole
+ * percent, at most 30): most calls never lose any, and FEC costs a
+ * third more Opus encoding. */
+#define SB_MS_MAX_LOSS_HINT 30
+static void follow_loss(sb_ms_dir *d, const sb_leg *to)
+{
+	if (to->stats.peer_reports == d->loss_reports)
+		return;
+	d->loss_reports = to->stats.peer_reports;
+	int pct = (to->stats.peer_fraction_lost * 100 + 255) / 256;
+	sb_xcode_set_loss(d->xc, MIN(pct, SB_MS_MAX_LOSS_HINT));
+}
+
 static void pull_dir(sb_media_session *s, int from, uint64_t now)
 {
 	sb_ms_dir *d = &s->d[from];
 	int to = 1 - from;
 	sb_xcode_out o;
+
+	follow_loss(d, s->leg[to]);
 
 	while (sb_xcode_pull(d->xc, now, &o) == 0) {
 		sb_rtp_hdr h = { .pt = o.pt, .seq = o.seq, .ts = o.ts,
@@ -270,6 +286,9 @@ static int make_xcode(sb_media_session *s, int from)
 	d->out_ptime = out_ptime(s, to, c.out_codec);
 	c.out_ptime_ms = d->out_ptime;
 	c.use_jitter = s->jitter_buffer;
+	/* no FEC until the receiver reports loss (follow_loss) */
+	c.opus_loss_perc = 0;
+	d->loss_reports = 0;
 	c.out_ssrc = s->leg[to]->ssrc;
 	/* continue the stream the far end already saw */
 	if (!d->have_out && d->rw_init && d->rw.have_out)

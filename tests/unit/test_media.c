@@ -207,6 +207,25 @@ static void test_latching(void **state)
 	assert_int_equal(sb_rtcp_parse(rtcp, (size_t)rn, &in), 0);
 	assert_false(in.has_sr);
 	assert_true(in.has_rr);
+
+	/* the phone's reports on our stream: the newest loss is kept (the
+	 * transcoder's FEC follows it); blocks on other sources are not */
+	sb_rtcp_block blk[2] = {
+		{ .ssrc = 0x9999, .fraction_lost = 200 },
+		{ .ssrc = 0x1111, .fraction_lost = 64 },
+	};
+	rn = sb_rtcp_build_report(rtcp, sizeof(rtcp), 0xaaaa, NULL, blk, 2,
+				  "phone");
+	assert_true(rn > 0);
+	sb_leg_handle_rtcp(f->leg, rtcp, (size_t)rn);
+	assert_int_equal(sb_leg_get_stats(f->leg)->peer_reports, 1);
+	assert_int_equal(sb_leg_get_stats(f->leg)->peer_fraction_lost, 64);
+	blk[1].fraction_lost = 0;
+	rn = sb_rtcp_build_report(rtcp, sizeof(rtcp), 0xaaaa, NULL, &blk[1],
+				  1, "phone");
+	sb_leg_handle_rtcp(f->leg, rtcp, (size_t)rn);
+	assert_int_equal(sb_leg_get_stats(f->leg)->peer_reports, 2);
+	assert_int_equal(sb_leg_get_stats(f->leg)->peer_fraction_lost, 0);
 }
 
 static void test_hold_sends_nothing(void **state)

@@ -592,6 +592,88 @@ static void test_direct_immediate(void **state)
 	sb_xcode_free(x);
 }
 
+/* PCMU voice through a PCMU -> Opus direction whose receiver reports
+ * loss_perc % loss; then packet LOST_PKT of the output is lost, and a
+ * receiver rebuilds it from the next one's FEC (which is PLC when the
+ * packet carries none). Returns that frame's error against decoding
+ * the packet itself. */
+#define LOSS_PKTS 30
+#define LOST_PKT 20
+static double error_rebuilding_lost(int loss_perc)
+{
+	sb_xcode_cfg cfg;
+	sb_codec_params prm;
+	sb_codec_enc *pcmu = NULL;
+	sb_codec_dec *ref = NULL, *rx = NULL;
+	uint8_t pkts[LOSS_PKTS][SB_CODEC_MAX_PAYLOAD], g711[160];
+	size_t lens[LOSS_PKTS];
+	int16_t pcm[160], a[160], b[160];
+	sb_xcode_out o;
+	int err;
+
+	cfg_for(&cfg, &sb_codec_pcmu, 20, &sb_codec_opus, 20);
+	cfg.use_jitter = false;
+	cfg.opus_loss_perc = 0;
+	sb_xcode *x = sb_xcode_new(&cfg, &err);
+	assert_non_null(x);
+	assert_int_equal(sb_xcode_set_loss(x, loss_perc), 0);
+	sb_codec_params_init(&prm);
+	prm.pcm_rate = 8000;
+	assert_int_equal(sb_codec_enc_new(&sb_codec_pcmu, &prm, &pcmu), 0);
+	assert_int_equal(sb_codec_dec_new(&sb_codec_opus, &prm, &ref), 0);
+	assert_int_equal(sb_codec_dec_new(&sb_codec_opus, &prm, &rx), 0);
+	for (unsigned i = 0; i < LOSS_PKTS; i++) {
+		make_voice(pcm, 160, 8000, i * 160);
+		assert_int_equal(sb_codec_encode(pcmu, pcm, 160, g711, 160), 160);
+		assert_int_equal(sb_xcode_push(x, g711, 160, PT_AUDIO_IN,
+					       (uint16_t)i, i * 160, false,
+					       i * 20000), 0);
+		assert_int_equal(sb_xcode_pull(x, i * 20000, &o), 0);
+		memcpy(pkts[i], o.payload, o.len);
+		lens[i] = o.len;
+	}
+	double e = 0;
+	for (unsigned i = 0; i < LOSS_PKTS; i++) {
+		assert_int_equal(sb_codec_decode(ref, pkts[i], lens[i], a, 160),
+				 160);
+		if (i == LOST_PKT) {
+			assert_int_equal(sb_codec_decode_fec(rx, pkts[i + 1],
+							     lens[i + 1], b,
+							     160), 160);
+			e = err_energy(a, b, 160);
+		} else {
+			assert_int_equal(sb_codec_decode(rx, pkts[i], lens[i],
+							 b, 160), 160);
+		}
+	}
+	sb_codec_dec_free(ref);
+	sb_codec_dec_free(rx);
+	sb_codec_enc_free(pcmu);
+	sb_xcode_free(x);
+	return e;
+}
+
+/* FEC follows the receiver's reported loss: none while it loses
+ * nothing (FEC costs a third more encoding), in-band FEC once it
+ * reports loss; out-of-range hints are refused. */
+static void test_loss_hint_fec(void **state)
+{
+	(void)state;
+	double none = error_rebuilding_lost(0);
+	double some = error_rebuilding_lost(20);
+	print_message("    lost frame rebuilt: %.1f dB without loss reported, "
+		      "%.1f dB with 20 %%\n", 10 * log10(none + 1),
+		      10 * log10(some + 1));
+	assert_true(some * 2 < none);
+	sb_xcode_cfg cfg;
+	int err;
+	cfg_for(&cfg, &sb_codec_pcmu, 20, &sb_codec_opus, 20);
+	sb_xcode *x = sb_xcode_new(&cfg, &err);
+	assert_int_equal(sb_xcode_set_loss(x, 101), -EINVAL);
+	assert_int_equal(sb_xcode_set_loss(x, -1), -EINVAL);
+	sb_xcode_free(x);
+}
+
 /* ---- reordering and duplicates ------------------------------------- */
 
 static void test_reorder_duplicate(void **state)
@@ -917,6 +999,7 @@ int main(void)
 		cmocka_unit_test(test_fec_recovers_loss),
 		cmocka_unit_test(test_direct_mode),
 		cmocka_unit_test(test_direct_immediate),
+		cmocka_unit_test(test_loss_hint_fec),
 		cmocka_unit_test(test_reorder_duplicate),
 		cmocka_unit_test(test_dtmf_48k_to_8k),
 		cmocka_unit_test(test_dtmf_lost_end),
