@@ -34,6 +34,7 @@ struct sb_txq {
 	struct io_uring ring;        /* owned when uring */
 	unsigned n;
 	unsigned stamped;            /* slots with an arrival time */
+	gint64 first_us;             /* when slot 0 was queued (monotonic) */
 	int64_t arrival[SLOTS];      /* sb_residence_arrival_ns per slot */
 	slot slots[SLOTS];
 };
@@ -173,6 +174,9 @@ int sb_txq_send(sb_txq *q, int fd, const uint8_t *buf, size_t len,
 		return -EMSGSIZE;
 	if (q->n == SLOTS)
 		sb_txq_flush(q);
+	gint64 now = g_get_monotonic_time();
+	if (q->n == 0)
+		q->first_us = now;
 	q->arrival[q->n] = sb_residence_arrival_ns;
 	q->stamped += sb_residence_arrival_ns != 0;
 	slot *s = &q->slots[q->n++];
@@ -190,6 +194,8 @@ int sb_txq_send(sb_txq *q, int fd, const uint8_t *buf, size_t len,
 		.msg_iov = &s->iov,
 		.msg_iovlen = 1,
 	};
+	if (now - q->first_us >= SB_TXQ_MAX_WAIT_US)
+		sb_txq_flush(q);
 	return 0;
 }
 

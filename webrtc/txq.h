@@ -9,7 +9,10 @@
  * is still awake for all but the first. Nothing waits longer than the
  * loop pass that made it: the queue is flushed by its GSource's prepare,
  * which GLib runs after every pass's dispatches and before it polls,
- * and whenever it is full.
+ * whenever it is full, and when a datagram is queued while the oldest
+ * has waited SB_TXQ_MAX_WAIT_US: a long pass (dozens of transcoded
+ * packets, 50 us each) would otherwise hold its first packets for all
+ * of it, doubling the latency the worker adds.
  *
  * Thread: the one that runs the context; sb_txq_get from any thread
  * (a lock, at set-up only). */
@@ -23,6 +26,8 @@
 #include <glib.h>
 
 typedef struct sb_txq sb_txq;
+
+#define SB_TXQ_MAX_WAIT_US 200
 
 /* The context's queue, made on first use; a reference (sb_txq_unref). */
 sb_txq *sb_txq_get(GMainContext *ctx);
