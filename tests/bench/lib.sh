@@ -47,3 +47,30 @@ limits: { ws_per_ip = 0; msg_rate = 0; calls_per_user = 0; calls_per_ip = 0; cal
 log: { level = "warning"; };
 CONF
 }
+
+# lat_at_80 [SYSTEM] < lines "calls clean d50 d99 r50 r99" (clean = 1 for
+# a passing step; d = one-way, r = gateway residence, µs or "-"): the
+# line printed under a benchmark table. The maximum load is the largest
+# passing step; of the passing steps, the one whose calls are nearest
+# 0.8 × that is reported (latency near, not at, saturation). A figure
+# not measured at all (Opus: no marker; rtpengine: no residence
+# histogram) is left out.
+lat_at_80() {
+	awk -v sys="${1:+ of $1}" '
+		function dist(i) { d = n[i] - 0.8 * max; return d < 0 ? -d : d }
+		function part(what, a, b) {
+			if ((a == "" || a == "-") && (b == "" || b == "-")) return ""
+			return sprintf("%s p50 / p99 %s / %s µs", what, a, b)
+		}
+		{ n[NR] = $1; ok[NR] = $2; ow[NR] = part("one-way", $3, $4)
+		  rs[NR] = part("gateway residence", $5, $6)
+		  if ($2 == 1 && $1 + 0 > max) max = $1 + 0 }
+		END {
+			if (!max) { printf "Latency%s: no passing step\n", sys; exit }
+			for (i = 1; i <= NR; i++)
+				if (ok[i] == 1 && (!best || dist(i) < dist(best))) best = i
+			what = ow[best] (ow[best] != "" && rs[best] != "" ? ", " : "") rs[best]
+			printf "Latency%s at the step nearest 80 %% of the maximum load (%d calls; maximum %d): %s\n",
+				sys, n[best], max, what == "" ? "not measured" : what
+		}'
+}

@@ -30,6 +30,13 @@
 # run_relay.sh); each step is bounded (timeout), every process started
 # here is stopped here by PID. Without rtpengine the script says
 # "rtpengine: skipped (not installed)" and measures sipbridge alone.
+# Latency columns: one-way = sbload's send -> daemon -> arrival at the
+# echo (kernel receive stamp minus the payload's send stamp; relay only,
+# the transcoder rewrites the payload), both systems; gateway residence
+# = sipbridge's own sipbridge_media_residence_seconds histogram from its
+# admin /metrics, diffed over the window ("-" when the daemon lacks it;
+# rtpengine has none). Under each table: both at the passing step
+# nearest 80 % of each system's largest passing step.
 set -u
 if [ -z "${SB_IN_SESSION:-}" ] && command -v setsid >/dev/null; then
 	SB_IN_SESSION=1 exec setsid -w "$0" "$@"
@@ -137,15 +144,17 @@ start_rtpengine() {
 	echo "rtpengine did not start; see $WORK/rtpengine.log"; tail -3 "$WORK/rtpengine.log"; return 1
 }
 
-# run_step SYSTEM CODEC N -> STEP="cpu gen loss latepct p50 p99 verdict"
-# (or "fail REASON"); appends the RESULT line to WORK/results.txt. Not in
+# run_step SYSTEM CODEC N -> STEP="cpu gen loss latepct p50 p99 verdict
+# down_p50 down_p99 res_p50 res_p99" (µs, "-" when not measured) or
+# "fail REASON"; appends the RESULT line to WORK/results.txt. Not in
 # a subshell, so that DPID stays known to the EXIT trap.
 run_step() {
 	local sys=$1 codec=$2 n=$3 late_ms=60 out r target
 	[ "$codec" = opus ] && late_ms=150
 	if [ "$sys" = sipbridge ]; then
 		start_sipbridge || { STEP="fail daemon"; return; }
-		target=(--ws "ws://127.0.0.1:$HTTP/" --uas-port "$UAS")
+		target=(--ws "ws://127.0.0.1:$HTTP/" --uas-port "$UAS"
+			--metrics "http://127.0.0.1:$ADMIN/metrics")
 	else
 		start_rtpengine || { STEP="fail daemon"; return; }
 		target=(--ng "127.0.0.1:$NG")
@@ -168,11 +177,13 @@ run_step() {
 	awk -v c="$cpu" -v l="$loss" -v lp="$latepct" 'BEGIN { exit !(c < 98 && l <= 1 && lp <= 1) }' || verdict=FAIL
 	awk -v g="$gen" 'BEGIN { exit !(g >= 95) }' && verdict="$verdict(gen)"
 	STEP="$cpu $gen $loss $latepct $(val rtt_p50_ms "$r") $(val rtt_p99_ms "$r") $verdict"
+	STEP="$STEP $(val down_p50_us "$r") $(val down_p99_us "$r") $(val gw_res_p50_us "$r") $(val gw_res_p99_us "$r")"
 }
 
 # ramp SYSTEM CODEC STEPS...: one line per step into WORK/SYSTEM_CODEC.dat
-# ("calls cpu gen loss late p50 p99 verdict"), stops after the first
-# failing step
+# ("calls cpu gen loss late p50 p99 verdict d50 d99 r50 r99": the
+# columns plot_cpu.sh and per_core read come first), stops after the
+# first failing step
 ramp() {
 	local sys=$1 codec=$2 n line
 	shift 2
@@ -203,9 +214,12 @@ T1=$(date +%s)
 # table MODE-TITLE CODEC: one row per step with both systems
 table() {
 	local codec=$2
-	echo "| calls | sipbridge CPU % | rtpengine CPU % | CPU ratio rtpengine / sipbridge | loss % sb / rt | late % sb / rt | RTT p50 / p99 ms sipbridge | RTT p50 / p99 ms rtpengine | step sb / rt |"
-	echo "|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+	echo "| calls | sipbridge CPU % | rtpengine CPU % | CPU ratio rtpengine / sipbridge | loss % sb / rt | late % sb / rt | RTT p50 / p99 ms sipbridge | RTT p50 / p99 ms rtpengine | one-way p50 / p99 µs sipbridge | one-way p50 / p99 µs rtpengine | gateway residence p50 / p99 µs sipbridge | step sb / rt |"
+	echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 	awk -v rt="$RTP_OK" '
+		# a pair of fields of a step, "-" when absent (no step, or a
+		# line written before these columns existed)
+		function pair(have, x, y) { return (have && x != "" ? x : "-") " / " (have && y != "" ? y : "-") }
 		FNR == 1 { f++ }
 		/^#/ { next }
 		f == 1 { sb[$1] = $0; order[++n] = $1 }
@@ -216,12 +230,14 @@ table() {
 				if (k in sb) split(sb[k], a, " ")
 				if (k in r) split(r[k], b, " ")
 				ratio = (k in sb && k in r && a[2] > 0) ? sprintf("%.2f", b[2] / a[2]) : "-"
-				printf "| %s | %s | %s | %s | %s / %s | %s / %s | %s / %s | %s / %s | %s / %s |\n", k,
+				printf "| %s | %s | %s | %s | %s / %s | %s / %s | %s / %s | %s / %s | %s | %s | %s | %s / %s |\n", k,
 					(k in sb) ? a[2] : "-", (k in r) ? b[2] : (rt ? "-" : "skipped"), ratio,
 					(k in sb) ? a[4] : "-", (k in r) ? b[4] : "-",
 					(k in sb) ? a[5] : "-", (k in r) ? b[5] : "-",
 					(k in sb) ? a[6] : "-", (k in sb) ? a[7] : "-",
 					(k in r) ? b[6] : "-", (k in r) ? b[7] : "-",
+					pair((k in sb), a[9], a[10]), pair((k in r), b[9], b[10]),
+					pair((k in sb), a[11], a[12]),
 					(k in sb) ? a[8] : "-", (k in r) ? b[8] : "-"
 			}
 		}' "$WORK/sipbridge_$codec.dat" "$([ "$RTP_OK" = 1 ] && echo "$WORK/rtpengine_$codec.dat" || echo /dev/null)"
@@ -230,6 +246,13 @@ table() {
 # calls per core: largest passing step N at CPU c -> N * 100 / c
 per_core() {   # per_core FILE -> "N est" or "- -"
 	awk '!/^#/ && $8 == "pass" { n = $1; c = $2 } END { if (n) printf "%d %d", n, n * 100 / c; else print "- -" }' "$1" 2>/dev/null || echo "- -"
+}
+# lat80 CODEC: the latency line of each system under its table
+lat80() {
+	local s
+	for s in $SYSTEMS; do
+		awk '!/^#/ { print $1, ($8 == "pass"), $9, $10, $11, $12 }' "$WORK/${s}_$1.dat" | lat_at_80 "$s"
+	done
 }
 summary() {
 	local codec=$1 what=$2 sbn sbe rtn rte ratio
@@ -250,9 +273,13 @@ summary() {
 	echo
 	table Relay pcmu
 	echo
+	lat80 pcmu
+	echo
 	echo "Transcoding (browser Opus ↔ PCMU):"
 	echo
 	table Transcoding opus
+	echo
+	lat80 opus
 	echo
 	summary pcmu "Relayed calls"
 	echo

@@ -20,6 +20,12 @@
 # SB_CODEC=opus (transcoding run: sbload offers Opus only, the UAS answers
 # PCMU, the daemon transcodes both ways; "late" is then > 150 ms because
 # each direction goes through a jitter buffer).
+# Latency columns: one-way = sbload's send -> daemon -> arrival at the
+# echo (kernel receive stamp minus the payload's send stamp; PCMU only,
+# Opus payloads are rewritten), gateway residence = the daemon's own
+# sipbridge_media_residence_seconds histogram scraped from its admin
+# /metrics at both ends of the window ("-" when the daemon lacks it).
+# Under the table: both at the passing step nearest 80 % of the largest.
 # Everything runs on 127.0.0.1; every process started here is stopped
 # here (by PID). A step passes when the gateway stays below 98 % CPU,
 # loses at most 1 % and delivers at least 99 % of packets within 60 ms
@@ -77,7 +83,11 @@ start_gw() {
 
 val() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
 
+HDR="| calls | up | set-ups/s | set-up p50 / p99 ms | gateway CPU % (media worker) | sbload CPU % | relayed pkt/s | loss % | late % (RTT > $LATE_MS ms) | RTT p50 / p99 ms | one-way p50 / p99 µs | gateway residence p50 / p99 µs | UDP backlog KiB gateway / sbload | gateway RSS/call KiB | calls/core at this CPU cost | step |
+|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+NCOLS=$(head -1 <<<"$HDR" | tr -cd '|' | wc -c); NCOLS=$((NCOLS - 1))
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+: >"$WORK/lat.dat"
 ROWS=()
 BEST=0
 BEST_EST=""
@@ -99,7 +109,8 @@ for n in $STEPS; do
 	SS_PID=$!
 	ulimit -n "$(ulimit -Hn)"
 	out=$(timeout $((DUR + 120)) nice -n "$NICE" taskset -c "$GEN_CPU" "$LOAD" --ws "ws://127.0.0.1:$HTTP/" \
-		--uas-port "$UAS" -n "$n" -d "$DUR" --window "$WIN" --codec "$CODEC" --late-ms "$LATE_MS" --gw-pid "$GW_PID" 2>>"$WORK/sbload.log")
+		--uas-port "$UAS" -n "$n" -d "$DUR" --window "$WIN" --codec "$CODEC" --late-ms "$LATE_MS" --gw-pid "$GW_PID" \
+		--metrics "http://127.0.0.1:$ADMIN/metrics" 2>>"$WORK/sbload.log")
 	echo "$out" >>"$WORK/results.txt"
 	health=$(curl -fs "http://127.0.0.1:$HTTP/health")
 	[ -n "$PERF_PID" ] && { wait "$PERF_PID"; PERF_PID=""; }
@@ -109,7 +120,8 @@ for n in $STEPS; do
 	bl_gw=$(awk '/"sipbridge"/ { q += $2 } END { printf "%d", q / 1024 }' "$WORK/ss_$n.txt")
 	bl_sb=$(awk '/"sbload"/ { q += $2 } END { printf "%d", q / 1024 }' "$WORK/ss_$n.txt")
 	if [ "$(val ok "$r")" != 1 ]; then
-		echo "  step failed: $r"; ROWS+=("| $n | failed: $(val reason "$r") ||||||||||||| FAIL |"); break
+		# as many cells as the header: calls, reason, empty ones, FAIL
+		echo "  step failed: $r"; ROWS+=("| $n | failed: $(val reason "$r") |$(printf ' |%.0s' $(seq $((NCOLS - 3)))) FAIL |"); break
 	fi
 	cpu=$(val gw_cpu_pct "$r"); loss=$(val loss_pct "$r"); gen=$(val gen_cpu_pct "$r")
 	late=$(val late "$r"); recv=$(val recv "$r")
@@ -118,8 +130,10 @@ for n in $STEPS; do
 	awk -v c="$cpu" -v l="$loss" -v lp="$latepct" 'BEGIN { exit !(c < 98 && l <= 1 && lp <= 1) }' || verdict=FAIL
 	awk -v g="$gen" 'BEGIN { exit !(g >= 95) }' && verdict="$verdict (sbload ≥ 95 % CPU)"
 	est=$(awk -v n="$n" -v c="$cpu" 'BEGIN { if (c > 0) printf "%d", n * 100 / c; else print "-" }')
-	row="| $n | $(val up "$r") | $(val setups_per_s "$r") | $(val setup_p50_ms "$r") / $(val setup_p99_ms "$r") | $cpu ($(val gw_media_cpu_pct "$r")) | $gen | $(val relayed_pps "$r") | $loss | $latepct | $(val rtt_p50_ms "$r") / $(val rtt_p99_ms "$r") | $bl_gw / $bl_sb | $(val rss_per_call_kb "$r") | $est | $verdict |"
+	row="| $n | $(val up "$r") | $(val setups_per_s "$r") | $(val setup_p50_ms "$r") / $(val setup_p99_ms "$r") | $cpu ($(val gw_media_cpu_pct "$r")) | $gen | $(val relayed_pps "$r") | $loss | $latepct | $(val rtt_p50_ms "$r") / $(val rtt_p99_ms "$r") | $(val down_p50_us "$r") / $(val down_p99_us "$r") | $(val gw_res_p50_us "$r") / $(val gw_res_p99_us "$r") | $bl_gw / $bl_sb | $(val rss_per_call_kb "$r") | $est | $verdict |"
 	ROWS+=("$row")
+	clean=0; [ "${verdict%% *}" = pass ] && clean=1
+	echo "$n $clean $(val down_p50_us "$r") $(val down_p99_us "$r") $(val gw_res_p50_us "$r") $(val gw_res_p99_us "$r")" >>"$WORK/lat.dat"
 	echo "  $r"
 	echo "  health after BYE: $health"
 	if [ "${verdict%% *}" = pass ]; then
@@ -130,11 +144,11 @@ for n in $STEPS; do
 	fi
 done
 
-HDR="| calls | up | set-ups/s | set-up p50 / p99 ms | gateway CPU % (media worker) | sbload CPU % | relayed pkt/s | loss % | late % (RTT > $LATE_MS ms) | RTT p50 / p99 ms | UDP backlog KiB gateway / sbload | gateway RSS/call KiB | calls/core at this CPU cost | step |
-|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 {
 	echo "$HDR"
 	printf '%s\n' "${ROWS[@]}"
+	echo
+	lat_at_80 "" <"$WORK/lat.dat"
 } >"$WORK/table.md"
 echo
 cat "$WORK/table.md"

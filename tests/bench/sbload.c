@@ -6,9 +6,13 @@
  * client-role WebRTC leg (ICE controlling, DTLS client: offer_setup
  * ACTIVE, SRTP), INVITE with the leg's offer (PCMU), 200, ACK; once the
  * leg is CONNECTED it sends 50 packets/s of pre-encoded PCMU whose first
- * 20 payload bytes carry a magic, the call index, a packet counter and
- * the send time; the in-process UAS echoes them, and on the way back the
+ * 28 payload bytes carry a magic, the call index, a packet counter and
+ * the send time (monotonic, and realtime for the echo: sbload.h,
+ * SBL_MARK_*); the in-process UAS echoes them, and on the way back the
  * payload gives the round-trip time and tells lost and late packets.
+ * The echo also times each packet's arrival (one-way latency, "down_*"),
+ * and with --metrics the daemon's own residence histogram is scraped at
+ * both ends of the window ("gw_res_*").
  * Timeline: connect, set-ups (at most --window in flight), warm-up,
  * measurement window (--duration), grace, BYE, exit.
  * Main thread (GLib default context) only, except the UAS thread. */
@@ -36,7 +40,8 @@
 #define OPUS_LOUD 5           /* its first 100 ms are the loud marker */
 #define LOUD_RMS 4000         /* decoded RMS above this is the marker */
 #define OPUS_MAX 400
-#define MARK_LEN 20
+#define RESIDENCE "sipbridge_media_residence_seconds"
+#define SCRAPE_MS 2000
 #define TICK_MS 2
 #define SETUP_TIMEOUT_US (15 * G_USEC_PER_SEC)
 
@@ -125,6 +130,10 @@ static struct app {
 	int64_t last_tick, max_tick_gap;   /* our own loop stalls */
 	uint64_t tick_gaps_20ms;
 	sbl_hist lat, setup;
+	sbl_hist down;             /* one-way, copied from the UAS at the end */
+	/* --metrics: the daemon's residence histogram at both ends */
+	sbl_prom_hist res0, res1;
+	int res0_rc, res1_rc;
 	const char *fail_reason;
 	/* chaos */
 	GRand *rnd;
@@ -334,12 +343,13 @@ static void on_rtp(sb_leg *leg, uint8_t *buf, size_t len, size_t cap,
 		on_opus(c, h, p);
 		return;
 	}
-	if (h->payload_len < MARK_LEN || memcmp(p, "SBLD", 4) != 0) {
+	if (h->payload_len < SBL_MARK_LEN ||
+	    memcmp(p, SBL_MARK_MAGIC, 4) != 0) {
 		A.bad++;
 		return;
 	}
-	memcpy(&idx, p + 4, 4);
-	memcpy(&t, p + 12, 8);
+	memcpy(&idx, p + SBL_MARK_IDX, 4);
+	memcpy(&t, p + SBL_MARK_MONO, 8);
 	if (idx != c->idx) {
 		A.crosstalk++;
 		return;
@@ -388,14 +398,20 @@ static void send_one(call *c, int64_t now)
 		return;
 	}
 	memcpy(pl, A.tone, PAYLOAD);
-	memcpy(pl, "SBLD", 4);
-	memcpy(pl + 4, &c->idx, 4);
-	memcpy(pl + 8, &c->pkt, 4);
-	memcpy(pl + 12, &now, 8);
+	memcpy(pl, SBL_MARK_MAGIC, 4);
+	memcpy(pl + SBL_MARK_IDX, &c->idx, 4);
+	memcpy(pl + SBL_MARK_PKT, &c->pkt, 4);
+	memcpy(pl + SBL_MARK_MONO, &now, 8);
 	sb_rtp_hdr h = { .pt = 0, .seq = c->rtp_seq++, .ts = c->rtp_ts,
 			 .ssrc = c->leg->ssrc };
 	c->rtp_ts += PAYLOAD;
 	c->pkt++;
+	/* taken last (now is the tick's time): the one-way figure should
+	 * start when this packet goes to the leg, not at the tick. The
+	 * leg's SRTP and its send queue (sent at the end of the loop pass)
+	 * still count in it. */
+	int64_t real = sbl_realtime_ns();
+	memcpy(pl + SBL_MARK_REAL, &real, 8);
 	ssize_t n = sb_rtp_build(buf, sizeof(buf), &h, pl, PAYLOAD);
 	if (n < 0 || sb_leg_send_rtp(c->leg, buf, (size_t)n, sizeof(buf)) < 0) {
 		A.send_err++;
@@ -1088,9 +1104,29 @@ static bool setups_finished(void)
 	return A.next_call == A.n_calls && A.in_flight == 0;
 }
 
+/* --metrics: the daemon's residence histogram, media mode only. Blocking
+ * (the admin endpoint answers within ms), hence called just outside the
+ * window: before its start, after its end. */
+static void scrape_residence(sbl_prom_hist *h, int *rc)
+{
+	if (!A.o.metrics[0] || A.o.mode != SBL_MODE_MEDIA) {
+		*rc = -ENOENT;
+		return;
+	}
+	*rc = sbl_prom_scrape(A.o.metrics, RESIDENCE, SCRAPE_MS, h);
+	if (*rc < 0)
+		fprintf(stderr, "sbload: %s: %s\n", A.o.metrics, g_strerror(-*rc));
+}
+
 static void window_open(void)
 {
+	scrape_residence(&A.res0, &A.res0_rc);
+	/* the scrape's stall is ours and before the window: not a gap */
+	A.last_tick = 0;
 	A.w_start = sbl_now_us();
+	/* the marker (and so the one-way figure) survives relaying only */
+	if (!A.o.opus)
+		sbl_uas_set_window(A.uas, A.w_start, INT64_MAX);
 	A.w_end = INT64_MAX;
 	A.self_cpu0 = sbl_self_cpu_s();
 	A.gw_cpu0 = A.o.gw_pid ? sbl_proc_cpu_s(A.o.gw_pid) : -1;
@@ -1102,6 +1138,8 @@ static void window_open(void)
 static void window_close(void)
 {
 	A.w_end = sbl_now_us();
+	if (!A.o.opus)
+		sbl_uas_set_window(A.uas, A.w_start, A.w_end);
 	A.self_cpu1 = sbl_self_cpu_s();
 	A.gw_cpu1 = A.o.gw_pid ? sbl_proc_cpu_s(A.o.gw_pid) : -1;
 	A.gw_media1 = A.o.gw_pid ? sbl_proc_threads_cpu_s(A.o.gw_pid, "sb-media") : -1;
@@ -1109,6 +1147,7 @@ static void window_close(void)
 					    __ATOMIC_RELAXED) : 0;
 	A.client_rx1 = A.recv;
 	A.rss_after = A.o.gw_pid ? sbl_proc_rss_kb(A.o.gw_pid) : -1;
+	scrape_residence(&A.res1, &A.res1_rc);
 }
 
 static void send_byes(void)
@@ -1225,6 +1264,53 @@ static gboolean on_phase_timer(gpointer ud)
 
 /* ------------------------------------------------------- report */
 
+/* " key=VALUE" in µs: "-" without a value, ">BOUND" for a quantile
+ * beyond the last finite bound of the daemon's histogram. */
+static void print_us(const char *key, double us, bool have, bool beyond)
+{
+	if (!have || isnan(us))
+		printf(" %s=-", key);
+	else
+		printf(" %s=%s%.1f", key, beyond ? ">" : "", us);
+}
+
+/* down_*: generator -> daemon -> echo, from the echo's histogram (the
+ * UAS thread still runs until teardown: a copy under its lock). "-" in
+ * Opus runs, which carry no marker. */
+static void report_down(void)
+{
+	bool measured = A.uas && !A.o.opus;
+	if (measured)
+		sbl_uas_down_get(A.uas, &A.down);
+	bool have = A.down.n > 0;
+	print_us("down_p50_us", sbl_hist_quantile(&A.down, .5), have, false);
+	print_us("down_p99_us", sbl_hist_quantile(&A.down, .99), have, false);
+	if (measured)
+		printf(" down_n=%" G_GUINT64_FORMAT, A.down.n);
+	else
+		printf(" down_n=-");
+}
+
+/* gw_res_*: the daemon's residence histogram, end scrape minus start
+ * scrape; "-" without --metrics, after a failed scrape, or when the
+ * daemon does not expose the family. */
+static void report_residence(void)
+{
+	sbl_prom_hist d;
+	bool b50 = false, b99 = false;
+	bool have = A.res0_rc == 0 && A.res1_rc == 0 && A.res1.n > 0;
+	if (have)
+		sbl_prom_diff(&A.res0, &A.res1, &d);
+	double p50 = have ? sbl_prom_quantile(&d, .5, &b50) * 1e6 : NAN;
+	double p99 = have ? sbl_prom_quantile(&d, .99, &b99) * 1e6 : NAN;
+	print_us("gw_res_p50_us", p50, have, b50);
+	print_us("gw_res_p99_us", p99, have, b99);
+	if (have)
+		printf(" gw_res_n=%.0f", sbl_prom_count(&d));
+	else
+		printf(" gw_res_n=-");
+}
+
 static void report(double wall_s)
 {
 	double w = (A.w_end - A.w_start) / 1e6;
@@ -1271,7 +1357,7 @@ static void report(double wall_s)
 	       " crosstalk=%" G_GUINT64_FORMAT " bad=%" G_GUINT64_FORMAT
 	       " tick_gap_max_ms=%.1f tick_gaps_20ms=%" G_GUINT64_FORMAT
 	       " bye_ok=%u markers=%" G_GUINT64_FORMAT " markers_missed=%" G_GUINT64_FORMAT
-	       " wall_s=%.1f\n",
+	       " wall_s=%.1f",
 	       A.o.opus ? "opus" : "pcmu", A.n_calls, A.n_up, A.n_failed, setup_s,
 	       setup_s > 0 ? A.n_up / setup_s : 0,
 	       sbl_hist_quantile(&A.setup, .5) / 1e3,
@@ -1282,6 +1368,9 @@ static void report(double wall_s)
 	       A.skipped, A.send_err, A.crosstalk, A.bad,
 	       A.max_tick_gap / 1e3, A.tick_gaps_20ms, A.n_done, A.markers_w,
 	       A.markers_missed_w, wall_s);
+	report_down();
+	report_residence();
+	putchar('\n');
 }
 
 /* ------------------------------------------------------- main */
@@ -1313,6 +1402,7 @@ static int parse_args(int argc, char **argv)
 	g_autofree char *domain = NULL;
 	g_autofree char *codec = NULL;
 	g_autofree char *ng = NULL;
+	g_autofree char *metrics = NULL;
 	int calls = 100, per_ws = 1, window = 50, late = 60, echo = 8;
 	int total = 300, hold = 3000;
 	gint64 seed = -1;
@@ -1334,6 +1424,7 @@ static int parse_args(int argc, char **argv)
 		{ "echo-socks", 0, 0, G_OPTION_ARG_INT, &echo, "RTP echo sockets shared by the calls (default 8)", "N" },
 		{ "ng", 0, 0, G_OPTION_ARG_STRING, &ng, "media: no SIP; rtpengine's NG control socket at IP:PORT bridges each WebRTC leg to the RTP echo (offer/answer/delete)", "IP:PORT" },
 		{ "gw-pid", 0, 0, G_OPTION_ARG_INT, &A.o.gw_pid, "daemon PID: CPU and RSS from /proc", "PID" },
+		{ "metrics", 0, 0, G_OPTION_ARG_STRING, &metrics, "media: the daemon's Prometheus endpoint (http://127.0.0.1:PORT/metrics), scraped at both ends of the window for its " RESIDENCE " histogram (gw_res_*)", "URL" },
 		{ "verbose", 'v', 0, G_OPTION_ARG_NONE, &A.o.verbose, "progress on stderr", NULL },
 		{ "chaos", 0, 0, G_OPTION_ARG_INT64, &seed, "media calls one after the other on --calls slots, each ending at random (seed of the draws; needs --uas-port)", "SEED" },
 		{ "total", 0, 0, G_OPTION_ARG_INT, &total, "chaos: calls in all (default 300)", "N" },
@@ -1364,6 +1455,12 @@ static int parse_args(int argc, char **argv)
 		}
 		g_strlcpy(A.o.ng, ng, sizeof(A.o.ng));
 	}
+	if (metrics && strncmp(metrics, "http://", 7)) {
+		fprintf(stderr, "sbload: --metrics http://IP:PORT/PATH\n");
+		return -EINVAL;
+	}
+	if (metrics)
+		g_strlcpy(A.o.metrics, metrics, sizeof(A.o.metrics));
 	if (!ws)
 		ws = g_strdup("ws://127.0.0.1:8080/");
 	if (!domain)

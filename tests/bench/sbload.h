@@ -43,6 +43,7 @@ typedef struct sbl_opts {
 	int uas_port;            /* 0 = no in-process UAS */
 	unsigned echo_socks;     /* RTP echo sockets shared by the calls */
 	int gw_pid;              /* daemon to sample from /proc, 0 = none */
+	char metrics[256];       /* --metrics URL: the daemon's /metrics */
 	char ng[80];             /* --ng HOST:PORT: rtpengine bridges the
 				  * calls instead (no SIP, no WebSocket) */
 	/* chaos (media calls one after the other, random endings) */
@@ -55,11 +56,15 @@ typedef struct sbl_opts {
 	int verbose;
 } sbl_opts;
 
-/* ---- latency histogram: 10 µs buckets up to 200 ms, 1 ms buckets up to
- * 20 s, then overflow ---- */
-#define SBL_HIST_BUCKET_US 10
-#define SBL_HIST_FINE 20000
-#define SBL_HIST_N (SBL_HIST_FINE + 19800)
+/* ---- latency histogram: 1 µs buckets up to 1 ms (one-way latencies
+ * on loopback are tens of µs), 10 µs up to 200 ms, 1 ms up to 20 s,
+ * then overflow ---- */
+#define SBL_HIST_T1_US 1000       /* 1 µs buckets below */
+#define SBL_HIST_T2_US 200000     /* 10 µs buckets below */
+#define SBL_HIST_T3_US 20000000   /* 1 ms buckets below, overflow above */
+#define SBL_HIST_N1 SBL_HIST_T1_US
+#define SBL_HIST_N2 (SBL_HIST_N1 + (SBL_HIST_T2_US - SBL_HIST_T1_US) / 10)
+#define SBL_HIST_N (SBL_HIST_N2 + (SBL_HIST_T3_US - SBL_HIST_T2_US) / 1000)
 typedef struct sbl_hist {
 	uint64_t b[SBL_HIST_N + 1];
 	uint64_t n;
@@ -67,8 +72,20 @@ typedef struct sbl_hist {
 } sbl_hist;
 
 void sbl_hist_add(sbl_hist *h, int64_t us);
-/* Value (µs) below which q (0..1) of the samples lie; 0 when empty. */
+/* Value (µs) below which q (0..1) of the samples lie (the middle of its
+ * bucket); 0 when empty. */
 double sbl_hist_quantile(const sbl_hist *h, double q);
+
+/* ---- the marker at the start of every PCMU payload sbload sends ----
+ * Host byte order. The realtime stamp exists because the echo's kernel
+ * receive stamps (SO_TIMESTAMPNS) are CLOCK_REALTIME. Opus runs carry
+ * no marker: the transcoder rewrites the payload. */
+#define SBL_MARK_MAGIC "SBLD"     /* 4 bytes */
+#define SBL_MARK_IDX 4            /* u32 call index */
+#define SBL_MARK_PKT 8            /* u32 packet counter of the call */
+#define SBL_MARK_MONO 12          /* i64 send time, µs, sbl_now_us() */
+#define SBL_MARK_REAL 20          /* i64 send time, ns, CLOCK_REALTIME */
+#define SBL_MARK_LEN 28
 
 /* ---- UAS + RTP echo (its own thread) ---- */
 typedef struct sbl_uas_counters {
@@ -87,6 +104,14 @@ typedef struct sbl_uas sbl_uas;
 int sbl_uas_start(int port, unsigned n_echo, sbl_uas **out);
 /* Counters, updated atomically by the UAS thread. */
 const sbl_uas_counters *sbl_uas_counters_get(const sbl_uas *u);
+/* One-way latency generator -> daemon -> echo: the echo records, for
+ * each marked RTP packet whose monotonic send time lies in
+ * [start_us, end_us), its kernel arrival stamp minus the payload's
+ * realtime send stamp. start_us 0 = record nothing (the default). The
+ * main thread sets the window; the UAS thread reads it. */
+void sbl_uas_set_window(sbl_uas *u, int64_t start_us, int64_t end_us);
+/* Copy of the one-way histogram (µs) so far. Any thread. */
+void sbl_uas_down_get(sbl_uas *u, sbl_hist *out);
 /* Stop the thread (joins), close sockets, free. NULL ok. */
 void sbl_uas_stop(sbl_uas *u);
 /* The SDP answer the UAS would put in its 200 to this offer: RTP/AVP
@@ -153,8 +178,39 @@ void sbl_ws_close(sbl_ws *c);
  * browser that vanishes mid-call); the state callback fires no more. */
 void sbl_ws_abort(sbl_ws *c);
 
+/* ---- a Prometheus histogram from the daemon's /metrics (sbload_util.c,
+ * main thread, blocking: done twice a run, outside the window) ---- */
+#define SBL_PROM_MAX 128
+typedef struct sbl_prom_hist {
+	unsigned n;                /* bounds; 0 = family absent */
+	double le[SBL_PROM_MAX];   /* ascending upper bounds (+Inf last) */
+	double cum[SBL_PROM_MAX];  /* cumulative counts, series summed */
+} sbl_prom_hist;
+
+/* The _bucket series of family in a text exposition (format 0.0.4),
+ * summed per le value over all other labels, into out. */
+void sbl_prom_parse(const char *text, const char *family,
+		    sbl_prom_hist *out);
+/* GET url (http://IPv4:PORT/PATH, HTTP/1.0, at most timeout_ms in all)
+ * and parse it as above. 0 (out->n is 0 when the family is absent) or
+ * -errno (-EPROTO: not a 200). */
+int sbl_prom_scrape(const char *url, const char *family, int timeout_ms,
+		    sbl_prom_hist *out);
+/* What was observed between two scrapes: b - a per bound (a may be
+ * empty: a family not yet exposed had no samples). */
+void sbl_prom_diff(const sbl_prom_hist *a, const sbl_prom_hist *b,
+		   sbl_prom_hist *out);
+/* Samples in a histogram (its last cumulative count). */
+double sbl_prom_count(const sbl_prom_hist *h);
+/* Quantile q (0..1) by linear interpolation inside its bucket, the
+ * first bucket starting at 0, as Prometheus' histogram_quantile does.
+ * When it falls in the +Inf bucket: the last finite bound, *beyond set.
+ * NAN when empty. */
+double sbl_prom_quantile(const sbl_prom_hist *h, double q, bool *beyond);
+
 /* ---- small helpers ---- */
 int64_t sbl_now_us(void);                 /* monotonic */
+int64_t sbl_realtime_ns(void);            /* CLOCK_REALTIME */
 /* utime+stime of a process in seconds, from /proc/PID/stat; <0 on error */
 double sbl_proc_cpu_s(int pid);
 /* CPU seconds of the threads of a process whose name starts with

@@ -10,7 +10,14 @@
  * behaviour: "busy" answers 486; "delay-N" rings (180), holds the 200 for N ms and
  * answers 487 instead if a CANCEL comes first; "bye-N" answers at once
  * and sends a BYE N ms later (the SIP side hangs up). The pending 200s
- * and BYEs are the only state, kept on the UAS thread. */
+ * and BYEs are the only state, kept on the UAS thread.
+ *
+ * One-way latency: every echo socket has SO_TIMESTAMPNS, so each datagram
+ * comes with the kernel's realtime stamp of its arrival. On loopback the
+ * kernel stamps it while the sender's sendmsg hands it over, so arrival
+ * minus the payload's realtime send stamp (sbload.h, SBL_MARK_REAL) is
+ * generator send -> daemon -> the daemon's send toward us, without our
+ * own wake-up delay. */
 #include "tests/bench/sbload.h"
 
 #include <arpa/inet.h>
@@ -21,6 +28,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sofia-sip/msg.h>
@@ -32,6 +40,7 @@
 
 #define BATCH 64
 #define PKT 1600
+#define CTL CMSG_SPACE(sizeof(struct timespec))
 
 /* A reply or request due later (chaos), UAS thread only. */
 typedef struct pending {
@@ -63,6 +72,16 @@ struct sbl_uas {
 	struct sockaddr_in src[BATCH];
 	struct iovec iov[BATCH];
 	struct mmsghdr in[BATCH], out[BATCH];
+	union {                   /* SCM_TIMESTAMPNS of each datagram */
+		char buf[CTL];
+		struct cmsghdr align;
+	} ctl[BATCH];
+	/* one-way latency: the window (set by the main thread, atomic)
+	 * and the histogram (written by the UAS thread, read by others:
+	 * under down_mu) */
+	int64_t win_start, win_end;
+	pthread_mutex_t down_mu;
+	sbl_hist down;
 };
 
 static void add(uint64_t *c, uint64_t n)
@@ -379,21 +398,91 @@ static bool is_rtcp(const uint8_t *b)
 	return pt >= 72 && pt <= 76;
 }
 
+/* Where the payload of an RTP packet of len bytes starts and how long it
+ * is (after CSRCs, header extension; without padding). false when the
+ * header does not fit. */
+static bool rtp_payload(const uint8_t *b, unsigned len, unsigned *off,
+			unsigned *plen)
+{
+	unsigned o = 12 + 4u * (b[0] & 0x0f);
+	if (b[0] & 0x10) {            /* extension: 4-byte head + words */
+		if (o + 4 > len)
+			return false;
+		o += 4 + 4u * ((unsigned)b[o + 2] << 8 | b[o + 3]);
+	}
+	if (b[0] & 0x20)              /* padding: its length is the last byte */
+		len = b[len - 1] <= len ? len - b[len - 1] : 0;
+	if (o > len)
+		return false;
+	*off = o;
+	*plen = len - o;
+	return true;
+}
+
+/* The kernel's realtime arrival stamp of a received datagram (ns). */
+static bool arrival_ns(struct msghdr *m, int64_t *ns)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS)
+			continue;
+		struct timespec ts;
+		memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+		*ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+		return true;
+	}
+	return false;
+}
+
+/* One-way latency (µs) of received RTP packet i when it carries the
+ * marker and was sent inside the window; -1 otherwise. */
+static int64_t one_way_us(sbl_uas *u, unsigned i, int64_t w_start,
+			  int64_t w_end)
+{
+	const uint8_t *b = u->bufs[i];
+	unsigned off, plen;
+	int64_t mono, real, at;
+	if (!w_start || !rtp_payload(b, u->in[i].msg_len, &off, &plen) ||
+	    plen < SBL_MARK_LEN || memcmp(b + off, SBL_MARK_MAGIC, 4) != 0)
+		return -1;
+	memcpy(&mono, b + off + SBL_MARK_MONO, 8);
+	memcpy(&real, b + off + SBL_MARK_REAL, 8);
+	if (mono < w_start || mono >= w_end ||
+	    !arrival_ns(&u->in[i].msg_hdr, &at))
+		return -1;
+	return at > real ? (at - real) / 1000 : 0;
+}
+
+static void down_add(sbl_uas *u, const int64_t *us, unsigned n)
+{
+	if (!n)
+		return;
+	pthread_mutex_lock(&u->down_mu);
+	for (unsigned i = 0; i < n; i++)
+		sbl_hist_add(&u->down, us[i]);
+	pthread_mutex_unlock(&u->down_mu);
+}
+
 static void echo_readable(sbl_uas *u, int fd)
 {
+	int64_t lat[BATCH];
 	for (;;) {
 		for (unsigned i = 0; i < BATCH; i++) {
 			u->iov[i] = (struct iovec){ u->bufs[i], PKT };
 			u->in[i].msg_hdr = (struct msghdr){
 				.msg_name = &u->src[i],
 				.msg_namelen = sizeof(u->src[i]),
-				.msg_iov = &u->iov[i], .msg_iovlen = 1 };
+				.msg_iov = &u->iov[i], .msg_iovlen = 1,
+				.msg_control = u->ctl[i].buf,
+				.msg_controllen = CTL };
 		}
 		int n = recvmmsg(fd, u->in, BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0)
 			return;
 		add(&u->c.batches, 1);
-		unsigned k = 0, rtcp = 0;
+		/* read once per batch: the main thread moves it twice a run */
+		int64_t w_start = __atomic_load_n(&u->win_start, __ATOMIC_ACQUIRE);
+		int64_t w_end = __atomic_load_n(&u->win_end, __ATOMIC_ACQUIRE);
+		unsigned k = 0, rtcp = 0, nl = 0;
 		for (int i = 0; i < n; i++) {
 			unsigned len = u->in[i].msg_len;
 			if (len < 12 || (u->bufs[i][0] & 0xc0) != 0x80 ||
@@ -401,6 +490,9 @@ static void echo_readable(sbl_uas *u, int fd)
 				rtcp++;
 				continue;
 			}
+			int64_t us = one_way_us(u, (unsigned)i, w_start, w_end);
+			if (us >= 0)
+				lat[nl++] = us;
 			u->iov[i].iov_len = len;
 			u->out[k++].msg_hdr = (struct msghdr){
 				.msg_name = &u->src[i],
@@ -409,6 +501,7 @@ static void echo_readable(sbl_uas *u, int fd)
 		}
 		if (k)
 			sendmmsg(fd, u->out, k, MSG_DONTWAIT);
+		down_add(u, lat, nl);   /* after the echo: it is not delayed */
 		add(&u->c.rtp_rx, k);
 		add(&u->c.rtcp_rx, rtcp);
 		if (n < BATCH)
@@ -447,6 +540,7 @@ int sbl_uas_start(int port, unsigned n_echo, sbl_uas **out)
 	int err;
 
 	u->sip_fd = u->ep = -1;
+	pthread_mutex_init(&u->down_mu, NULL);
 	u->pend = g_ptr_array_new_with_free_func(pending_free);
 	u->echo = g_new0(echo_sock, n_echo ? n_echo : 1);
 	u->n_echo = n_echo ? n_echo : 1;
@@ -460,6 +554,13 @@ int sbl_uas_start(int port, unsigned n_echo, sbl_uas **out)
 		err = u->echo[i].fd = udp_bind(0, &u->echo[i].port);
 		if (err < 0 || (err = watch(u, u->echo[i].fd)) < 0)
 			goto fail;
+		/* without it the one-way latency has no samples (down_n=0),
+		 * the echo itself works: not fatal */
+		int on = 1;
+		if (setsockopt(u->echo[i].fd, SOL_SOCKET, SO_TIMESTAMPNS, &on,
+			       sizeof(on)) < 0)
+			fprintf(stderr, "sbload: SO_TIMESTAMPNS: %s\n",
+				g_strerror(errno));
 	}
 	err = -pthread_create(&u->th, NULL, uas_thread, u);
 	if (err < 0)
@@ -472,6 +573,23 @@ fail:
 	u->th = 0;
 	sbl_uas_stop(u);
 	return err < 0 ? err : -EIO;
+}
+
+void sbl_uas_set_window(sbl_uas *u, int64_t start_us, int64_t end_us)
+{
+	if (!u)
+		return;
+	/* end first, start last: the echo thread loads start, then end,
+	 * so once it sees a new start it sees its end too */
+	__atomic_store_n(&u->win_end, end_us, __ATOMIC_RELEASE);
+	__atomic_store_n(&u->win_start, start_us, __ATOMIC_RELEASE);
+}
+
+void sbl_uas_down_get(sbl_uas *u, sbl_hist *out)
+{
+	pthread_mutex_lock(&u->down_mu);
+	memcpy(out, &u->down, sizeof(*out));
+	pthread_mutex_unlock(&u->down_mu);
 }
 
 const sbl_uas_counters *sbl_uas_counters_get(const sbl_uas *u)
@@ -494,6 +612,7 @@ void sbl_uas_stop(sbl_uas *u)
 	if (u->ep >= 0)
 		close(u->ep);
 	g_ptr_array_unref(u->pend);
+	pthread_mutex_destroy(&u->down_mu);
 	g_free(u->echo);
 	g_free(u);
 }
