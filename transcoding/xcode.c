@@ -210,6 +210,7 @@ static int build(sb_xcode *x)
 	x->out_ts = c->out_ts0;
 	x->out_seq = c->out_seq0;
 	x->marker_next = true;
+	x->st.loss_hint = c->out_codec->set_loss ? c->opus_loss_perc : 0;
 	return 0;
 }
 
@@ -589,7 +590,10 @@ int sb_xcode_pull(sb_xcode *x, uint64_t now_us, sb_xcode_out *out)
 
 int sb_xcode_set_loss(sb_xcode *x, int loss_perc)
 {
-	return sb_codec_set_loss(x->enc, loss_perc);
+	int err = sb_codec_set_loss(x->enc, loss_perc);
+	if (err == 0 && x->cfg.out_codec->set_loss)
+		x->st.loss_hint = loss_perc;
+	return err;
 }
 
 void sb_xcode_get_stats(const sb_xcode *x, sb_xcode_stats *out)

@@ -88,6 +88,8 @@ typedef struct sb_xcode_stats {
 	uint64_t late, duplicate;  /* input packets refused */
 	uint64_t bad;              /* unknown PT, undecodable payloads */
 	double jitter_ms;          /* RFC 3550 interarrival jitter */
+	int loss_hint;             /* % loss the encoder's FEC plans for
+				    * (0 for codecs without FEC) */
 	unsigned delay_ms;         /* current jitter-buffer target */
 } sb_xcode_stats;
 

@@ -42,7 +42,7 @@
 #define OPUS_MAX 400
 #define RESIDENCE "sipbridge_media_residence_seconds"
 #define SCRAPE_MS 2000
-#define TICK_MS 2
+#define TICK_MS 1
 #define SETUP_TIMEOUT_US (15 * G_USEC_PER_SEC)
 
 typedef enum {

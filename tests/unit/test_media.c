@@ -631,6 +631,40 @@ static void test_xcode_direct_latency(void **state)
 	assert_true(buffered >= 19);
 }
 
+/* The phone receiving Opus reports 20 % loss on the gateway's stream
+ * (an RTCP RR to the gateway's RTCP port): the encoder toward it starts
+ * adding FEC; it had none while nothing was reported. */
+static void test_xcode_fec_follows_rr(void **state)
+{
+	fixture *f = *state;
+	sb_codec_enc *enc = NULL;
+	sb_xcode_stats st;
+	uint16_t port = xcode_call(f, false, &enc);
+	spin(f, 50);
+	assert_int_equal(sb_media_session_xcode_stats(f->s, 1, &st), 0);
+	assert_int_equal(st.loss_hint, 0);
+	sb_rtcp_block blk = {
+		.ssrc = sb_media_session_leg(f->s, 0)->ssrc,
+		.fraction_lost = 51,               /* 51/256 = 19.9 % */
+	};
+	uint8_t rtcp[256];
+	ssize_t n = sb_rtcp_build_report(rtcp, sizeof(rtcp), 0x2222, NULL,
+					 &blk, 1, "phone0");
+	assert_true(n > 0);
+	struct sockaddr_in to = { .sin_family = AF_INET,
+				  .sin_port = htons((uint16_t)(port + 1)) };
+	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(sendto(f->sock[0], rtcp, (size_t)n, 0,
+				(struct sockaddr *)&to, sizeof(to)), n);
+	spin(f, 60);   /* the playout tick passes the report on */
+	assert_int_equal(sb_media_session_xcode_stats(f->s, 1, &st), 0);
+	assert_int_equal(st.loss_hint, 20);
+	/* the Opus -> PCMU direction has no encoder that cares */
+	assert_int_equal(sb_media_session_xcode_stats(f->s, 0, &st), 0);
+	assert_int_equal(st.loss_hint, 0);
+	sb_codec_enc_free(enc);
+}
+
 /* Transcoded output stays one stream across a re-offer: same SSRC, the
  * next sequence number, timestamps moving on. */
 static void test_xcode_reoffer_continuity(void **state)
@@ -708,6 +742,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_xcode_reoffer, setup,
 						teardown),
 		cmocka_unit_test(test_xcode_direct_latency),
+		cmocka_unit_test_setup_teardown(test_xcode_fec_follows_rr,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_xcode_reoffer_continuity,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_late_offer, setup,
