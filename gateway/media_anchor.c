@@ -39,7 +39,7 @@ typedef struct anchor_call {
 	sb_worker *worker;
 	bool stats_busy;               /* an OP_STATS is on its way */
 	sb_sdp_origin origin[2];       /* our o= toward side 0 (WS) and 1 (SIP) */
-	sb_sdp *offer[2];              /* last offer received from each side */
+	sb_sdp_lines *offer[2];        /* last offer received from each side */
 	char *sent[2];                 /* last SDP sent to each side */
 	bool early_answered[2];        /* an early answer went to that side */
 	char *room;                    /* owned: conference room joined, or NULL */
@@ -317,7 +317,7 @@ static void call_free(anchor_call *c)
 {
 	g_free(c->room);
 	for (int i = 0; i < 2; i++) {
-		sb_sdp_free(c->offer[i]);
+		g_free(c->offer[i]);
 		g_free(c->sent[i]);
 	}
 	g_free(c->call_id);
@@ -346,7 +346,7 @@ static char *write_sdp(anchor_call *c, const pending *pd, const sb_media_desc *o
 	if (as_offer)
 		*err = sb_sdp_write_offer(&c->origin[to], out, &text);
 	else if (c->offer[to])
-		*err = sb_sdp_write_answer(&c->origin[to], out, c->offer[to], &text);
+		*err = sb_sdp_write_answer_lines(&c->origin[to], out, c->offer[to], &text);
 	else
 		*err = -EPROTO;
 	if (*err < 0)
@@ -359,7 +359,7 @@ static char *write_sdp(anchor_call *c, const pending *pd, const sb_media_desc *o
 		if (as_offer)
 			*err = sb_sdp_write_offer(&c->origin[to], out, &text);
 		else
-			*err = sb_sdp_write_answer(&c->origin[to], out, c->offer[to], &text);
+			*err = sb_sdp_write_answer_lines(&c->origin[to], out, c->offer[to], &text);
 	}
 	g_free(c->sent[to]);
 	c->sent[to] = g_strdup(text);
@@ -574,11 +574,10 @@ static void hook_process(void *data, const sb_sdp_event *ev, sb_sdp_done_cb done
 	o->side = ev->from;
 	o->in = sdp->audio;
 	if (ev->kind == SB_SDP_OFFER) {
-		sb_sdp_free(c->offer[ev->from]);
-		c->offer[ev->from] = sdp;
-	} else {
-		sb_sdp_free(sdp);
+		g_free(c->offer[ev->from]);
+		c->offer[ev->from] = sb_sdp_lines_keep(sdp);
 	}
+	sb_sdp_free(sdp);
 	pending *pd = g_new0(pending, 1);
 	*pd = (pending){ a, g_strdup(ev->call_id), o->kind, ev->from, ev->early, done,
 			 done_data, false };

@@ -921,13 +921,13 @@ int sb_sdp_write_offer(const sb_sdp_origin *o, const sb_media_desc *d,
 	return 0;
 }
 
-static bool offer_valid(const sb_sdp *offer)
+static bool offer_valid(const sb_sdp_mline *mlines, unsigned n,
+			unsigned audio_index)
 {
-	if (offer->n_mlines == 0 || offer->n_mlines > SB_SDP_MAX_MLINES ||
-	    offer->audio_index >= offer->n_mlines)
+	if (n == 0 || n > SB_SDP_MAX_MLINES || audio_index >= n)
 		return false;
-	for (unsigned i = 0; i < offer->n_mlines; i++) {
-		const sb_sdp_mline *ml = &offer->mlines[i];
+	for (unsigned i = 0; i < n; i++) {
+		const sb_sdp_mline *ml = &mlines[i];
 
 		if (!word_safe(ml->media, sizeof(ml->media)) ||
 		    !word_safe(ml->proto, sizeof(ml->proto)) ||
@@ -938,28 +938,56 @@ static bool offer_valid(const sb_sdp *offer)
 	return true;
 }
 
-int sb_sdp_write_answer(const sb_sdp_origin *o, const sb_media_desc *d,
-			const sb_sdp *offer, char **out)
+static int write_answer(const sb_sdp_origin *o, const sb_media_desc *d,
+			const sb_sdp_mline *mlines, unsigned n,
+			unsigned audio_index, char **out)
 {
 	const sb_sdp_mline *anchored;
 	const char *mid;
 	GString *s;
 
-	if (!o || !d || !offer || !out || !origin_valid(o) ||
-	    !desc_valid(d) || !offer_valid(offer))
+	if (!o || !d || !out || !origin_valid(o) || !desc_valid(d) ||
+	    !offer_valid(mlines, n, audio_index))
 		return -EINVAL;
-	anchored = &offer->mlines[offer->audio_index];
+	anchored = &mlines[audio_index];
 	/* RFC 8843 §7.3.1: the answer reuses the offer's mid. */
 	mid = anchored->mid[0] ? anchored->mid : d->mid;
 	s = g_string_sized_new(1024);
 	put_session(s, o, d, d->bundled && d->port ? mid : NULL);
-	for (unsigned i = 0; i < offer->n_mlines; i++) {
-		if (i != offer->audio_index || d->port == 0 ||
-		    d->n_codecs == 0)
-			put_rejected(s, &offer->mlines[i]);
+	for (unsigned i = 0; i < n; i++) {
+		if (i != audio_index || d->port == 0 || d->n_codecs == 0)
+			put_rejected(s, &mlines[i]);
 		else
 			put_audio(s, d, mid);
 	}
 	*out = g_string_free(s, FALSE);
 	return 0;
+}
+
+int sb_sdp_write_answer(const sb_sdp_origin *o, const sb_media_desc *d,
+			const sb_sdp *offer, char **out)
+{
+	if (!offer)
+		return -EINVAL;
+	return write_answer(o, d, offer->mlines, offer->n_mlines,
+			    offer->audio_index, out);
+}
+
+int sb_sdp_write_answer_lines(const sb_sdp_origin *o, const sb_media_desc *d,
+			      const sb_sdp_lines *offer, char **out)
+{
+	if (!offer)
+		return -EINVAL;
+	return write_answer(o, d, offer->mlines, offer->n_mlines,
+			    offer->audio_index, out);
+}
+
+sb_sdp_lines *sb_sdp_lines_keep(const sb_sdp *sdp)
+{
+	unsigned n = MIN(sdp->n_mlines, (unsigned)SB_SDP_MAX_MLINES);
+	sb_sdp_lines *l = g_malloc(sizeof(*l) + n * sizeof(l->mlines[0]));
+	l->n_mlines = n;
+	l->audio_index = sdp->audio_index;
+	memcpy(l->mlines, sdp->mlines, n * sizeof(l->mlines[0]));
+	return l;
 }

@@ -86,6 +86,22 @@ int sb_sdp_write_offer(const sb_sdp_origin *o, const sb_media_desc *d,
 int sb_sdp_write_answer(const sb_sdp_origin *o, const sb_media_desc *d,
 			const sb_sdp *offer, char **out);
 
+/* What answering an offer needs of it: its m-lines and which one is
+ * anchored. A gateway keeps each side's last offer for the life of the
+ * call, and a parsed sb_sdp is 16 KiB (room for SB_SDP_MAX_MLINES lines
+ * and the anchored line's full description); this is 0.4 KiB for a
+ * one-line offer. Owned by the caller (g_free). Thread: any. */
+typedef struct sb_sdp_lines {
+	unsigned n_mlines;
+	unsigned audio_index;
+	sb_sdp_mline mlines[];      /* n_mlines */
+} sb_sdp_lines;
+sb_sdp_lines *sb_sdp_lines_keep(const sb_sdp *sdp);
+
+/* sb_sdp_write_answer() to an offer kept as lines. */
+int sb_sdp_write_answer_lines(const sb_sdp_origin *o, const sb_media_desc *d,
+			      const sb_sdp_lines *offer, char **out);
+
 /* Map between proto enum and the m= text; NULL / SB_MD_PROTO_UNKNOWN
  * for anything else. Thread: any. */
 const char *sb_sdp_proto_name(sb_md_proto proto);

@@ -681,6 +681,42 @@ static void test_answer_reject_all(void **state)
 	sb_sdp_free(offer);
 }
 
+/* An offer kept as its lines (what the gateway holds for a call's
+ * life) answers exactly as the parsed offer does, in a fraction of the
+ * memory. */
+static void test_answer_from_kept_lines(void **state)
+{
+	g_autofree char *path = data_path("chrome_av", ".sdp");
+	g_autofree char *text = NULL;
+	size_t len;
+	sb_sdp *offer = NULL;
+	sb_media_desc d;
+	char *a = NULL, *b = NULL;
+
+	(void)state;
+	assert_true(g_file_get_contents(path, &text, &len, NULL));
+	assert_int_equal(sb_sdp_parse(text, len, MAX_SDP, &offer), 0);
+	sb_sdp_lines *kept = sb_sdp_lines_keep(offer);
+	assert_int_equal(kept->n_mlines, 2);
+	assert_int_equal(kept->audio_index, offer->audio_index);
+	assert_true(sizeof(*kept) + 2 * sizeof(kept->mlines[0]) <
+		    sizeof(*offer) / 8);
+	fill_local(&d, SB_MD_PROTO_DTLS_SAVPF);
+	assert_int_equal(sb_sdp_write_answer(&test_origin, &d, offer, &a), 0);
+	sb_sdp_free(offer);
+	assert_int_equal(sb_sdp_write_answer_lines(&test_origin, &d, kept, &b),
+			 0);
+	assert_string_equal(a, b);
+	kept->audio_index = 2;   /* past its lines: refused */
+	g_free(b);
+	b = NULL;
+	assert_int_equal(sb_sdp_write_answer_lines(&test_origin, &d, kept, &b),
+			 -EINVAL);
+	assert_null(b);
+	g_free(a);
+	g_free(kept);
+}
+
 static void test_origin_init(void **state)
 {
 	sb_sdp_origin a, b;
@@ -697,7 +733,7 @@ static void test_origin_init(void **state)
 
 int main(void)
 {
-	struct CMUnitTest tests[G_N_ELEMENTS(cases) + 8];
+	struct CMUnitTest tests[G_N_ELEMENTS(cases) + 9];
 	size_t n = 0;
 
 	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++)
@@ -715,6 +751,7 @@ int main(void)
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_direction_fold);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_writer_rejects);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_answer_reject_all);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_answer_from_kept_lines);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_origin_init);
 	return _cmocka_run_group_tests("sdp", tests, n, NULL, NULL);
 }
