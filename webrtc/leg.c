@@ -11,6 +11,14 @@ const uint32_t sb_leg_proc_bounds_ns[SB_LEG_PROC_BUCKETS] = {
 	5000, 10000, 20000, 50000, 100000, 200000, 500000, 1000000
 };
 
+static _Thread_local uint8_t scratch[SB_LEG_SCRATCHES][SB_LEG_BUF]
+	__attribute__((aligned(64)));
+
+uint8_t *sb_leg_scratch(sb_leg_scratch_kind k)
+{
+	return scratch[k];
+}
+
 void sb_leg_proc_add(sb_leg_proc_time *p, uint64_t ns)
 {
 	unsigned i = 0;

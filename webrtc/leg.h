@@ -27,6 +27,21 @@
  * SRTP trailer, so a packet can be relayed and protected in place. */
 #define SB_LEG_MTU 1500
 #define SB_LEG_BUF (SB_LEG_MTU + 144)
+
+/* Work buffers of SB_LEG_BUF bytes for the packet path, one set per
+ * thread: a worker handles one datagram at a time and no receive runs
+ * inside another, so per-call buffers (8 KiB a call) would only ever be
+ * used one at a time. RX: a received packet being decrypted and
+ * delivered (the forwarding path may protect it in place); RTCP: a
+ * report received or being built; TX: a transcoded packet being sent.
+ * Valid until the callback that took it returns. */
+typedef enum {
+	SB_LEG_SCRATCH_RX = 0,
+	SB_LEG_SCRATCH_RTCP,
+	SB_LEG_SCRATCH_TX,
+	SB_LEG_SCRATCHES
+} sb_leg_scratch_kind;
+uint8_t *sb_leg_scratch(sb_leg_scratch_kind k);
 #define SB_LEG_RTCP_INTERVAL_MS 5000
 #define SB_LEG_RTCP_FIRST_MS 1000
 

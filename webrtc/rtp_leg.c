@@ -51,8 +51,6 @@ typedef struct rtp_leg {
 	unsigned timeout_ms;
 	gint64 last_rx;             /* monotonic µs of the last valid RTP */
 	uint64_t strangers;         /* dropped: not from the latched source */
-	uint8_t rxbuf[SB_LEG_BUF];
-	uint8_t rtcpbuf[SB_LEG_BUF];
 } rtp_leg;
 
 static rtp_leg *R(sb_leg *leg)
@@ -191,20 +189,21 @@ static void send_to(rtp_leg *r, int which, const uint8_t *buf, size_t len,
 static void send_rtcp(sb_leg *leg)
 {
 	rtp_leg *r = R(leg);
-	ssize_t n = sb_leg_build_rtcp(leg, r->rtcpbuf, SB_LEG_MTU);
+	uint8_t *rtcp = sb_leg_scratch(SB_LEG_SCRATCH_RTCP);
+	ssize_t n = sb_leg_build_rtcp(leg, rtcp, SB_LEG_MTU);
 	if (n < 0)
 		return;
 	if (r->mux) {
-		send_to(r, 0, r->rtcpbuf, (size_t)n, rtp_dest(r));
+		send_to(r, 0, rtcp, (size_t)n, rtp_dest(r));
 	} else {
 		const peer_addr *to = r->latched_rtcp.len ? &r->latched_rtcp :
 							    &r->sdp_rtcp;
-		send_to(r, 1, r->rtcpbuf, (size_t)n, to);
+		send_to(r, 1, rtcp, (size_t)n, to);
 	}
 	leg->stats.rtcp_tx++;
 }
 
-static void on_rtcp(rtp_leg *r, size_t len,
+static void on_rtcp(rtp_leg *r, uint8_t *buf, size_t len,
 		    const struct sockaddr_storage *from, socklen_t flen)
 {
 	/* Symmetric RTCP: once RTP has latched, reports go back to where the
@@ -214,7 +213,7 @@ static void on_rtcp(rtp_leg *r, size_t len,
 		memcpy(&r->latched_rtcp.ss, from, flen);
 		r->latched_rtcp.len = flen;
 	}
-	sb_leg_handle_rtcp(&r->base, r->rtcpbuf, len);
+	sb_leg_handle_rtcp(&r->base, buf, len);
 }
 
 static bool accept_source(rtp_leg *r, const struct sockaddr_storage *from,
@@ -235,23 +234,23 @@ static bool accept_source(rtp_leg *r, const struct sockaddr_storage *from,
 	return false;
 }
 
-static void on_rtp(rtp_leg *r, size_t len,
+static void on_rtp(rtp_leg *r, uint8_t *buf, size_t len,
 		   const struct sockaddr_storage *from, socklen_t flen)
 {
 	sb_rtp_hdr h;
 
-	if (sb_rtp_parse(r->rxbuf, len, &h) < 0) {
+	if (sb_rtp_parse(buf, len, &h) < 0) {
 		r->base.stats.rx_dropped++;
 		return;
 	}
 	if (!accept_source(r, from, flen))
 		return;
 	r->last_rx = g_get_monotonic_time();
-	sb_leg_deliver_rtp(&r->base, r->rxbuf, len, sizeof(r->rxbuf), &h);
+	sb_leg_deliver_rtp(&r->base, buf, len, SB_LEG_BUF, &h);
 }
 
-/* buf is the poller's shared batch: the packet is copied into the leg's
- * own buffer, whose headroom the forwarding path may use. */
+/* buf is the poller's shared batch: the packet is copied into a work
+ * buffer (sb_leg_scratch) whose headroom the forwarding path may use. */
 static void read_one(rtp_leg *r, int which, const uint8_t *buf, size_t n,
 		     const struct sockaddr_storage *from, socklen_t flen)
 {
@@ -261,11 +260,13 @@ static void read_one(rtp_leg *r, int which, const uint8_t *buf, size_t n,
 	}
 	sb_demux_kind k = sb_demux_classify(buf, n);
 	if (k == SB_DEMUX_RTCP || which == 1) {
-		memcpy(r->rtcpbuf, buf, n);
-		on_rtcp(r, n, from, flen);
+		uint8_t *rtcp = sb_leg_scratch(SB_LEG_SCRATCH_RTCP);
+		memcpy(rtcp, buf, n);
+		on_rtcp(r, rtcp, n, from, flen);
 	} else if (k == SB_DEMUX_RTP) {
-		memcpy(r->rxbuf, buf, n);
-		on_rtp(r, n, from, flen);
+		uint8_t *rx = sb_leg_scratch(SB_LEG_SCRATCH_RX);
+		memcpy(rx, buf, n);
+		on_rtp(r, rx, n, from, flen);
 	} else {
 		r->base.stats.rx_dropped++;
 	}

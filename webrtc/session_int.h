@@ -79,7 +79,6 @@ struct sb_media_session {
 	sb_ticker *ticker;          /* ref: the worker's shared ticks */
 	sb_tick *tick;              /* owned by ticker: transcoding pull */
 	unsigned tick_ms;
-	uint8_t txbuf[SB_LEG_BUF];  /* one transcoded packet being sent */
 	sb_ms_dtmf tx[2];           /* tx[i]: what goes out on side i */
 };
 

@@ -182,15 +182,15 @@ static void pull_dir(sb_media_session *s, int from, uint64_t now)
 	while (sb_xcode_pull(d->xc, now, &o) == 0) {
 		sb_rtp_hdr h = { .pt = o.pt, .seq = o.seq, .ts = o.ts,
 				 .ssrc = o.ssrc, .marker = o.marker };
-		ssize_t n = sb_rtp_build(s->txbuf, SB_LEG_MTU, &h, o.payload,
+		uint8_t *tx = sb_leg_scratch(SB_LEG_SCRATCH_TX);
+		ssize_t n = sb_rtp_build(tx, SB_LEG_MTU, &h, o.payload,
 					 o.len);
 		if (n < 0)
 			continue;
 		note_out(d, o.seq, o.ts, o.event ? 0 : sb_codec_ts_units(
 				 sb_cp_xcodec(&s->codec[to]), d->out_ptime));
 		if (peer_receives(s->dir[to]))
-			send_out(s, to, s->txbuf, (size_t)n,
-				 sizeof(s->txbuf), &h);
+			send_out(s, to, tx, (size_t)n, SB_LEG_BUF, &h);
 	}
 }
 

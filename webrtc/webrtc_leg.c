@@ -36,8 +36,6 @@ typedef struct webrtc_leg {
 	sb_tick *consent_tick;       /* from ICE connected on (base.ticker) */
 	bool consent_lost;
 	bool dtls_retired;           /* sb_dtls_retire done */
-	uint8_t rxbuf[SB_LEG_BUF];   /* decrypt area; no per-packet malloc */
-	uint8_t rtcpbuf[SB_LEG_BUF];
 } webrtc_leg;
 
 static webrtc_leg *W(sb_leg *leg)
@@ -57,12 +55,12 @@ static void send_rtcp(sb_leg *leg)
 	webrtc_leg *w = W(leg);
 	if (!w->srtp)
 		return;
-	ssize_t n = sb_leg_build_rtcp(leg, w->rtcpbuf, SB_LEG_MTU);
+	uint8_t *rtcp = sb_leg_scratch(SB_LEG_SCRATCH_RTCP);
+	ssize_t n = sb_leg_build_rtcp(leg, rtcp, SB_LEG_MTU);
 	if (n < 0)
 		return;
-	n = sb_srtp_protect_rtcp(w->srtp, w->rtcpbuf, (size_t)n,
-				 sizeof(w->rtcpbuf));
-	if (n > 0 && sb_ice_send(w->ice, w->rtcpbuf, (size_t)n) == 0)
+	n = sb_srtp_protect_rtcp(w->srtp, rtcp, (size_t)n, SB_LEG_BUF);
+	if (n > 0 && sb_ice_send(w->ice, rtcp, (size_t)n) == 0)
 		leg->stats.rtcp_tx++;
 }
 
@@ -118,18 +116,18 @@ static void recv_srtp(webrtc_leg *w, const uint8_t *buf, size_t len)
 		w->base.stats.rx_dropped++;
 		return;
 	}
-	memcpy(w->rxbuf, buf, len);
-	ssize_t n = sb_srtp_unprotect_rtp(w->srtp, w->rxbuf, len);
+	uint8_t *rx = sb_leg_scratch(SB_LEG_SCRATCH_RX);
+	memcpy(rx, buf, len);
+	ssize_t n = sb_srtp_unprotect_rtp(w->srtp, rx, len);
 	sb_rtp_hdr h;
-	if (n < 0 || sb_rtp_parse(w->rxbuf, (size_t)n, &h) < 0) {
+	if (n < 0 || sb_rtp_parse(rx, (size_t)n, &h) < 0) {
 		w->base.stats.rx_dropped++;
 		w->base.stats.rx_replayed += n == -EALREADY;
 		return;
 	}
 	if (!w->dtls_retired)
 		retire_dtls(w);
-	sb_leg_deliver_rtp(&w->base, w->rxbuf, (size_t)n, sizeof(w->rxbuf),
-			   &h);
+	sb_leg_deliver_rtp(&w->base, rx, (size_t)n, SB_LEG_BUF, &h);
 }
 
 static void recv_srtcp(webrtc_leg *w, const uint8_t *buf, size_t len)
@@ -138,15 +136,16 @@ static void recv_srtcp(webrtc_leg *w, const uint8_t *buf, size_t len)
 		w->base.stats.rx_dropped++;
 		return;
 	}
-	memcpy(w->rtcpbuf, buf, len);
-	ssize_t n = sb_srtp_unprotect_rtcp(w->srtp, w->rtcpbuf, len);
+	uint8_t *rtcp = sb_leg_scratch(SB_LEG_SCRATCH_RTCP);
+	memcpy(rtcp, buf, len);
+	ssize_t n = sb_srtp_unprotect_rtcp(w->srtp, rtcp, len);
 	if (n < 0) {
 		w->base.stats.rx_dropped++;
 		return;
 	}
 	if (!w->dtls_retired)
 		retire_dtls(w);
-	sb_leg_handle_rtcp(&w->base, w->rtcpbuf, (size_t)n);
+	sb_leg_handle_rtcp(&w->base, rtcp, (size_t)n);
 }
 
 static void on_ice_recv(void *ud, const uint8_t *buf, size_t len)
