@@ -216,7 +216,8 @@ double sbl_proc_cpu_s(int pid);
 /* CPU seconds of the threads of a process whose name starts with
  * prefix (e.g. "sb-media"), from the stat file of each task in /proc/PID/task; <0 on error */
 double sbl_proc_threads_cpu_s(int pid, const char *prefix);
-/* VmRSS of a process in KiB, from /proc/PID/status; <0 on error */
+/* Anonymous resident memory (RssAnon, else VmRSS) of a process in KiB,
+ * from /proc/PID/status; <0 on error */
 long sbl_proc_rss_kb(int pid);
 /* Our own user+system CPU seconds (getrusage RUSAGE_SELF). */
 double sbl_self_cpu_s(void);
