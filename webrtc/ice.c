@@ -6,8 +6,10 @@
 #include "webrtc/ice.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <agent.h>
 
 #include "webrtc/ctx_local.h"
@@ -104,9 +106,21 @@ struct sb_ice {
 	 * (ice_direct.h): */
 	GSource *takeover;       /* owned, pending idle; NULL otherwise */
 	sb_ice_direct *direct;   /* owned; NULL while libnice reads */
-	GSocket *direct_sock;    /* ref, keeps the fd open */
+	int direct_fd;           /* owned: our duplicate of the pair's
+				  * socket, which outlives the agent; -1 */
 	GSList *retired;         /* sb_ice_direct *, stopped, freed with us:
 				  * release may run inside their callbacks */
+	/* Once the pair is ours the agent is freed (its component, STUN
+	 * agent and receive buffers were 34 KiB of every call's resident
+	 * memory); what it would still be asked for is kept here, and an
+	 * ICE restart makes a new agent from the parameters. */
+	bool kept_valid;
+	char kept_ufrag[64], kept_pwd[64];
+	char kept_cand[SB_MD_CAND_LEN];  /* the selected local candidate */
+	char kept_addr[64];
+	uint16_t kept_port;
+	char kept_pair[160];             /* sb_ice_describe_pair's text */
+	char *stun_server;       /* owned copy, "" for none */
 };
 
 /* SB_ICE_VIA_LIBNICE=1 leaves every packet to libnice (and its consent
@@ -122,19 +136,6 @@ static bool direct_enabled(void)
 		g_once_init_leave(&once, 1);
 	}
 	return on;
-}
-
-/* libnice's source for a socket we read ourselves is moved here: a
- * context that no thread runs, so it is never polled. */
-static GMainContext *dormant_context(void)
-{
-	static gsize once;
-	static GMainContext *ctx;
-	if (g_once_init_enter(&once)) {
-		ctx = g_main_context_new();
-		g_once_init_leave(&once, 1);
-	}
-	return ctx;
 }
 
 static void schedule_takeover(sb_ice *ice);
@@ -246,7 +247,9 @@ static const sb_ice_direct_ops direct_ops = {
 	.stun = direct_stun,
 };
 
-/* Give the socket back to libnice (ICE restart, close). */
+/* Stop reading the pair's socket ourselves (ICE restart, close). The
+ * agent that owned it is gone: the socket closes with our duplicate
+ * (sb_ice_direct_stop flushed what was queued for it). */
 static void release_socket(sb_ice *ice)
 {
 	if (ice->takeover) {
@@ -258,12 +261,63 @@ static void release_socket(sb_ice *ice)
 	sb_ice_direct_stop(ice->direct);
 	ice->retired = g_slist_prepend(ice->retired, ice->direct);
 	ice->direct = NULL;
-	g_clear_object(&ice->direct_sock);
-	nice_agent_attach_recv(ice->agent, ice->sid, 1, ice->pump->nice_ctx,
-			       on_recv, ice);
+	if (ice->direct_fd >= 0)
+		close(ice->direct_fd);
+	ice->direct_fd = -1;
 }
 
-static bool direct_params(sb_ice *ice, GSocket *sock,
+/* The agent stops calling us and closes its stream's sockets. */
+static void detach_agent(sb_ice *ice)
+{
+	if (!ice->agent)
+		return;
+	g_signal_handlers_disconnect_by_data(ice->agent, ice);
+	if (ice->sid) {
+		nice_agent_attach_recv(ice->agent, ice->sid, 1,
+				       ice->pump->nice_ctx, NULL, NULL);
+		nice_agent_remove_stream(ice->agent, ice->sid);
+	}
+	ice->sid = 0;
+}
+
+/* Not from inside one of the agent's signals (take_socket runs from
+ * an idle source). */
+static void drop_agent(sb_ice *ice)
+{
+	detach_agent(ice);
+	g_clear_object(&ice->agent);
+}
+
+static void advertise(sb_ice *ice, NiceCandidate *c);
+
+/* What sb_ice_get_local and sb_ice_describe_pair need once the agent
+ * is gone: our credentials, the selected local candidate (the only one
+ * whose socket stays open) and the pair. */
+static bool keep_local(sb_ice *ice, const char *ufrag, const char *pwd)
+{
+	NiceCandidate *l = NULL, *r = NULL;
+	if (sb_ice_describe_pair(ice, ice->kept_pair,
+				 sizeof(ice->kept_pair)) < 0 ||
+	    !nice_agent_get_selected_pair(ice->agent, ice->sid, 1, &l, &r) ||
+	    !l)
+		return false;
+	NiceCandidate *c = nice_candidate_copy(l);
+	advertise(ice, c);
+	g_autofree gchar *line = nice_agent_generate_local_candidate_sdp(
+		ice->agent, c);
+	nice_address_to_string(&c->addr, ice->kept_addr);
+	ice->kept_port = (uint16_t)nice_address_get_port(&c->addr);
+	nice_candidate_free(c);
+	if (!line)
+		return false;
+	g_strlcpy(ice->kept_cand, g_str_has_prefix(line, "a=") ? line + 2 : line,
+		  sizeof(ice->kept_cand));
+	g_strlcpy(ice->kept_ufrag, ufrag, sizeof(ice->kept_ufrag));
+	g_strlcpy(ice->kept_pwd, pwd, sizeof(ice->kept_pwd));
+	return ice->kept_valid = true;
+}
+
+static bool direct_params(sb_ice *ice, int fd,
 			  struct sockaddr_storage *remote,
 			  sb_ice_direct_params *p, gchar **ufrag, gchar **pwd)
 {
@@ -274,7 +328,7 @@ static bool direct_params(sb_ice *ice, GSocket *sock,
 		return false;
 	nice_address_copy_to_sockaddr(&r->addr, (struct sockaddr *)remote);
 	*p = (sb_ice_direct_params){
-		.fd = g_socket_get_fd(sock),
+		.fd = fd,
 		.remote = (struct sockaddr *)remote,
 		.remote_len = remote->ss_family == AF_INET6
 				      ? sizeof(struct sockaddr_in6)
@@ -306,17 +360,20 @@ static gboolean take_socket(gpointer data)
 	struct sockaddr_storage remote;
 	sb_ice_direct_params p;
 	gchar *ufrag = NULL, *pwd = NULL;
-	if (direct_params(ice, sock, &remote, &p, &ufrag, &pwd))
+	int fd = fcntl(g_socket_get_fd(sock), F_DUPFD_CLOEXEC, 0);
+	g_object_unref(sock);
+	if (fd >= 0 && direct_params(ice, fd, &remote, &p, &ufrag, &pwd) &&
+	    keep_local(ice, ufrag, pwd))
 		ice->direct = sb_ice_direct_new(ice->ctx, &p, &direct_ops, ice);
 	g_free(ufrag);
 	g_free(pwd);
 	if (!ice->direct) {
-		g_object_unref(sock);
+		if (fd >= 0)
+			close(fd);
 		return G_SOURCE_REMOVE;
 	}
-	ice->direct_sock = sock;
-	nice_agent_attach_recv(ice->agent, ice->sid, 1, dormant_context(),
-			       on_recv, ice);
+	ice->direct_fd = fd;
+	drop_agent(ice);
 	return G_SOURCE_REMOVE;
 }
 
@@ -426,6 +483,8 @@ int sb_ice_new(GMainContext *ctx, const sb_ice_params *p,
 	ice->port_max = p->port_max;
 	ice->consent_interval_ms = p->consent_interval_ms;
 	ice->consent_timeout_ms = p->consent_timeout_ms;
+	ice->direct_fd = -1;
+	ice->stun_server = g_strdup(p->stun_server ? p->stun_server : "");
 	int err = make_agent(ice, p);
 	if (err < 0) {
 		sb_ice_free(ice);
@@ -479,10 +538,27 @@ static void fill_default(sb_ice *ice, sb_media_desc *d)
 	nice_candidate_free(def);
 }
 
+/* The pair is ours and the agent gone: what it said about itself. */
+static int get_kept(const sb_ice *ice, sb_media_desc *d)
+{
+	if (!ice->kept_valid)
+		return -EAGAIN;
+	g_strlcpy(d->ice_ufrag, ice->kept_ufrag, sizeof(d->ice_ufrag));
+	g_strlcpy(d->ice_pwd, ice->kept_pwd, sizeof(d->ice_pwd));
+	g_strlcpy(d->cands[0], ice->kept_cand, SB_MD_CAND_LEN);
+	d->n_cands = 1;
+	d->end_of_candidates = true;
+	g_strlcpy(d->addr, ice->kept_addr, sizeof(d->addr));
+	d->port = ice->kept_port;
+	return 0;
+}
+
 int sb_ice_get_local(sb_ice *ice, sb_media_desc *d)
 {
 	gchar *ufrag = NULL, *pwd = NULL;
 
+	if (!ice->agent)
+		return get_kept(ice, d);
 	if (!nice_agent_get_local_credentials(ice->agent, ice->sid, &ufrag,
 					      &pwd))
 		return -EAGAIN;
@@ -520,6 +596,23 @@ static NiceCandidate *parse_cand(sb_ice *ice, const char *value)
 	return c;
 }
 
+/* A new stream (on a new port, see sb_ice_set_remote) on the agent,
+ * or on a new agent when the pair's reading freed the old one. */
+static int restart_agent(sb_ice *ice)
+{
+	if (ice->agent) {
+		nice_agent_remove_stream(ice->agent, ice->sid);
+		return add_stream(ice);
+	}
+	ice->kept_valid = false;
+	sb_ice_params p = {
+		.local_addr = ice->local_addr,
+		.stun_server = ice->stun_server,
+		.controlling = ice->controlling,
+	};
+	return make_agent(ice, &p);
+}
+
 bool sb_ice_is_restart(const sb_ice *ice, const sb_media_desc *remote)
 {
 	return ice->remote_ufrag[0] &&
@@ -540,12 +633,15 @@ int sb_ice_set_remote(sb_ice *ice, const sb_media_desc *remote)
 		 * same address, keeps pinging it with our old ufrag (the
 		 * restart then failed about one time in two). */
 		release_socket(ice);
-		nice_agent_remove_stream(ice->agent, ice->sid);
 		ice->n_queued = 0;
 		ice->state = SB_ICE_STATE_GATHERING;
-		int err = add_stream(ice);
+		int err = restart_agent(ice);
 		if (err < 0)
 			return err;
+	} else if (!ice->agent) {
+		/* a re-offer of the same session (hold, resume): the pair is
+		 * ours and stays; new candidates have nothing to change */
+		return 0;
 	}
 	g_strlcpy(ice->remote_ufrag, remote->ice_ufrag,
 		  sizeof(ice->remote_ufrag));
@@ -607,7 +703,11 @@ static const char *cand_type(NiceCandidateType t)
 int sb_ice_describe_pair(sb_ice *ice, char *buf, size_t cap)
 {
 	NiceCandidate *l = NULL, *r = NULL;
-	if (ice->closed ||
+	if (!ice->closed && !ice->agent && ice->kept_valid) {
+		g_strlcpy(buf, ice->kept_pair, cap);
+		return 0;
+	}
+	if (ice->closed || !ice->agent ||
 	    !nice_agent_get_selected_pair(ice->agent, ice->sid, 1, &l, &r) ||
 	    !l || !r)
 		return -ENOTCONN;
@@ -651,15 +751,10 @@ void sb_ice_close(sb_ice *ice)
 	ice->ops = NULL;
 	ice->user_data = NULL;
 	ice->n_queued = 0;
-	if (!ice->agent)
-		return;
 	release_socket(ice);
-	g_signal_handlers_disconnect_by_data(ice->agent, ice);
-	if (ice->sid) {
-		nice_agent_attach_recv(ice->agent, ice->sid, 1,
-				       ice->pump->nice_ctx, NULL, NULL);
-		nice_agent_remove_stream(ice->agent, ice->sid);
-	}
+	/* the agent itself goes in sb_ice_free: close may run inside one
+	 * of its signals */
+	detach_agent(ice);
 }
 
 void sb_ice_free(sb_ice *ice)
@@ -670,6 +765,7 @@ void sb_ice_free(sb_ice *ice)
 	if (ice->agent)
 		g_object_unref(ice->agent);
 	g_slist_free_full(ice->retired, (GDestroyNotify)sb_ice_direct_free);
+	g_free(ice->stun_server);
 	pump_unref(ice->pump);
 	g_main_context_unref(ice->ctx);
 	g_free(ice->queue);

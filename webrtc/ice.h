@@ -5,10 +5,12 @@
  * public address instead (1:1 NAT), optional STUN server, remote
  * candidates parsed line by line. Datagrams sent before a pair is selected
  * are queued and flushed at CONNECTED (shared/notes/media.md §0.2).
- * Once READY, the worker reads and writes the selected pair's socket
- * itself and answers STUN on it, RFC 7675 consent included
- * (ice_direct.h); libnice's own sources run on a per-worker context that
- * the worker pumps every few ms (ice.c).
+ * Once READY, the worker reads and writes (a duplicate of) the selected
+ * pair's socket itself and answers STUN on it, RFC 7675 consent included
+ * (ice_direct.h), and the agent is freed: a re-offer gets the kept
+ * credentials and selected candidate, an ICE restart a new agent.
+ * libnice's own sources run on a per-worker context that the worker
+ * pumps every few ms (ice.c).
  *
  * Thread: the media worker that owns ctx. Every callback runs there,
  * sometimes synchronously inside sb_ice_new / sb_ice_set_remote (libnice

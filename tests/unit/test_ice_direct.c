@@ -153,6 +153,26 @@ static void test_two_direct_ends(void **state)
 	assert_true(run_until(f, both_direct, 5000));
 	assert_true(f->a.ready && f->b.ready);
 
+	/* the agents are gone (ice.c frees them once the pair is read
+	 * directly): a re-offer of the same session still gets the same
+	 * credentials and the selected candidate, and changes nothing */
+	sb_media_desc again;
+	memset(&again, 0, sizeof(again));
+	assert_int_equal(sb_ice_get_local(f->a.ice, &again), 0);
+	assert_string_equal(again.ice_ufrag, da.ice_ufrag);
+	assert_string_equal(again.ice_pwd, da.ice_pwd);
+	assert_int_equal(again.n_cands, 1);
+	assert_true(again.end_of_candidates);
+	assert_int_equal(again.port, da.port);
+	char port[16];
+	g_snprintf(port, sizeof(port), " %u typ ", da.port);
+	assert_non_null(strstr(again.cands[0], port));
+	char pair[160];
+	assert_int_equal(sb_ice_describe_pair(f->a.ice, pair, sizeof(pair)), 0);
+	assert_non_null(strstr(pair, "<->"));
+	assert_int_equal(sb_ice_set_remote(f->a.ice, &db), 0);
+	assert_true(sb_ice_is_direct(f->a.ice));
+
 	const uint8_t rtp[] = { 0x80, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 9 };
 	const uint8_t dtls[] = { 23, 0xfe, 0xfd, 0, 1 };
 	for (int i = 0; i < 20; i++) {
