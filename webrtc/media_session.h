@@ -55,12 +55,12 @@ typedef enum {
 } sb_leg_kind;
 
 /* Transcoded sessions per worker when sb_media_params.max_transcoded
- * (media.max_transcoded) is 0: what one worker core carried cleanly in
- * the transcoding benchmark on the 2-vCPU test VM (125 passed in some
- * runs, 150 failed in most; doc/BENCHMARKS.md), so that a full worker
- * refuses new transcoded calls instead of making every call late.
- * Faster cores carry more: raise media.max_transcoded there. */
-#define SB_MEDIA_MAX_TRANSCODED_DEFAULT 120
+ * (media.max_transcoded) is 0: what one worker core carries with room
+ * to spare in the transcoding benchmark on the 2-vCPU test VM (150 at
+ * 72 %, 200 at 95 % of the core; doc/BENCHMARKS.md), so that a full
+ * worker refuses new transcoded calls instead of making every call
+ * late. Faster cores carry more: raise media.max_transcoded there. */
+#define SB_MEDIA_MAX_TRANSCODED_DEFAULT 150
 
 typedef struct sb_media_params {
 	const char *media_addr;   /* media.address (bind + host candidate) */
