@@ -3,8 +3,9 @@
  * codec, else one sb_xcode per direction fed on receive and pulled
  * right after (media.jitter_buffer off, the default) or by one timer per
  * session at the output ptime (on); the timer also runs without the
- * buffer, for telephone-events that end without their end packets. Admission: a per-worker
- * count of transcoded sessions (thread-local: one worker = one thread).
+ * buffer, for telephone-events that end without their end packets.
+ * Admission: a per-worker count of transcoded sessions (thread-local:
+ * one worker = one thread).
  * Media worker thread only; no allocation per packet. */
 #include "webrtc/session_int.h"
 
