@@ -4,7 +4,8 @@
  * time in as now_us (any monotonic clock, microseconds). No sockets, no
  * main loop, no allocation after sb_xcode_new.
  *
- * Audio: adaptive jitter buffer (optional, see use_jitter) -> decode at the narrow side's PCM rate
+ * Audio: adaptive jitter buffer (optional, see use_jitter) -> decode
+ * at the narrow side's PCM rate
  * (Opus is decoded/encoded directly at 8 or 16 kHz, no resampler) with
  * Opus in-band FEC for a lost frame when the next packet is there and
  * codec PLC otherwise -> repacketiser to the output ptime -> encode.
