@@ -53,7 +53,27 @@ static void test_empty_file_is_defaults(void **state)
 	assert_non_null(c);
 	assert_int_equal(c->http.port, 8080);
 	assert_int_equal(c->rtp_timeout_s, 60);
+	assert_false(c->jitter_buffer);
+	assert_int_equal(c->max_transcoded, 0);
 	g_unlink(p);
+}
+
+static void test_media_transcoding_keys(void **state)
+{
+	g_autofree char *p = write_tmp(
+		"media: { jitter_buffer = true; max_transcoded = 7; };\n");
+	g_autoptr(GError) err = NULL;
+	g_autoptr(sb_config) c = sb_config_load(p, &err);
+	(void)state;
+	assert_non_null(c);
+	assert_true(c->jitter_buffer);
+	assert_int_equal(c->max_transcoded, 7);
+	g_unlink(p);
+	g_autofree char *q = write_tmp("media: { jitter_buffer = 1; };\n");
+	g_autoptr(GError) err2 = NULL;
+	assert_null(sb_config_load(q, &err2));
+	assert_non_null(strstr(err2->message, "jitter_buffer"));
+	g_unlink(q);
 }
 
 typedef struct bad_case {
@@ -146,6 +166,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_shipped_defaults),
 		cmocka_unit_test(test_empty_file_is_defaults),
+		cmocka_unit_test(test_media_transcoding_keys),
 		cmocka_unit_test(test_bad_configs),
 		cmocka_unit_test(test_route_dtmf),
 		cmocka_unit_test(test_missing_file),
