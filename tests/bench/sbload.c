@@ -33,6 +33,7 @@
 
 #include "sip/sdp.h"
 #include "transcoding/g711.h"
+#include "webrtc/residence.h"
 #include "webrtc/cert.h"
 
 #define PAYLOAD 160           /* 20 ms of PCMU */
@@ -410,7 +411,7 @@ static void send_one(call *c, int64_t now)
 	 * start when this packet goes to the leg, not at the tick. The
 	 * leg's SRTP and its send queue (sent at the end of the loop pass)
 	 * still count in it. */
-	int64_t real = sbl_realtime_ns();
+	int64_t real = sb_residence_now_ns();
 	memcpy(pl + SBL_MARK_REAL, &real, 8);
 	ssize_t n = sb_rtp_build(buf, sizeof(buf), &h, pl, PAYLOAD);
 	if (n < 0 || sb_leg_send_rtp(c->leg, buf, (size_t)n, sizeof(buf)) < 0) {

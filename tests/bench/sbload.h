@@ -210,7 +210,6 @@ double sbl_prom_quantile(const sbl_prom_hist *h, double q, bool *beyond);
 
 /* ---- small helpers ---- */
 int64_t sbl_now_us(void);                 /* monotonic */
-int64_t sbl_realtime_ns(void);            /* CLOCK_REALTIME */
 /* utime+stime of a process in seconds, from /proc/PID/stat; <0 on error */
 double sbl_proc_cpu_s(int pid);
 /* CPU seconds of the threads of a process whose name starts with

@@ -37,6 +37,7 @@
 #include <sofia-sip/sip_protos.h>
 
 #include "sip/sdp.h"
+#include "webrtc/residence.h"
 
 #define BATCH 64
 #define PKT 1600
@@ -419,20 +420,6 @@ static bool rtp_payload(const uint8_t *b, unsigned len, unsigned *off,
 	return true;
 }
 
-/* The kernel's realtime arrival stamp of a received datagram (ns). */
-static bool arrival_ns(struct msghdr *m, int64_t *ns)
-{
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS)
-			continue;
-		struct timespec ts;
-		memcpy(&ts, CMSG_DATA(c), sizeof(ts));
-		*ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-		return true;
-	}
-	return false;
-}
-
 /* One-way latency (µs) of received RTP packet i when it carries the
  * marker and was sent inside the window; -1 otherwise. */
 static int64_t one_way_us(sbl_uas *u, unsigned i, int64_t w_start,
@@ -446,8 +433,9 @@ static int64_t one_way_us(sbl_uas *u, unsigned i, int64_t w_start,
 		return -1;
 	memcpy(&mono, b + off + SBL_MARK_MONO, 8);
 	memcpy(&real, b + off + SBL_MARK_REAL, 8);
+	/* the kernel's realtime arrival stamp, read as the gateway reads it */
 	if (mono < w_start || mono >= w_end ||
-	    !arrival_ns(&u->in[i].msg_hdr, &at))
+	    !(at = sb_residence_from_msg(&u->in[i].msg_hdr)))
 		return -1;
 	return at > real ? (at - real) / 1000 : 0;
 }

@@ -71,13 +71,6 @@ int64_t sbl_now_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-int64_t sbl_realtime_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* utime+stime from one stat file; comm copied to comm when not NULL */
 static double stat_cpu_s(const char *path, char *comm, size_t cap)
 {
