@@ -282,6 +282,22 @@ static void counter_set(sb_metric *m, const char *const *values, double v)
 		c->value = v;
 }
 
+/* A histogram whose counts are kept elsewhere (a worker's sample):
+ * n non-cumulative counts, the last one above every bound. */
+static void histogram_set(sb_metric *m, const uint64_t *counts, unsigned n,
+			  double sum)
+{
+	child *c = m ? get_child(m, NULL, true) : NULL;
+	if (!c)
+		return;
+	c->count = 0;
+	for (unsigned i = 0; i < n; i++) {
+		c->buckets[i] = counts[i];
+		c->count += counts[i];
+	}
+	c->sum = sum;
+}
+
 /* ---- exposition -------------------------------------------------------- */
 
 static void append_escaped(GString *s, const char *v, bool quote)
@@ -837,13 +853,8 @@ static void render_media(families *f, const sb_metrics_media_sample *t)
 		counter_set(f->lost, SB_LABELS(leg_names[k]), (double)t->lost[k]);
 		counter_set(f->late, SB_LABELS(leg_names[k]), (double)t->late[k]);
 	}
-	child *c = get_child(f->pkt_time, NULL, true);
-	c->count = 0;
-	for (unsigned i = 0; i <= SB_METRICS_PKT_BUCKETS; i++) {
-		c->buckets[i] = t->pkt_time[i];
-		c->count += t->pkt_time[i];
-	}
-	c->sum = t->pkt_time_sum;
+	histogram_set(f->pkt_time, t->pkt_time, SB_METRICS_PKT_BUCKETS + 1,
+		      t->pkt_time_sum);
 	sb_metric_clear(f->xcode);
 	for (unsigned i = 0; i < t->n_xcode; i++)
 		sb_metric_set(f->xcode, SB_LABELS(t->xcode[i].a, t->xcode[i].b),
@@ -855,13 +866,8 @@ static void render_residence(families *f)
 {
 	sb_residence_hist h;
 	sb_residence_snapshot(&h);
-	child *c = get_child(f->residence, NULL, true);
-	c->count = 0;
-	for (unsigned i = 0; i <= SB_RESIDENCE_BUCKETS; i++) {
-		c->buckets[i] = h.count[i];
-		c->count += h.count[i];
-	}
-	c->sum = (double)h.sum_ns / 1e9;
+	histogram_set(f->residence, h.count, SB_RESIDENCE_BUCKETS + 1,
+		      (double)h.sum_ns / 1e9);
 }
 
 static void collect_all(sb_metrics_registry *r, void *user_data)
