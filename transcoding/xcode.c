@@ -348,6 +348,13 @@ static uint32_t ev_clock_ts(const sb_xcode *x, uint32_t ts)
 				   ec);
 }
 
+/* The newest input frame's length in input RTP timestamp units. */
+static uint32_t in_frame_ts(const sb_xcode *x)
+{
+	return (uint32_t)(x->in_n * x->cfg.in_codec->clock_rate /
+			  x->pcm_rate);
+}
+
 /* Direct mode: a timestamp jump with no sequence gap is time the
  * sender sent nothing (DTX, or telephone-events in place of audio):
  * the output timestamps jump as far, with a marker, so the receiver
@@ -359,7 +366,7 @@ static void direct_ts(sb_xcode *x, uint32_t ts)
 	uint32_t out_clock = x->cfg.out_codec->clock_rate;
 
 	/* backwards, or within half a frame: jitter in the sender's clock */
-	if (jump > (int32_t)(x->in_n * in_clock / x->pcm_rate / 2)) {
+	if (jump > (int32_t)(in_frame_ts(x) / 2)) {
 		x->out_ts += (uint32_t)((uint64_t)jump * out_clock / in_clock);
 		x->marker_next = true;
 	}
@@ -381,8 +388,7 @@ static int direct_seq(sb_xcode *x, uint16_t seq, const uint8_t *p,
 		x->st.lost++;
 		conceal(x, i == gap - 1 ? p : NULL, len);
 		/* the frame made up for it holds its time */
-		x->next_in_ts += (uint32_t)(x->in_n *
-			x->cfg.in_codec->clock_rate / x->pcm_rate);
+		x->next_in_ts += in_frame_ts(x);
 	}
 	x->have_seq = true;
 	x->next_seq = (uint16_t)(seq + 1);
@@ -403,8 +409,7 @@ static int push_audio(sb_xcode *x, const uint8_t *p, size_t len,
 		if (err == 0) {
 			direct_ts(x, ts);
 			decode(x, p, len);
-			x->next_in_ts += (uint32_t)(x->in_n *
-				x->cfg.in_codec->clock_rate / x->pcm_rate);
+			x->next_in_ts += in_frame_ts(x);
 		}
 	}
 	if (err < 0)
