@@ -83,6 +83,7 @@ static const schema_key schema[] = {
 	{ "media.prefer_opus", T_BOOL, NULL },
 	{ "media.max_transcoded", T_INT, check_nonneg },
 	{ "media.jitter_buffer", T_BOOL, NULL },
+	{ "media.opus_low_delay", T_BOOL, NULL },
 	{ "services", T_GROUP, NULL },
 	{ "services.echo", T_STRING, check_user },
 	{ "services.conference_prefix", T_STRING, check_user },
@@ -402,6 +403,9 @@ static void extract(const config_t *cf, sb_config *c)
 	c->max_transcoded = get_uint(cf, "media.max_transcoded", 0);
 	int jb = 0;
 	c->jitter_buffer = config_lookup_bool(cf, "media.jitter_buffer", &jb) && jb;
+	int ld = 1;
+	config_lookup_bool(cf, "media.opus_low_delay", &ld);
+	c->opus_low_delay = ld;
 	if (c->workers == 0) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 		c->workers = n > 0 ? (unsigned)n : 1;

@@ -74,6 +74,7 @@ typedef struct sb_config {
 	bool prefer_opus;           /* Opus toward browsers even if G.711 is shared */
 	unsigned max_transcoded;    /* per worker; 0 = SB_MEDIA_MAX_TRANSCODED_DEFAULT */
 	bool jitter_buffer;         /* buffer transcoded audio (sb_media_params) */
+	bool opus_low_delay;        /* CELT until loss (sb_media_params) */
 
 	/* services */
 	char *svc_echo;

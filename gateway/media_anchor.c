@@ -215,6 +215,7 @@ static int ensure_session(worker_call *wc)
 		.prefer_opus = c->prefer_opus,
 		.max_transcoded = c->max_transcoded,
 		.jitter_buffer = c->jitter_buffer,
+		.opus_low_delay = c->opus_low_delay,
 	};
 	int err = 0;
 	wc->session = sb_media_session_new(&p, g_main_context_get_thread_default(),

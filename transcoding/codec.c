@@ -14,6 +14,7 @@ void sb_codec_params_init(sb_codec_params *p)
 		.bitrate = 0,
 		.fec = true,
 		.dtx = false,
+		.low_delay = false,
 	};
 }
 

@@ -31,10 +31,14 @@ struct sb_codec_params {
 	int complexity;      /* Opus 0..10; <0 = default 5 */
 	int loss_perc;       /* Opus expected loss % hint (0..100) */
 	int bitrate;         /* Opus bit/s; 0 = automatic: libopus's choice,
-			      * or 24000 at <= 16 kHz with FEC and loss > 0
-			      * (FEC needs the room) */
+			      * or 24000 at <= 16 kHz with FEC or low_delay
+			      * (FEC needs the room, CELT the quality) */
 	bool fec;            /* Opus inband FEC (params_init: true) */
 	bool dtx;            /* Opus DTX (default false) */
+	bool low_delay;      /* Opus: encode CELT only (restricted low delay)
+			      * until DTX or FEC against loss needs SILK:
+			      * half the encoding time, 4 ms less look-ahead
+			      * (default false) */
 };
 
 /* Common head of every encoder/decoder state; each codec embeds it as the
@@ -104,7 +108,7 @@ const sb_codec *sb_codec_find(const char *name, uint32_t clock_rate,
 const sb_codec *sb_codec_find_static(int pt);
 
 /* Fill p with the defaults: rate 0 = codec default, complexity 5, loss
- * hint 10 %, automatic bitrate, FEC on, DTX off. */
+ * hint 10 %, automatic bitrate, FEC on, DTX off, low delay off. */
 void sb_codec_params_init(sb_codec_params *p);
 /* True if the codec can send frames of ms milliseconds. */
 bool sb_codec_supports_ptime(const sb_codec *c, unsigned ms);

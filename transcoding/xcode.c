@@ -70,7 +70,7 @@ void sb_xcode_cfg_init(sb_xcode_cfg *cfg)
 		.in_te_pt = -1, .in_ptime_ms = 20,
 		.out_te_pt = -1, .out_ptime_ms = 20,
 		.opus_complexity = 5, .opus_fec = true, .opus_dtx = false,
-		.opus_loss_perc = 10,
+		.opus_loss_perc = 10, .opus_low_delay = true,
 		.use_jitter = true, .jitter_min_ms = 20, .jitter_max_ms = 200,
 	};
 }
@@ -155,6 +155,7 @@ static int make_codecs(sb_xcode *x)
 	p.dtx = c->opus_dtx;
 	p.loss_perc = c->opus_loss_perc;
 	p.bitrate = c->opus_bitrate;
+	p.low_delay = c->opus_low_delay;
 	p.pcm_rate = c->in_codec->pcm_rate_selectable ? x->pcm_rate : 0;
 	int err = sb_codec_dec_new(c->in_codec, &p, &x->dec);
 	if (err < 0)

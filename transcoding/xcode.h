@@ -52,6 +52,9 @@ typedef struct sb_xcode_cfg {
 	bool opus_dtx;             /* default off */
 	int opus_loss_perc;        /* encoder loss hint %, default 10 */
 	int opus_bitrate;          /* bit/s, 0 = automatic */
+	bool opus_low_delay;       /* CELT only until DTX or a loss hint
+				    * above 0 needs SILK (sb_codec_params.
+				    * low_delay), default on */
 
 	/* Default on. Off (direct mode): each input frame is decoded as it
 	 * arrives and an output frame is due as soon as it is complete, so

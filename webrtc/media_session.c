@@ -108,6 +108,7 @@ sb_media_session *sb_media_session_new(const sb_media_params *p,
 	s->pending = -1;
 	s->prefer_opus = p->prefer_opus;
 	s->jitter_buffer = p->jitter_buffer;
+	s->opus_low_delay = p->opus_low_delay;
 	s->max_xcode = p->max_transcoded ? p->max_transcoded :
 					   SB_MEDIA_MAX_TRANSCODED_DEFAULT;
 	for (int i = 0; i < 2 && e == 0; i++) {

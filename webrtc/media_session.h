@@ -93,6 +93,11 @@ typedef struct sb_media_params {
 	 * as a relayed one would be, and the endpoints' own jitter buffers
 	 * smooth it (sb_xcode_cfg.use_jitter). */
 	bool jitter_buffer;
+	/* media.opus_low_delay: the Opus encoder toward a browser runs
+	 * CELT only (half SILK's CPU, 4 ms less look-ahead) until the
+	 * browser reports loss, then SILK with in-band FEC
+	 * (sb_codec_params.low_delay); false = SILK from the start */
+	bool opus_low_delay;
 } sb_media_params;
 
 typedef enum {

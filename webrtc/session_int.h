@@ -63,6 +63,7 @@ struct sb_media_session {
 	unsigned max_xcode;         /* per-worker transcoding capacity */
 	bool prefer_opus;           /* sb_media_params.prefer_opus */
 	bool jitter_buffer;         /* sb_media_params.jitter_buffer */
+	bool opus_low_delay;        /* sb_media_params.opus_low_delay */
 	int pending;                /* side an offer went to; -1 = none */
 	bool pending_local;         /* that offer was ours (local_offer) */
 	sb_media_desc *offer;       /* owned: the pending offer as received */

@@ -287,6 +287,7 @@ static int make_xcode(sb_media_session *s, int from)
 	d->out_ptime = out_ptime(s, to, c.out_codec);
 	c.out_ptime_ms = d->out_ptime;
 	c.use_jitter = s->jitter_buffer;
+	c.opus_low_delay = s->opus_low_delay;
 	/* no FEC until the receiver reports loss (follow_loss) */
 	c.opus_loss_perc = 0;
 	d->loss_reports = 0;

@@ -497,6 +497,91 @@ static void test_opus_garbage(void **state)
 	sb_codec_dec_free(dec);
 }
 
+/* Opus TOC configurations 16..31 are CELT only, 0..11 SILK only
+ * (RFC 6716 §3.1). */
+static bool toc_celt(const uint8_t *pkt)
+{
+	return (pkt[0] >> 3) >= 16;
+}
+
+static bool toc_silk(const uint8_t *pkt)
+{
+	return (pkt[0] >> 3) < 12;
+}
+
+/* Encodes frames of the tone from in + *at into out + *at and says
+ * whether every packet was CELT (1), SILK (0) or mixed (-1). */
+static int encode_run(sb_codec_enc *enc, sb_codec_dec *dec,
+		      const int16_t *in, int16_t *out, size_t *at,
+		      int frames)
+{
+	int celt = 0, silk = 0;
+	uint8_t pkt[SB_CODEC_MAX_PAYLOAD];
+
+	for (int f = 0; f < frames; f++, *at += 160) {
+		ssize_t len = sb_codec_encode(enc, in + *at, 160, pkt,
+					      sizeof(pkt));
+		assert_true(len > 2);
+		celt += toc_celt(pkt);
+		silk += toc_silk(pkt);
+		assert_int_equal(sb_codec_decode(dec, pkt, (size_t)len,
+						 out + *at, 160), 160);
+	}
+	return celt == frames ? 1 : silk == frames ? 0 : -1;
+}
+
+/* low_delay: CELT while the loss hint is 0, SILK (which alone carries
+ * FEC) from the first reported loss on, the tone intact on both sides
+ * of the switch. */
+static void test_opus_low_delay(void **state)
+{
+	(void)state;
+	static int16_t in[8000 * 2], out[8000 * 2];
+	sb_codec_enc *enc = NULL;
+	sb_codec_dec *dec = NULL;
+	sb_codec_params p;
+	size_t at = 0;
+
+	sb_codec_params_init(&p);
+	p.pcm_rate = 8000;
+	p.loss_perc = 0;
+	p.low_delay = true;
+	assert_int_equal(sb_codec_enc_new(&sb_codec_opus, &p, &enc), 0);
+	assert_int_equal(sb_codec_dec_new(&sb_codec_opus, &p, &dec), 0);
+	make_tone(in, 8000 * 2, 8000);
+	assert_int_equal(encode_run(enc, dec, in, out, &at, 50), 1);
+	assert_tone(out, 8000, 8000);
+	assert_int_equal(sb_codec_set_loss(enc, 0), 0);
+	assert_int_equal(encode_run(enc, dec, in, out, &at, 5), 1);
+	assert_int_equal(sb_codec_set_loss(enc, 5), 0);
+	assert_int_equal(encode_run(enc, dec, in, out, &at, 45), 0);
+	assert_tone(out + 8000, 8000, 8000);
+	/* for good: no loss reported again does not go back */
+	assert_int_equal(sb_codec_set_loss(enc, 0), 0);
+	at = 0;
+	assert_int_equal(encode_run(enc, dec, in, out, &at, 5), 0);
+	sb_codec_enc_free(enc);
+
+	/* DTX, or a loss hint from the start, needs SILK at once */
+	p.dtx = true;
+	assert_int_equal(sb_codec_enc_new(&sb_codec_opus, &p, &enc), 0);
+	assert_int_equal(encode_run(enc, dec, in, out, &at, 5), 0);
+	sb_codec_enc_free(enc);
+	p.dtx = false;
+	p.loss_perc = 10;
+	assert_int_equal(sb_codec_enc_new(&sb_codec_opus, &p, &enc), 0);
+	assert_int_equal(encode_run(enc, dec, in, out, &at, 5), 0);
+	sb_codec_enc_free(enc);
+	/* without FEC, loss is no reason to leave CELT */
+	p.fec = false;
+	assert_int_equal(sb_codec_enc_new(&sb_codec_opus, &p, &enc), 0);
+	assert_int_equal(sb_codec_set_loss(enc, 20), 0);
+	assert_int_equal(encode_run(enc, dec, in, out, &at, 5), 1);
+	assert_int_equal(sb_codec_set_loss(enc, 101), -EINVAL);
+	sb_codec_enc_free(enc);
+	sb_codec_dec_free(dec);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -513,6 +598,7 @@ int main(void)
 		cmocka_unit_test(test_chain_opus_pcmu_opus),
 		cmocka_unit_test(test_opus_fec_beats_plc),
 		cmocka_unit_test(test_opus_loss_keeps_level),
+		cmocka_unit_test(test_opus_low_delay),
 		cmocka_unit_test(test_plc_g711),
 		cmocka_unit_test(test_plc_g722),
 		cmocka_unit_test(test_opus_garbage),

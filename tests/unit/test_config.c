@@ -54,6 +54,7 @@ static void test_empty_file_is_defaults(void **state)
 	assert_int_equal(c->http.port, 8080);
 	assert_int_equal(c->rtp_timeout_s, 60);
 	assert_false(c->jitter_buffer);
+	assert_true(c->opus_low_delay);
 	assert_int_equal(c->max_transcoded, 0);
 	g_unlink(p);
 }
@@ -61,12 +62,14 @@ static void test_empty_file_is_defaults(void **state)
 static void test_media_transcoding_keys(void **state)
 {
 	g_autofree char *p = write_tmp(
-		"media: { jitter_buffer = true; max_transcoded = 7; };\n");
+		"media: { jitter_buffer = true; max_transcoded = 7;"
+		" opus_low_delay = false; };\n");
 	g_autoptr(GError) err = NULL;
 	g_autoptr(sb_config) c = sb_config_load(p, &err);
 	(void)state;
 	assert_non_null(c);
 	assert_true(c->jitter_buffer);
+	assert_false(c->opus_low_delay);
 	assert_int_equal(c->max_transcoded, 7);
 	g_unlink(p);
 	g_autofree char *q = write_tmp("media: { jitter_buffer = 1; };\n");
