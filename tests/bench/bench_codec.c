@@ -24,7 +24,7 @@ static void fill_signal(int16_t *pcm, size_t n, uint32_t rate, size_t off)
 /* Times all encodes, then all decodes, so the clock is read only at the
  * loop ends (a CPU-time read costs 1-3 us on a VM: shared/notes/media.md). */
 static int bench(const char *label, const sb_codec *c, uint32_t rate,
-		 int complexity, int loss_perc)
+		 int complexity, int loss_perc, bool low_delay)
 {
 	sb_codec_params p;
 	sb_codec_enc *enc = NULL;
@@ -36,6 +36,7 @@ static int bench(const char *label, const sb_codec *c, uint32_t rate,
 	p.pcm_rate = rate;
 	p.complexity = complexity;
 	p.loss_perc = loss_perc; /* > 0: Opus adds FEC (LBRR) */
+	p.low_delay = low_delay; /* Opus: CELT while loss_perc is 0 */
 	if (sb_codec_enc_new(c, &p, &enc) < 0 ||
 	    sb_codec_dec_new(c, &p, &dec) < 0) {
 		fprintf(stderr, "%s: cannot create codec state\n", label);
@@ -106,7 +107,7 @@ static ssize_t *encode_all(const sb_codec *c, uint32_t rate, uint8_t *pkts)
 }
 
 static sb_xcode *xcode_for(const sb_codec *in, const sb_codec *out,
-			   int complexity)
+			   int complexity, bool low_delay)
 {
 	sb_xcode_cfg cfg;
 	sb_xcode_cfg_init(&cfg);
@@ -119,19 +120,24 @@ static sb_xcode *xcode_for(const sb_codec *in, const sb_codec *out,
 	 * until the receiver reports loss (webrtc/session_media.c) */
 	cfg.use_jitter = false;
 	cfg.opus_loss_perc = 0;
+	cfg.opus_low_delay = low_delay;
 	return sb_xcode_new(&cfg, NULL);
 }
 
 /* One transcoded call, both directions (browser Opus 48k <-> phone
- * PCMU), through sb_xcode: decode, encode, per 20 ms. */
-static int bench_call(int complexity)
+ * PCMU), through sb_xcode: decode, encode, per 20 ms. low_delay: the
+ * encoder toward the browser is CELT (media.opus_low_delay, the
+ * default), else SILK. */
+static int bench_call(int complexity, bool low_delay)
 {
 	uint8_t *opus = calloc(FRAMES, SB_CODEC_MAX_PAYLOAD);
 	uint8_t *pcmu = calloc(FRAMES, SB_CODEC_MAX_PAYLOAD);
 	ssize_t *opus_len = encode_all(&sb_codec_opus, 48000, opus);
 	ssize_t *pcmu_len = encode_all(&sb_codec_pcmu, 8000, pcmu);
-	sb_xcode *down = xcode_for(&sb_codec_opus, &sb_codec_pcmu, complexity);
-	sb_xcode *up = xcode_for(&sb_codec_pcmu, &sb_codec_opus, complexity);
+	sb_xcode *down = xcode_for(&sb_codec_opus, &sb_codec_pcmu, complexity,
+				   low_delay);
+	sb_xcode *up = xcode_for(&sb_codec_pcmu, &sb_codec_opus, complexity,
+				 low_delay);
 	sb_xcode_out o;
 	unsigned long out_down = 0, out_up = 0;
 	int err = opus_len == NULL || pcmu_len == NULL || !down || !up;
@@ -156,9 +162,10 @@ static int bench_call(int complexity)
 	if (err)
 		fprintf(stderr, "call: transcoding failed\n");
 	double per = (t1 - t0) / FRAMES;
-	printf("call opus48/c%d <-> PCMU      both directions %7.2f us per "
+	printf("%scall opus48/c%d <-> PCMU      both directions %7.2f us per "
 	       "20 ms = %.2f%% of a core, ~%.0f calls per core\n",
-	       complexity, per, per / 200.0, 20000.0 / per);
+	       low_delay ? "" : "SILK ", complexity, per, per / 200.0,
+	       20000.0 / per);
 	sb_xcode_free(down);
 	sb_xcode_free(up);
 	free(opus);
@@ -174,14 +181,20 @@ int main(void)
 
 	srand(1);
 	printf("per 20 ms frame, %d frames each\n", FRAMES);
-	err |= bench("opus 48 kHz complexity 5", &sb_codec_opus, 48000, 5, 0);
-	err |= bench("opus 8 kHz complexity 5", &sb_codec_opus, 8000, 5, 0);
-	err |= bench("opus 8 kHz c5, FEC at 5 %", &sb_codec_opus, 8000, 5, 5);
-	err |= bench("opus 8 kHz complexity 1", &sb_codec_opus, 8000, 1, 0);
-	err |= bench("PCMU", &sb_codec_pcmu, 0, 5, 0);
-	err |= bench("PCMA", &sb_codec_pcma, 0, 5, 0);
-	err |= bench("G722", &sb_codec_g722, 0, 5, 0);
-	err |= bench_call(5);
-	err |= bench_call(1);
+	err |= bench("opus 48 kHz complexity 5", &sb_codec_opus, 48000, 5, 0,
+		     false);
+	err |= bench("opus 8 kHz c5 SILK", &sb_codec_opus, 8000, 5, 0,
+		     false);
+	err |= bench("opus 8 kHz c5 SILK FEC 5%", &sb_codec_opus, 8000, 5, 5,
+		     false);
+	err |= bench("opus 8 kHz c5 CELT", &sb_codec_opus, 8000, 5, 0, true);
+	err |= bench("opus 8 kHz c1 SILK", &sb_codec_opus, 8000, 1, 0,
+		     false);
+	err |= bench("PCMU", &sb_codec_pcmu, 0, 5, 0, false);
+	err |= bench("PCMA", &sb_codec_pcma, 0, 5, 0, false);
+	err |= bench("G722", &sb_codec_g722, 0, 5, 0, false);
+	err |= bench_call(5, true);
+	err |= bench_call(5, false);
+	err |= bench_call(1, true);
 	return err;
 }

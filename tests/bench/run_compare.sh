@@ -99,7 +99,7 @@ ops_costs() {
 	fi
 	taskset -c "$GW_CPU" nice -n "$NICE" "$ops" >"$WORK/ops.txt" 2>&1
 	SB_SRTP_NSS=1 taskset -c "$GW_CPU" nice -n "$NICE" "$ops" 2>&1 | grep '^srtp' >>"$WORK/ops.txt"
-	taskset -c "$GW_CPU" nice -n "$NICE" "$codec" 2>&1 | grep -E '^(opus 8|PCMU|call opus48/c5)' >>"$WORK/ops.txt"
+	taskset -c "$GW_CPU" nice -n "$NICE" "$codec" 2>&1 | grep -E '^(opus 8|PCMU|call opus48/c5|SILK call)' >>"$WORK/ops.txt"
 	awk '
 		/^srtp AES_CM/ && /OpenSSL/ { ossl = ($5 + $8) / 2 }
 		/^srtp AES_CM/ && /libsrtp2/ { nss = ($5 + $8) / 2 }
