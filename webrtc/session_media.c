@@ -169,7 +169,17 @@ static void follow_loss(sb_ms_dir *d, const sb_leg *to)
 		return;
 	d->loss_reports = to->stats.peer_reports;
 	int pct = (to->stats.peer_fraction_lost * 100 + 255) / 256;
+	sb_xcode_stats before, after;
+	sb_xcode_get_stats(d->xc, &before);
 	sb_xcode_set_loss(d->xc, MIN(pct, SB_MS_MAX_LOSS_HINT));
+	sb_xcode_get_stats(d->xc, &after);
+	/* once per loss episode, and only where the encoder acts on it
+	 * (Opus): operators see which calls pay for FEC (and, with
+	 * media.opus_low_delay, leave CELT for SILK) */
+	if (before.loss_hint == 0 && after.loss_hint > 0)
+		g_info("media: the receiver of a transcoded stream (SSRC "
+		       "%08x) reports %d %% loss: in-band FEC on",
+		       to->ssrc, pct);
 }
 
 static void pull_dir(sb_media_session *s, int from, uint64_t now)

@@ -12,8 +12,13 @@
 # the gateway's side missed 1 sequence number of 534). Dropped in INPUT, the
 # packet is gone without the sender knowing. The browser's port comes from
 # its selected ICE pair, so baresip's packets to the gateway and the
-# gateway's to the browser are not touched; the rule is removed at the end
-# and by the EXIT trap on failure or timeout.
+# gateway's to the browser are not touched by it; the rule is removed at the
+# end and by the EXIT trap on failure or timeout.
+# A second rule drops 5 % of the gateway's packets to the browser, so that
+# the browser's RTCP reports loss on the gateway's Opus stream: the encoder
+# toward it must turn in-band FEC on (and, media.opus_low_delay being on by
+# default, leave CELT for SILK), which the daemon logs, and the browser
+# must still hear baresip's tone through the change of mode.
 #
 # What proves concealment. The gateway decodes the browser's Opus and encodes
 # PCMU every 20 ms; for a lost Opus packet it must still produce 20 ms of
@@ -60,9 +65,12 @@ sb_init
 sb_bundle
 
 LOSS_RULE=()
+LOSS_RULE_BACK=()
 loss_off() {
 	[ ${#LOSS_RULE[@]} -gt 0 ] && [ -n "$SB_NS" ] && ip netns exec "$SB_NS" iptables -D INPUT "${LOSS_RULE[@]}" 2>/dev/null
+	[ ${#LOSS_RULE_BACK[@]} -gt 0 ] && [ -n "$SB_NS" ] && ip netns exec "$SB_NS" iptables -D INPUT "${LOSS_RULE_BACK[@]}" 2>/dev/null
 	LOSS_RULE=()
+	LOSS_RULE_BACK=()
 	return 0
 }
 trap 'rc=$?; loss_off; (exit $rc); sb_cleanup' EXIT
@@ -114,9 +122,11 @@ echo "  selected pair: $pair (browser port $bport, gateway port $gport)"
 	sb_die "no browser UDP port in the selected pair, or the gateway port is outside media.rtp_ports"
 LOSS_RULE=(-p udp --sport "$bport" --dport "$SB_RTP_LO:$SB_RTP_HI" -m statistic --mode random --probability "${SB_LOSS:-0.05}" -j DROP)
 sb_nsx iptables -A INPUT "${LOSS_RULE[@]}" || sb_die "iptables rule"
+LOSS_RULE_BACK=(-p udp --sport "$gport" --dport "$bport" -m statistic --mode random --probability "${SB_LOSS:-0.05}" -j DROP)
+sb_nsx iptables -A INPUT "${LOSS_RULE_BACK[@]}" || sb_die "iptables rule (gateway to browser)"
 
 t_on=$(date +%s.%N)
-sb_log "${SB_LOSS:-0.05} random loss on the browser's packets to the gateway"
+sb_log "${SB_LOSS:-0.05} random loss on the browser's packets to the gateway, and on the gateway's to the browser"
 sb_wait_log page '"ev":"steady-done"' 40
 t_off=$(date +%s.%N)
 dropped=$(sb_nsx iptables -L INPUT -v -n -x | awk '/statistic/ && /DROP/ { print $1; exit }')
@@ -138,6 +148,8 @@ hang-up ends the call	r.end && r.end.state === "ended"
 EOF
 sb_expect_ge "the loss rule dropped packets" 5 "${dropped:-0}"
 sb_check "baresip took PCMU" grep -q "Set audio encoder: PCMU" "$SB_WORK/baresip.log"
+sb_check "the browser reported loss and the encoder toward it turned FEC on" \
+	grep -qE "receiver of a transcoded stream .* reports [0-9]+ % loss: in-band FEC on" "$SB_WORK/sipbridge.log"
 
 # (a) + (b): the gateway's PCMU toward baresip, steady part: from 1 s after
 # the rule went in to 0.5 s before it came out
