@@ -22,6 +22,7 @@ typedef struct sb_ms_dir {
 	sb_xcode *xc;               /* owned; non-NULL when transcoding */
 	unsigned out_ptime;         /* transcoding: output ptime (ms) */
 	uint64_t loss_reports;      /* receiver's reports applied to xc */
+	bool fec_logged;            /* xc's first FEC turn-on was logged */
 	bool have_out;              /* a packet went out: continue seq/ts */
 	uint16_t next_seq;
 	uint32_t next_ts;

@@ -169,14 +169,17 @@ static void follow_loss(sb_ms_dir *d, const sb_leg *to)
 		return;
 	d->loss_reports = to->stats.peer_reports;
 	int pct = (to->stats.peer_fraction_lost * 100 + 255) / 256;
-	sb_xcode_stats before, after;
-	sb_xcode_get_stats(d->xc, &before);
 	sb_xcode_set_loss(d->xc, MIN(pct, SB_MS_MAX_LOSS_HINT));
-	sb_xcode_get_stats(d->xc, &after);
-	/* once per loss episode, and only where the encoder acts on it
+	if (d->fec_logged || pct == 0)
+		return;
+	sb_xcode_stats st;
+	sb_xcode_get_stats(d->xc, &st);
+	/* once per transcoder, and only where the encoder acts on the loss
 	 * (Opus): operators see which calls pay for FEC (and, with
-	 * media.opus_low_delay, leave CELT for SILK) */
-	if (before.loss_hint == 0 && after.loss_hint > 0)
+	 * media.opus_low_delay, leave CELT for SILK), without a line at
+	 * every report of a call that keeps losing */
+	d->fec_logged = st.loss_hint > 0;
+	if (d->fec_logged)
 		g_info("media: the receiver of a transcoded stream (SSRC "
 		       "%08x) reports %d %% loss: in-band FEC on",
 		       to->ssrc, pct);
@@ -301,6 +304,7 @@ static int make_xcode(sb_media_session *s, int from)
 	/* no FEC until the receiver reports loss (follow_loss) */
 	c.opus_loss_perc = 0;
 	d->loss_reports = 0;
+	d->fec_logged = false;
 	c.out_ssrc = s->leg[to]->ssrc;
 	/* continue the stream the far end already saw */
 	if (!d->have_out && d->rw_init && d->rw.have_out)
