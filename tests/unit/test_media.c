@@ -426,6 +426,20 @@ static sb_media_session *new_session_jb(fixture *f, unsigned max_xcode,
 	return s;
 }
 
+/* As new_session_jb, with media.opus_low_delay as given. */
+static sb_media_session *new_session_ld(fixture *f, bool low_delay)
+{
+	sb_media_params p = { .media_addr = "127.0.0.1", .cert = f->cert,
+			      .port_min = 44000, .port_max = 44999,
+			      .kind = { SB_LEG_KIND_RTP, SB_LEG_KIND_RTP },
+			      .opus_low_delay = low_delay };
+	int err = 0;
+	sb_media_session *s = sb_media_session_new(&p, f->ctx, NULL, NULL,
+						   &err);
+	assert_non_null(s);
+	return s;
+}
+
 static sb_media_session *new_session(fixture *f, unsigned max_xcode)
 {
 	return new_session_jb(f, max_xcode, false);
@@ -665,6 +679,71 @@ static void test_xcode_fec_follows_rr(void **state)
 	sb_codec_enc_free(enc);
 }
 
+/* Phone 1's PCMU transcoded to Opus for phone 0: with
+ * media.opus_low_delay every packet is CELT only (TOC configuration 16
+ * or above, RFC 6716 §3.1), without it SILK (below 12). Returns how
+ * many Opus packets arrived and counts each kind. */
+static unsigned opus_modes(bool low_delay, unsigned *celt, unsigned *silk)
+{
+	fixture *f;
+	setup((void **)&f);
+	f->s = new_session_ld(f, low_delay);
+	assert_int_equal(opus_to_pcmu(f, f->s, 0), 0);
+	/* a refresh offer toward phone 1 tells us the gateway's port there */
+	sb_media_desc mine, back;
+	assert_int_equal(sb_media_session_local_offer(f->s, 1, &mine), 0);
+	avp(&back, f->port[1]);
+	add(&back, 0, "PCMU", 8000);
+	assert_int_equal(sb_media_session_remote_answer(f->s, 1, &back, NULL),
+			 0);
+	assert_true(sb_media_session_transcoding(f->s));
+	uint8_t pcmu[160], buf[1500];
+	memset(pcmu, 0xd5, sizeof(pcmu)); /* a quiet square wave */
+	for (unsigned i = 0; i < sizeof(pcmu); i += 8)
+		pcmu[i] = pcmu[i + 1] = 0x55;
+	struct sockaddr_in to = { .sin_family = AF_INET,
+				  .sin_port = htons(mine.port) };
+	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	unsigned got = 0;
+	*celt = *silk = 0;
+	for (uint16_t seq = 1; seq <= 10; seq++) {
+		sb_rtp_hdr h = { .pt = 0, .seq = seq, .ts = seq * 160u,
+				 .ssrc = 0x3333 };
+		ssize_t n = sb_rtp_build(buf, sizeof(buf), &h, pcmu,
+					 sizeof(pcmu));
+		sendto(f->sock[1], buf, (size_t)n, 0, (struct sockaddr *)&to,
+		       sizeof(to));
+		spin(f, 20);
+		while ((n = recv(f->sock[0], buf, sizeof(buf), 0)) > 0) {
+			if (buf[1] >= 192 && buf[1] <= 223)
+				continue; /* RTCP */
+			if (sb_rtp_parse(buf, (size_t)n, &h) < 0 ||
+			    h.payload_len == 0)
+				continue;
+			uint8_t config = buf[h.payload_off] >> 3;
+			got++;
+			*celt += config >= 16;
+			*silk += config < 12;
+		}
+	}
+	teardown((void **)&f);
+	return got;
+}
+
+static void test_xcode_opus_low_delay(void **state)
+{
+	unsigned celt, silk, n;
+	(void)state;
+	n = opus_modes(true, &celt, &silk);
+	print_message("low delay: %u Opus packets, %u CELT\n", n, celt);
+	assert_true(n >= 8);
+	assert_int_equal(celt, n);
+	n = opus_modes(false, &celt, &silk);
+	print_message("without: %u Opus packets, %u SILK\n", n, silk);
+	assert_true(n >= 8);
+	assert_int_equal(silk, n);
+}
+
 /* Transcoded output stays one stream across a re-offer: same SSRC, the
  * next sequence number, timestamps moving on. */
 static void test_xcode_reoffer_continuity(void **state)
@@ -744,6 +823,7 @@ int main(void)
 		cmocka_unit_test(test_xcode_direct_latency),
 		cmocka_unit_test_setup_teardown(test_xcode_fec_follows_rr,
 						setup, teardown),
+		cmocka_unit_test(test_xcode_opus_low_delay),
 		cmocka_unit_test_setup_teardown(test_xcode_reoffer_continuity,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_late_offer, setup,
