@@ -411,14 +411,15 @@ static void test_relay_hold_resume_continuity(void **state)
 	assert_int_equal(drain(f, 1, NULL), 0);
 }
 
-static sb_media_session *new_session_jb(fixture *f, unsigned max_xcode,
-					bool jitter_buffer)
+static sb_media_session *new_session_with(fixture *f, unsigned max_xcode,
+					  bool jitter_buffer, bool low_delay)
 {
 	sb_media_params p = { .media_addr = "127.0.0.1", .cert = f->cert,
 			      .port_min = 44000, .port_max = 44999,
 			      .kind = { SB_LEG_KIND_RTP, SB_LEG_KIND_RTP },
 			      .max_transcoded = max_xcode,
-			      .jitter_buffer = jitter_buffer };
+			      .jitter_buffer = jitter_buffer,
+			      .opus_low_delay = low_delay };
 	int err = 0;
 	sb_media_session *s = sb_media_session_new(&p, f->ctx, NULL, NULL,
 						   &err);
@@ -426,18 +427,10 @@ static sb_media_session *new_session_jb(fixture *f, unsigned max_xcode,
 	return s;
 }
 
-/* As new_session_jb, with media.opus_low_delay as given. */
-static sb_media_session *new_session_ld(fixture *f, bool low_delay)
+static sb_media_session *new_session_jb(fixture *f, unsigned max_xcode,
+					bool jitter_buffer)
 {
-	sb_media_params p = { .media_addr = "127.0.0.1", .cert = f->cert,
-			      .port_min = 44000, .port_max = 44999,
-			      .kind = { SB_LEG_KIND_RTP, SB_LEG_KIND_RTP },
-			      .opus_low_delay = low_delay };
-	int err = 0;
-	sb_media_session *s = sb_media_session_new(&p, f->ctx, NULL, NULL,
-						   &err);
-	assert_non_null(s);
-	return s;
+	return new_session_with(f, max_xcode, jitter_buffer, false);
 }
 
 static sb_media_session *new_session(fixture *f, unsigned max_xcode)
@@ -687,7 +680,7 @@ static unsigned opus_modes(bool low_delay, unsigned *celt, unsigned *silk)
 {
 	fixture *f;
 	setup((void **)&f);
-	f->s = new_session_ld(f, low_delay);
+	f->s = new_session_with(f, 0, false, low_delay);
 	assert_int_equal(opus_to_pcmu(f, f->s, 0), 0);
 	/* a refresh offer toward phone 1 tells us the gateway's port there */
 	sb_media_desc mine, back;
