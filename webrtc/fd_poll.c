@@ -300,6 +300,11 @@ bool sb_fdpoll_uses_uring(const sb_fdpoll *p)
 	return p->uring;
 }
 
+const char *sb_fdpoll_read_mode(const sb_fdpoll *p)
+{
+	return p->uring ? "io_uring" : "recvmmsg";
+}
+
 void sb_fdpoll_remove(sb_fdpoll *p, sb_fdpoll_watch *w)
 {
 	if (!w)

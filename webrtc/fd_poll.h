@@ -58,6 +58,9 @@ typedef void (*sb_fdpoll_dgram_cb)(int fd, uint8_t *buf, size_t len,
 sb_fdpoll_watch *sb_fdpoll_add_dgram(sb_fdpoll *p, int fd,
 				     sb_fdpoll_dgram_cb cb, void *data);
 bool sb_fdpoll_uses_uring(const sb_fdpoll *p);
+/* "io_uring" or "recvmmsg": how datagram watches are read (tests,
+ * benchmarks). */
+const char *sb_fdpoll_read_mode(const sb_fdpoll *p);
 /* Stop watching (before closing the fd). Safe inside any callback of the
  * same poller, including the watch's own: a removed watch is never
  * called again. NULL-safe. */

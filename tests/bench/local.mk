@@ -14,6 +14,11 @@ noinst_PROGRAMS += tests/bench/bench_ops
 tests_bench_bench_ops_SOURCES = tests/bench/bench_ops.c tests/bench/cpu_time.h
 tests_bench_bench_ops_LDADD = $(WEBRTC_LIBS)
 
+# What the socket poller pays per datagram, each way of reading.
+noinst_PROGRAMS += tests/bench/bench_poll
+tests_bench_bench_poll_SOURCES = tests/bench/bench_poll.c
+tests_bench_bench_poll_LDADD = $(WEBRTC_LIBS) -lpthread
+
 if FUZZING
 noinst_PROGRAMS += tests/fuzz/fuzz_bencode
 tests_fuzz_fuzz_bencode_SOURCES = tests/fuzz/fuzz_bencode.c \

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -255,14 +256,24 @@ static void send_from(const sock *to, const sock *from, const void *b,
 			   sizeof(to->addr)) == (ssize_t)n);
 }
 
+/* How the poller is told to read, and what it must then say it does. */
+typedef enum { URING, RECVMMSG } read_mode;
+static const char *const mode_name[] = { "io_uring", "recvmmsg" };
+
+static void set_mode(read_mode m)
+{
+	unsetenv("SB_FDPOLL_RECVMMSG");
+	if (m == RECVMMSG)
+		setenv("SB_FDPOLL_RECVMMSG", "1", 1);
+}
+
 /* Datagrams arrive with their source, in order, 20 on one socket and one
  * on another; a datagram longer than SB_FDPOLL_BUF is dropped, not cut;
  * a watch removed by another's delivery gets nothing more. Run with
- * io_uring (when the kernel allows it) and with recvmmsg. */
-static void dgram_round(bool uring)
+ * each way of reading (this kernel, 6.x, has io_uring). */
+static void dgram_round(read_mode mode)
 {
-	if (!uring)
-		setenv("SB_FDPOLL_RECVMMSG", "1", 1);
+	set_mode(mode);
 	GMainContext *ctx = g_main_context_new();
 	dstate d = { 0 };
 	sock s[2], peer;
@@ -272,10 +283,8 @@ static void dgram_round(bool uring)
 	d.fd[0] = s[0].fd;
 	d.fd[1] = s[1].fd;
 	d.p = sb_fdpoll_get(ctx);
-	if (!uring)
-		assert_false(sb_fdpoll_uses_uring(d.p));
-	print_message("datagram watches read with %s\n",
-		      sb_fdpoll_uses_uring(d.p) ? "io_uring" : "recvmmsg");
+	assert_string_equal(sb_fdpoll_read_mode(d.p), mode_name[mode]);
+	assert_int_equal(sb_fdpoll_uses_uring(d.p), mode != RECVMMSG);
 	d.w[0] = sb_fdpoll_add_dgram(d.p, s[0].fd, on_dgram, &d);
 	d.w[1] = sb_fdpoll_add_dgram(d.p, s[1].fd, on_dgram, &d);
 	char msg[16];
@@ -307,19 +316,169 @@ static void dgram_round(bool uring)
 		close(s[i].fd);
 	close(peer.fd);
 	g_main_context_unref(ctx);
-	unsetenv("SB_FDPOLL_RECVMMSG");
+	set_mode(URING);
 }
 
 static void test_dgram_uring(void **unused)
 {
 	(void)unused;
-	dgram_round(true);
+	dgram_round(URING);
 }
 
 static void test_dgram_recvmmsg(void **unused)
 {
 	(void)unused;
-	dgram_round(false);
+	dgram_round(RECVMMSG);
+}
+
+/* 1,200 datagrams queued on 8 sockets before the loop runs (a worker
+ * that was descheduled): every one arrives once, in order, on its
+ * socket. */
+#define FLOOD_SOCKS 8
+#define FLOOD_EACH 150
+
+typedef struct flood {
+	int fd[FLOOD_SOCKS];
+	int got[FLOOD_SOCKS];
+	bool out_of_order;
+} flood;
+
+static void on_flood(int fd, uint8_t *buf, size_t len,
+		     const struct sockaddr_storage *from, socklen_t flen,
+		     void *data)
+{
+	flood *f = data;
+	(void)from;
+	(void)flen;
+	for (int i = 0; i < FLOOD_SOCKS; i++) {
+		if (f->fd[i] != fd)
+			continue;
+		int seq = -1;
+		if (len == sizeof(seq))
+			memcpy(&seq, buf, sizeof(seq));
+		f->out_of_order |= seq != f->got[i];
+		f->got[i]++;
+	}
+}
+
+static void test_backlog(void **unused)
+{
+	(void)unused;
+	GMainContext *ctx = g_main_context_new();
+	flood f = { 0 };
+	sock s[FLOOD_SOCKS], peer;
+	sb_fdpoll_watch *w[FLOOD_SOCKS];
+	sock_open(&peer);
+	sb_fdpoll *p = sb_fdpoll_get(ctx);
+	for (int i = 0; i < FLOOD_SOCKS; i++) {
+		sock_open(&s[i]);
+		f.fd[i] = s[i].fd;
+		w[i] = sb_fdpoll_add_dgram(p, s[i].fd, on_flood, &f);
+		assert_non_null(w[i]);
+	}
+	for (int k = 0; k < FLOOD_EACH; k++)
+		for (int i = 0; i < FLOOD_SOCKS; i++)
+			send_from(&s[i], &peer, &k, sizeof(k));
+	spin(ctx);
+	for (int i = 0; i < FLOOD_SOCKS; i++)
+		assert_int_equal(f.got[i], FLOOD_EACH);
+	assert_false(f.out_of_order);
+	for (int i = 0; i < FLOOD_SOCKS; i++) {
+		sb_fdpoll_remove(p, w[i]);
+		close(s[i].fd);
+	}
+	sb_fdpoll_unref(p);
+	close(peer.fd);
+	g_main_context_unref(ctx);
+}
+
+/* A loop asleep in its poll wakes for a datagram sent from another
+ * thread, in each way of reading: within 200 ms, where only the 2 s
+ * guard timer would wake a poller that slept through it. */
+typedef struct waker {
+	sock to, from;
+} waker;
+
+static gpointer send_later(gpointer data)
+{
+	waker *k = data;
+	g_usleep(20000);
+	send_from(&k->to, &k->from, "wake", 4);
+	return NULL;
+}
+
+static gboolean flag_timeout(gpointer data)
+{
+	*(bool *)data = true;
+	return G_SOURCE_REMOVE;
+}
+
+static void wake_round(read_mode mode)
+{
+	set_mode(mode);
+	GMainContext *ctx = g_main_context_new();
+	dstate d = { 0 };
+	waker k;
+	sock_open(&k.to);
+	sock_open(&k.from);
+	d.fd[0] = d.fd[1] = k.to.fd;
+	d.p = sb_fdpoll_get(ctx);
+	d.w[0] = sb_fdpoll_add_dgram(d.p, k.to.fd, on_dgram, &d);
+	bool timed_out = false;
+	GSource *guard = g_timeout_source_new(2000);
+	g_source_set_callback(guard, flag_timeout, &timed_out, NULL);
+	g_source_attach(guard, ctx);
+	gint64 t0 = g_get_monotonic_time();
+	GThread *th = g_thread_new("sender", send_later, &k);
+	while (!d.got[0] && !timed_out)
+		g_main_context_iteration(ctx, TRUE);
+	gint64 waited = g_get_monotonic_time() - t0;
+	g_thread_join(th);
+	print_message("%s: woke after %.1f ms\n", mode_name[mode],
+		      waited / 1e3);
+	assert_int_equal(d.got[0], 1);
+	assert_true(waited < 200000);
+	g_source_destroy(guard);
+	g_source_unref(guard);
+	sb_fdpoll_remove(d.p, d.w[0]);
+	sb_fdpoll_unref(d.p);
+	close(k.to.fd);
+	close(k.from.fd);
+	g_main_context_unref(ctx);
+	set_mode(URING);
+}
+
+static void test_wakes_from_sleep(void **unused)
+{
+	(void)unused;
+	wake_round(URING);
+	wake_round(RECVMMSG);
+}
+
+/* Removing a watch lets go of its socket at once: closed after the
+ * removal, its port is free again although the poller lives on (a
+ * read the ring still held would keep it bound). */
+static void test_remove_releases_socket(void **unused)
+{
+	(void)unused;
+	GMainContext *ctx = g_main_context_new();
+	dstate d = { 0 };
+	sock s;
+	sock_open(&s);
+	d.fd[0] = d.fd[1] = s.fd;
+	d.p = sb_fdpoll_get(ctx);
+	d.w[0] = sb_fdpoll_add_dgram(d.p, s.fd, on_dgram, &d);
+	send_from(&s, &s, "x", 1);
+	spin(ctx);
+	assert_int_equal(d.got[0], 1);
+	sb_fdpoll_remove(d.p, d.w[0]);
+	close(s.fd);
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_int_equal(bind(fd, (const struct sockaddr *)&s.addr,
+			      sizeof(s.addr)), 0);
+	close(fd);
+	sb_fdpoll_unref(d.p);
+	g_main_context_unref(ctx);
 }
 
 int main(void)
@@ -331,6 +490,9 @@ int main(void)
 		cmocka_unit_test(test_unref_in_callback),
 		cmocka_unit_test(test_dgram_uring),
 		cmocka_unit_test(test_dgram_recvmmsg),
+		cmocka_unit_test(test_backlog),
+		cmocka_unit_test(test_remove_releases_socket),
+		cmocka_unit_test(test_wakes_from_sleep),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

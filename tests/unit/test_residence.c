@@ -125,8 +125,7 @@ static void one_trip(fixture *f, unsigned wait_ms, sb_residence_hist *d_before,
 static void check_trips(fixture *f)
 {
 	sb_residence_hist a, b;
-	print_message("reading with %s\n", sb_fdpoll_uses_uring(f->poll)
-			      ? "io_uring" : "recvmmsg");
+	print_message("reading with %s\n", sb_fdpoll_read_mode(f->poll));
 	/* read at once: counted, well under the 10 ms bound */
 	one_trip(f, 0, &a, &b);
 	assert_int_equal(total(&b) - total(&a), 1);
@@ -154,6 +153,8 @@ static void check_trips(fixture *f)
 
 static void test_uring(void **state)
 {
+	assert_string_equal(sb_fdpoll_read_mode(((fixture *)*state)->poll),
+			    "io_uring");
 	check_trips(*state);
 }
 
