@@ -1,6 +1,8 @@
 #!/bin/bash
 # sipbridge against rtpengine, side by side, same load (issue #9).
-# For each system and each step, a fresh daemon runs pinned to
+# The systems take turns at each step of a ramp (sipbridge N, rtpengine
+# N, sipbridge N', ...), so that a drift in the shared VM's speed hits
+# both alike. For each system and each step, a fresh daemon runs pinned to
 # SB_GW_CPU (default 0) and sbload pinned to SB_GEN_CPU (default 1):
 #  * sipbridge: media.workers = 1; sbload sets the calls up over SIP/WS
 #    (INVITE with the WebRTC leg's offer) and echoes the RTP on its UAS;
@@ -25,7 +27,7 @@
 # (where the run is appended, default doc/BENCHMARKS.md, "-" = nowhere),
 # SB_RTPENGINE (rtpengine binary, default from PATH), SB_PLOT (PNG written, default doc/bench-cpu.png when SB_BENCH_DOC is the
 # default, else WORK/bench-cpu.png).
-# A system's ramp stops at its first failing step (>= 98 % CPU, > 1 %
+# A system stops at its first failing step (>= 98 % CPU, > 1 %
 # loss or > 1 % late: 60 ms round trip relayed, 150 ms transcoded, as in
 # run_relay.sh); each step is bounded (timeout), every process started
 # here is stopped here by PID. Without rtpengine the script says
@@ -180,22 +182,31 @@ run_step() {
 	STEP="$STEP $(val down_p50_us "$r") $(val down_p99_us "$r") $(val gw_res_p50_us "$r") $(val gw_res_p99_us "$r")"
 }
 
-# ramp SYSTEM CODEC STEPS...: one line per step into WORK/SYSTEM_CODEC.dat
-# ("calls cpu gen loss late p50 p99 verdict d50 d99 r50 r99": the
-# columns plot_cpu.sh and per_core read come first), stops after the
-# first failing step
+# ramp CODEC STEPS...: one line per step and system into
+# WORK/SYSTEM_CODEC.dat ("calls cpu gen loss late p50 p99 verdict d50 d99
+# r50 r99": the columns plot_cpu.sh and per_core read come first). The
+# systems take turns at each step, so that both meet the machine in the
+# same state (its speed drifts by up to 30 % within minutes); a system
+# stops after its first failing step, the ramp when both have.
 ramp() {
-	local sys=$1 codec=$2 n line
-	shift 2
-	: >"$WORK/${sys}_$codec.dat"
+	local codec=$1 n s line
+	shift
+	local -A done=()
+	for s in $SYSTEMS; do : >"$WORK/${s}_$codec.dat"; done
 	for n in "$@"; do
-		echo "== $sys $codec $n calls"
-		run_step "$sys" "$codec" "$n"
-		line=$STEP
-		echo "   $line"
-		case $line in fail*) echo "# $n $line" >>"$WORK/${sys}_$codec.dat"; break ;; esac
-		echo "$n $line" >>"$WORK/${sys}_$codec.dat"
-		case $line in *pass*) ;; *) break ;; esac
+		for s in $SYSTEMS; do
+			[ -n "${done[$s]:-}" ] && continue
+			echo "== $s $codec $n calls"
+			run_step "$s" "$codec" "$n"
+			line=$STEP
+			echo "   $line"
+			case $line in
+			fail*) echo "# $n $line" >>"$WORK/${s}_$codec.dat"; done[$s]=1; continue ;;
+			esac
+			echo "$n $line" >>"$WORK/${s}_$codec.dat"
+			case $line in *pass*) ;; *) done[$s]=1 ;; esac
+		done
+		[ "${#done[@]}" = "$(wc -w <<<"$SYSTEMS")" ] && break
 	done
 }
 
@@ -203,12 +214,10 @@ LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 T0=$(date +%s)
 SYSTEMS=sipbridge
 [ "$RTP_OK" = 1 ] && SYSTEMS="sipbridge rtpengine"
-for s in $SYSTEMS; do
-	# shellcheck disable=SC2086
-	ramp "$s" pcmu $RELAY_STEPS
-	# shellcheck disable=SC2086
-	ramp "$s" opus $TRANS_STEPS
-done
+# shellcheck disable=SC2086
+ramp pcmu $RELAY_STEPS
+# shellcheck disable=SC2086
+ramp opus $TRANS_STEPS
 T1=$(date +%s)
 
 # table MODE-TITLE CODEC: one row per step with both systems
