@@ -22,6 +22,8 @@
 # ./build), SB_RELAY_STEPS (default "50 100 150 200 250 300"),
 # SB_TRANS_STEPS (default "25 50 75 100 150"), SB_STEP_S (measurement
 # window per step, default 8), SB_WINDOW (set-ups in flight, default 50),
+# SB_CALLS_PER_WS (calls sharing one of sbload's WebSockets, default 10,
+# as in run_relay.sh; rtpengine's runs have none, being driven over NG),
 # SB_GW_CPU / SB_GEN_CPU, SB_NICE (default -20 as root), SB_INSTALL=1
 # (apt-get rtpengine-daemon / gnuplot-nox when missing), SB_BENCH_DOC
 # (where the run is appended, default doc/BENCHMARKS.md, "-" = nowhere),
@@ -52,6 +54,7 @@ RELAY_STEPS=${SB_RELAY_STEPS:-50 100 150 200 250 300}
 TRANS_STEPS=${SB_TRANS_STEPS:-25 50 75 100 150}
 DUR=${SB_STEP_S:-8}
 WIN=${SB_WINDOW:-50}
+PER_WS=${SB_CALLS_PER_WS:-10}
 GW_CPU=${SB_GW_CPU:-0}
 GEN_CPU=${SB_GEN_CPU:-1}
 if [ "$(id -u)" = 0 ]; then NICE=${SB_NICE:--20}; else NICE=${SB_NICE:-0}; fi
@@ -66,7 +69,7 @@ if [ -z "${SB_PLOT:-}" ]; then
 else
 	PLOT=$SB_PLOT
 fi
-CMDLINE="SB_BUILD=${SB_BUILD:-./build} SB_STEP_S=$DUR SB_WINDOW=$WIN SB_NICE=$NICE SB_RELAY_STEPS=\"$RELAY_STEPS\" SB_TRANS_STEPS=\"$TRANS_STEPS\" tests/bench/run_compare.sh"
+CMDLINE="SB_BUILD=${SB_BUILD:-./build} SB_STEP_S=$DUR SB_WINDOW=$WIN SB_CALLS_PER_WS=$PER_WS SB_NICE=$NICE SB_RELAY_STEPS=\"$RELAY_STEPS\" SB_TRANS_STEPS=\"$TRANS_STEPS\" tests/bench/run_compare.sh"
 DPID=""
 
 cleanup() { stop_pid "$DPID"; }
@@ -156,7 +159,7 @@ run_step() {
 	if [ "$sys" = sipbridge ]; then
 		start_sipbridge || { STEP="fail daemon"; return; }
 		target=(--ws "ws://127.0.0.1:$HTTP/" --uas-port "$UAS"
-			--metrics "http://127.0.0.1:$ADMIN/metrics")
+			--metrics "http://127.0.0.1:$ADMIN/metrics" --calls-per-ws "$PER_WS")
 	else
 		start_rtpengine || { STEP="fail daemon"; return; }
 		target=(--ng "127.0.0.1:$NG")

@@ -9,7 +9,11 @@
 #
 # Environment: SB_BUILD (build dir, default ./build; use a build without
 # --enable-asan), SB_STEP_S (window, default 10), SB_WINDOW (set-ups in
-# flight, default 50), SB_GW_CPU / SB_GEN_CPU (default 0 / 1),
+# flight, default 50), SB_CALLS_PER_WS (calls sharing one of sbload's
+# WebSockets, default 10: its GLib loop polls every connection on each
+# pass, and 600 idle ones cost it a quarter of its core, so that it
+# saturated before the daemon; the media worker never sees them),
+# SB_GW_CPU / SB_GEN_CPU (default 0 / 1),
 # SB_BENCH_DOC (file the results are appended to, default
 # doc/BENCHMARKS.md; "-" = none), SB_PROFILE=strace or perf (profile the
 # daemon for 4 s in the middle of the last step's window: syscall counts in
@@ -47,6 +51,7 @@ LOAD=$BUILD/tests/bench/sbload
 STEPS=${*:-100 200 400 600 800 1000}
 DUR=${SB_STEP_S:-10}
 WIN=${SB_WINDOW:-50}
+PER_WS=${SB_CALLS_PER_WS:-10}
 CODEC=${SB_CODEC:-pcmu}
 LATE_MS=60
 [ "$CODEC" = opus ] && LATE_MS=150
@@ -55,7 +60,7 @@ GEN_CPU=${SB_GEN_CPU:-1}
 if [ "$(id -u)" = 0 ]; then NICE=${SB_NICE:--20}; else NICE=${SB_NICE:-0}; fi
 [ -w /proc/self/autogroup ] && echo "$NICE" >/proc/self/autogroup 2>/dev/null
 DOC=${SB_BENCH_DOC:-$ROOT/doc/BENCHMARKS.md}
-CMDLINE="SB_BUILD=${SB_BUILD:-./build} SB_STEP_S=$DUR SB_WINDOW=$WIN SB_NICE=$NICE SB_CODEC=$CODEC tests/bench/run_relay.sh $STEPS"
+CMDLINE="SB_BUILD=${SB_BUILD:-./build} SB_STEP_S=$DUR SB_WINDOW=$WIN SB_CALLS_PER_WS=$PER_WS SB_NICE=$NICE SB_CODEC=$CODEC tests/bench/run_relay.sh $STEPS"
 for b in "$GW_BIN" "$LOAD"; do
 	[ -x "$b" ] || { echo "missing $b (build first: make -C BUILD gateway/sipbridge tests/bench/sbload)"; exit 2; }
 done
@@ -110,7 +115,7 @@ for n in $STEPS; do
 	ulimit -n "$(ulimit -Hn)"
 	out=$(timeout $((DUR + 120)) nice -n "$NICE" taskset -c "$GEN_CPU" "$LOAD" --ws "ws://127.0.0.1:$HTTP/" \
 		--uas-port "$UAS" -n "$n" -d "$DUR" --window "$WIN" --codec "$CODEC" --late-ms "$LATE_MS" --gw-pid "$GW_PID" \
-		--metrics "http://127.0.0.1:$ADMIN/metrics" 2>>"$WORK/sbload.log")
+		--metrics "http://127.0.0.1:$ADMIN/metrics" --calls-per-ws "$PER_WS" 2>>"$WORK/sbload.log")
 	echo "$out" >>"$WORK/results.txt"
 	health=$(curl -fs "http://127.0.0.1:$HTTP/health")
 	[ -n "$PERF_PID" ] && { wait "$PERF_PID"; PERF_PID=""; }
