@@ -13,6 +13,10 @@
 # WebSockets, default 10: its GLib loop polls every connection on each
 # pass, and 600 idle ones cost it a quarter of its core, so that it
 # saturated before the daemon; the media worker never sees them),
+# SB_TICK_US (sbload's send timer, default 1000 µs: each tick sends the
+# packets then due, about 1/20 of the calls' at 1 ms; 250 makes bursts
+# four times smaller, at a cost to the generator that saturates it from
+# 600 calls),
 # SB_GW_CPU / SB_GEN_CPU (default 0 / 1),
 # SB_BENCH_DOC (file the results are appended to, default
 # doc/BENCHMARKS.md; "-" = none), SB_PROFILE=strace or perf (profile the
@@ -52,6 +56,7 @@ STEPS=${*:-100 200 400 600 800 1000}
 DUR=${SB_STEP_S:-10}
 WIN=${SB_WINDOW:-50}
 PER_WS=${SB_CALLS_PER_WS:-10}
+TICK_US=${SB_TICK_US:-1000}
 CODEC=${SB_CODEC:-pcmu}
 LATE_MS=60
 [ "$CODEC" = opus ] && LATE_MS=150
@@ -115,7 +120,7 @@ for n in $STEPS; do
 	ulimit -n "$(ulimit -Hn)"
 	out=$(timeout $((DUR + 120)) nice -n "$NICE" taskset -c "$GEN_CPU" "$LOAD" --ws "ws://127.0.0.1:$HTTP/" \
 		--uas-port "$UAS" -n "$n" -d "$DUR" --window "$WIN" --codec "$CODEC" --late-ms "$LATE_MS" --gw-pid "$GW_PID" \
-		--metrics "http://127.0.0.1:$ADMIN/metrics" --calls-per-ws "$PER_WS" 2>>"$WORK/sbload.log")
+		--metrics "http://127.0.0.1:$ADMIN/metrics" --calls-per-ws "$PER_WS" --tick-us "$TICK_US" 2>>"$WORK/sbload.log")
 	echo "$out" >>"$WORK/results.txt"
 	health=$(curl -fs "http://127.0.0.1:$HTTP/health")
 	[ -n "$PERF_PID" ] && { wait "$PERF_PID"; PERF_PID=""; }

@@ -36,6 +36,7 @@ typedef struct sbl_opts {
 	char domain[64];         /* From/To domain, REGISTER Request-URI */
 	unsigned calls;          /* media: calls; sig modes: WS clients */
 	unsigned calls_per_ws;   /* media: calls sharing one connection */
+	unsigned tick_us;        /* media: send timer period */
 	unsigned setup_window;   /* media: set-ups in flight at most */
 	double duration_s;       /* measurement window */
 	double warmup_s;         /* media: after all calls are up */
