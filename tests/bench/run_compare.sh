@@ -194,22 +194,22 @@ run_step() {
 ramp() {
 	local codec=$1 n s line
 	shift
-	local -A done=()
+	local -A stopped=()
 	for s in $SYSTEMS; do : >"$WORK/${s}_$codec.dat"; done
 	for n in "$@"; do
 		for s in $SYSTEMS; do
-			[ -n "${done[$s]:-}" ] && continue
+			[ -n "${stopped[$s]:-}" ] && continue
 			echo "== $s $codec $n calls"
 			run_step "$s" "$codec" "$n"
 			line=$STEP
 			echo "   $line"
 			case $line in
-			fail*) echo "# $n $line" >>"$WORK/${s}_$codec.dat"; done[$s]=1; continue ;;
+			fail*) echo "# $n $line" >>"$WORK/${s}_$codec.dat"; stopped[$s]=1; continue ;;
 			esac
 			echo "$n $line" >>"$WORK/${s}_$codec.dat"
-			case $line in *pass*) ;; *) done[$s]=1 ;; esac
+			case $line in *pass*) ;; *) stopped[$s]=1 ;; esac
 		done
-		[ "${#done[@]}" = "$(wc -w <<<"$SYSTEMS")" ] && break
+		[ "${#stopped[@]}" = "$(wc -w <<<"$SYSTEMS")" ] && break
 	done
 }
 

@@ -65,7 +65,7 @@ GEN_CPU=${SB_GEN_CPU:-1}
 if [ "$(id -u)" = 0 ]; then NICE=${SB_NICE:--20}; else NICE=${SB_NICE:-0}; fi
 [ -w /proc/self/autogroup ] && echo "$NICE" >/proc/self/autogroup 2>/dev/null
 DOC=${SB_BENCH_DOC:-$ROOT/doc/BENCHMARKS.md}
-CMDLINE="SB_BUILD=${SB_BUILD:-./build} SB_STEP_S=$DUR SB_WINDOW=$WIN SB_CALLS_PER_WS=$PER_WS SB_NICE=$NICE SB_CODEC=$CODEC tests/bench/run_relay.sh $STEPS"
+CMDLINE="SB_BUILD=${SB_BUILD:-./build} SB_STEP_S=$DUR SB_WINDOW=$WIN SB_CALLS_PER_WS=$PER_WS SB_TICK_US=$TICK_US SB_NICE=$NICE SB_CODEC=$CODEC tests/bench/run_relay.sh $STEPS"
 for b in "$GW_BIN" "$LOAD"; do
 	[ -x "$b" ] || { echo "missing $b (build first: make -C BUILD gateway/sipbridge tests/bench/sbload)"; exit 2; }
 done

@@ -8,7 +8,6 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
-#include <errno.h>
 #include <stdbool.h>
 #include <netinet/in.h>
 #include <stdio.h>
