@@ -30,12 +30,7 @@
 #define SOCKS 600
 #define BURST 60
 #define ROUNDS 5
-#define MODES 2
-
-static const char *const mode_env[MODES][2] = {
-	{ "SB_FDPOLL_RECVMMSG", "0" },
-	{ "SB_FDPOLL_RECVMMSG", "1" },
-};
+#define MODES 2 /* 0: io_uring, 1: recvmmsg (SB_FDPOLL_RECVMMSG) */
 
 typedef struct round_state {
 	struct sockaddr_in to[SOCKS];
@@ -112,7 +107,7 @@ static gboolean keep_ticking(gpointer data)
 /* One round in one mode: CPU microseconds per datagram read. */
 static double one_round(int mode, double seconds, const char **name)
 {
-	setenv(mode_env[mode][0], mode_env[mode][1], 1);
+	setenv("SB_FDPOLL_RECVMMSG", mode ? "1" : "0", 1);
 	GMainContext *ctx = g_main_context_new();
 	sb_fdpoll *p = sb_fdpoll_get(ctx);
 	*name = sb_fdpoll_read_mode(p);
