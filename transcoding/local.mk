@@ -9,6 +9,7 @@ libsb_transcoding_a_SOURCES = \
 	transcoding/opus.c \
 	transcoding/plc.c transcoding/plc.h \
 	transcoding/telephone_event.c transcoding/telephone_event.h \
+	transcoding/upsample.c transcoding/upsample.h \
 	transcoding/dtmf_info.c transcoding/dtmf_info.h \
 	transcoding/repacketizer.c transcoding/repacketizer.h \
 	transcoding/jitter.c transcoding/jitter.h \

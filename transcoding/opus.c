@@ -2,23 +2,48 @@
  * whatever the audio). Encoded and decoded mono at a rate the caller
  * picks; libopus accepts 8/12/16/24/48 kHz directly, so the transcoding
  * path never resamples. Encoder: VOIP application, inband FEC, loss hint;
- * or CELT only until a loss is reported (params.low_delay).
+ * or CELT only until a loss is reported (params.low_delay), then through
+ * libopus's custom API (below).
  * Decoder: PLC and FEC recovery. States: one worker thread. */
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 #include <opus.h>
+#include <opus_custom.h>
 
 #include <glib.h>
 
 #include "transcoding/codec.h"
 #include "transcoding/plc.h"
+#include "transcoding/upsample.h"
 
 #define SB_OPUS_FEC_BITRATE 24000
 
+/* CELT-only encoding through libopus's custom API. A regular
+ * OpusEncoder is 43.5 KiB, most of it SILK's state and the analysis,
+ * whether CELT-only or not; CELT's own encoder is 5 KiB, and libopus
+ * keeps the Opus framing available for its standard mode (48 kHz, 20
+ * ms). Given that mode, the last band of the input's bandwidth and the
+ * packet's first byte (RFC 6716 §3.1), it makes the packets the regular
+ * encoder makes in CELT-only mode, from 48 kHz input: sb_upsample
+ * interpolates to it (the regular encoder upsamples inside CELT). The
+ * band and signalling requests are CELT's own (libopus celt/celt.h,
+ * not public); a libopus that refuses them gets the regular encoder. */
+#define CELT_SET_END_BAND 10012
+#define CELT_SET_SIGNALLING 10016
+
+typedef struct celt_enc {
+	OpusCustomEncoder *st;  /* owned */
+	sb_upsample up;
+	uint8_t toc_base;       /* CELT-only config of the bandwidth, 20 ms */
+} celt_enc;
+
 typedef struct opus_enc {
 	sb_codec_enc base;
-	OpusEncoder *st;   /* owned */
+	OpusEncoder *st;   /* owned; NULL while cst encodes */
+	celt_enc *cst;     /* owned: the custom CELT encoder, or NULL */
 	sb_codec_params p; /* what st was made from (opus_set_loss remakes it) */
-	bool celt;         /* st is restricted-low-delay: CELT only, no FEC */
+	bool celt;         /* CELT only (st restricted low delay, or cst) */
 } opus_enc;
 
 typedef struct opus_dec {
@@ -97,6 +122,86 @@ static int opus_enc_make(opus_enc *e, bool celt, OpusEncoder **out)
 	return 0;
 }
 
+/* libopus's standard mode (static in libopus: never freed). */
+static const OpusCustomMode *celt_mode(void)
+{
+	static OpusCustomMode *mode;
+	static gsize once;
+	if (g_once_init_enter(&once)) {
+		int err;
+		mode = opus_custom_mode_create(48000, 960, &err);
+		g_once_init_leave(&once, 1);
+	}
+	return mode;
+}
+
+static void celt_free(celt_enc *c)
+{
+	if (!c)
+		return;
+	opus_custom_encoder_destroy(c->st);
+	g_free(c);
+}
+
+/* The CELT-only encoder for 8 or 16 kHz input (NULL for other rates, or
+ * if libopus refuses a request): the bandwidth's last band (RFC 6716
+ * §4.3: 13 up to 4 kHz, 17 up to 8 kHz) and its CELT-only
+ * configurations (16-19 narrowband, 20-23 wideband). */
+static celt_enc *celt_make(const sb_codec_params *p, uint32_t rate)
+{
+	int end = rate == 8000 ? 13 : rate == 16000 ? 17 : 0;
+	int complexity = p->complexity < 0 ? 5 : p->complexity;
+	/* as opus_enc_configure; our first byte is part of the rate */
+	int bitrate = (p->bitrate ? p->bitrate : SB_OPUS_FEC_BITRATE) - 8 * 50;
+	const OpusCustomMode *mode = celt_mode();
+	/* SB_OPUS_REGULAR_CELT=1: the regular encoder (comparisons) */
+	const char *env = getenv("SB_OPUS_REGULAR_CELT");
+	if (!end || !mode || p->dtx || complexity > 10 || bitrate < 6000 ||
+	    (env && *env && strcmp(env, "0") != 0))
+		return NULL;
+	celt_enc *c = g_new0(celt_enc, 1);
+	int err;
+	c->toc_base = rate == 8000 ? 16 : 20;
+	c->st = opus_custom_encoder_create(mode, 1, &err);
+	if (!c->st || err != OPUS_OK || !sb_upsample_init(&c->up, rate) ||
+	    opus_custom_encoder_ctl(c->st, CELT_SET_SIGNALLING, 0) != OPUS_OK ||
+	    opus_custom_encoder_ctl(c->st, CELT_SET_END_BAND, end) != OPUS_OK ||
+	    opus_custom_encoder_ctl(c->st, OPUS_SET_COMPLEXITY(complexity)) != OPUS_OK ||
+	    opus_custom_encoder_ctl(c->st, OPUS_SET_VBR(1)) != OPUS_OK ||
+	    /* what opus_encode() tells CELT of 16-bit input */
+	    opus_custom_encoder_ctl(c->st, OPUS_SET_LSB_DEPTH(16)) != OPUS_OK ||
+	    opus_custom_encoder_ctl(c->st, OPUS_SET_BITRATE(bitrate)) != OPUS_OK ||
+	    opus_custom_encoder_ctl(c->st, OPUS_SET_PACKET_LOSS_PERC(p->loss_perc)) != OPUS_OK) {
+		celt_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* One frame of 2.5 to 20 ms, behind its TOC byte; -ENOTSUP for longer
+ * frames, which CELT cannot make alone. */
+static ssize_t celt_encode(celt_enc *c, const int16_t *pcm, size_t n,
+			   uint8_t *out, size_t cap)
+{
+	size_t n48 = n * c->up.factor;
+	int size = n48 == 120 ? 0 : n48 == 240 ? 1 : n48 == 480 ? 2 :
+		   n48 == 960 ? 3 : -1;
+	if (size < 0)
+		return -ENOTSUP;
+	if (cap < 2)
+		return -ENOSPC;
+	float buf[SB_UPSAMPLE_MAX_OUT];
+	sb_upsample_run(&c->up, pcm, n, buf);
+	int r = opus_custom_encode_float(c->st, buf, (int)n48, out + 1,
+					 (int)MIN(cap - 1, 1275));
+	if (r == OPUS_BUFFER_TOO_SMALL)
+		return -ENOSPC;
+	if (r < 0)
+		return -EINVAL;
+	out[0] = (uint8_t)((c->toc_base + size) << 3); /* mono, one frame */
+	return r + 1;
+}
+
 /* low_delay: CELT only while nothing asks for what only SILK has (DTX,
  * or FEC against a loss hint above 0). At 8 kHz, complexity 5, 24
  * kbit/s, on the test VM CELT encodes a 20 ms frame in 35 us where
@@ -115,7 +220,9 @@ static int opus_enc_new(const sb_codec *c, const sb_codec_params *p,
 	e->base.pcm_rate = rate;
 	e->p = *p;
 	e->celt = p->low_delay && !p->dtx && (!p->fec || p->loss_perc == 0);
-	err = opus_enc_make(e, e->celt, &e->st);
+	if (e->celt)
+		e->cst = celt_make(p, rate);
+	err = e->cst ? 0 : opus_enc_make(e, e->celt, &e->st);
 	if (err < 0) {
 		g_free(e);
 		return err;
@@ -144,18 +251,22 @@ static int opus_set_loss(sb_codec_enc *enc, int loss_perc)
 		if (err < 0)
 			return err;
 		opus_encoder_destroy(e->st);
+		celt_free(g_steal_pointer(&e->cst));
 		e->st = st;
 		e->celt = false;
 		return 0;
 	}
-	return opus_encoder_ctl(e->st, OPUS_SET_PACKET_LOSS_PERC(loss_perc)) ==
-			       OPUS_OK ? 0 : -EINVAL;
+	int r = e->cst ? opus_custom_encoder_ctl(e->cst->st,
+				OPUS_SET_PACKET_LOSS_PERC(loss_perc))
+		       : opus_encoder_ctl(e->st, OPUS_SET_PACKET_LOSS_PERC(loss_perc));
+	return r == OPUS_OK ? 0 : -EINVAL;
 }
 
 static void opus_enc_free(sb_codec_enc *enc)
 {
 	opus_enc *e = (opus_enc *)enc;
 	opus_encoder_destroy(e->st);
+	celt_free(e->cst);
 	g_free(e);
 }
 
@@ -168,6 +279,16 @@ static ssize_t opus_encode_frame(sb_codec_enc *enc, const int16_t *pcm,
 		return -EINVAL;
 	if (cap > SB_CODEC_MAX_PAYLOAD)
 		cap = SB_CODEC_MAX_PAYLOAD;
+	if (e->cst) {
+		ssize_t r = celt_encode(e->cst, pcm, n, out, cap);
+		if (r != -ENOTSUP)
+			return r;
+		/* 40 or 60 ms: the regular encoder packs several frames */
+		int err = opus_enc_make(e, true, &e->st);
+		if (err < 0)
+			return err;
+		celt_free(g_steal_pointer(&e->cst));
+	}
 	opus_int32 r = opus_encode(e->st, pcm, (int)n, out, (opus_int32)cap);
 	if (r == OPUS_BUFFER_TOO_SMALL)
 		return -ENOSPC;

@@ -582,6 +582,97 @@ static void test_opus_low_delay(void **state)
 	sb_codec_dec_free(dec);
 }
 
+/* Signal-to-noise ratio of out against in (n samples at the same
+ * rate), at the lag up to 400 samples that fits best. */
+static double snr_db(const int16_t *in, const int16_t *out, size_t n)
+{
+	double best = -100;
+	for (size_t lag = 0; lag < 400; lag++) {
+		double sig = 0, err = 0;
+		for (size_t i = 800; i + lag < n; i++) {
+			double d = (double)out[i + lag] - in[i];
+			sig += (double)in[i] * in[i];
+			err += d * d;
+		}
+		best = fmax(best, 10 * log10(sig / (err + 1e-9)));
+	}
+	return best;
+}
+
+/* A tone with a second, weaker one: SNR depends on the coding. */
+static void make_two_tones(int16_t *pcm, size_t n, uint32_t rate)
+{
+	for (size_t i = 0; i < n; i++)
+		pcm[i] = (int16_t)lrint(TONE_AMP * sin(2 * M_PI * 440 * i / rate) +
+					0.3 * TONE_AMP * sin(2 * M_PI * 2900 * i / rate));
+}
+
+/* Encodes 1 s at rate in frames of ms, checks every packet's TOC byte
+ * (want: the configuration, -1 = any CELT-only one) and that a browser's
+ * decoder (48 kHz) takes it; returns the SNR of our own decoder's
+ * output at rate. */
+static double celt_run(uint32_t rate, unsigned ms, int want)
+{
+	static int16_t in[16000], out[16000], pcm48[48000];
+	sb_codec_params p;
+	sb_codec_enc *enc = NULL;
+	sb_codec_dec *dec = NULL;
+	int err;
+	OpusDecoder *browser = opus_decoder_create(48000, 1, &err);
+	size_t frame = rate / 1000 * ms, n = rate, at = 0;
+	uint8_t pkt[SB_CODEC_MAX_PAYLOAD];
+
+	sb_codec_params_init(&p);
+	p.pcm_rate = rate;
+	p.loss_perc = 0;
+	p.low_delay = true;
+	assert_int_equal(sb_codec_enc_new(&sb_codec_opus, &p, &enc), 0);
+	assert_int_equal(sb_codec_dec_new(&sb_codec_opus, &p, &dec), 0);
+	make_two_tones(in, n, rate);
+	for (size_t i = 0; i + frame <= n; i += frame) {
+		ssize_t len = sb_codec_encode(enc, in + i, frame, pkt, sizeof(pkt));
+		assert_true(len > 2);
+		assert_true(toc_celt(pkt));
+		if (want >= 0)
+			assert_int_equal(pkt[0], want << 3); /* mono, one frame */
+		assert_int_equal(opus_decode(browser, pkt, (opus_int32)len,
+					     pcm48 + at, 48 * (int)ms, 0),
+				 48 * (int)ms);
+		at += 48 * ms;
+		assert_int_equal(sb_codec_decode(dec, pkt, (size_t)len, out + i,
+						 frame), (ssize_t)frame);
+	}
+	double snr = snr_db(in, out, n);
+	opus_decoder_destroy(browser);
+	sb_codec_enc_free(enc);
+	sb_codec_dec_free(dec);
+	return snr;
+}
+
+/* Low delay CELT goes through libopus's custom API (5 KiB of state
+ * instead of 43.5): its packets are standard Opus (RFC 6716 §3.1:
+ * CELT-only narrowband 16-19, wideband 20-23, by frame size), and it
+ * keeps the waveform as well as the regular encoder does. 40 ms, which
+ * CELT cannot make alone, falls back to the regular encoder. */
+static void test_opus_celt_custom(void **state)
+{
+	(void)state;
+	static const struct { uint32_t rate; unsigned ms; int config; } c[] = {
+		{ 8000, 20, 19 }, { 8000, 10, 18 }, { 16000, 20, 23 },
+		{ 16000, 10, 22 }, { 8000, 40, -1 },
+	};
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		double custom = celt_run(c[i].rate, c[i].ms, c[i].config);
+		setenv("SB_OPUS_REGULAR_CELT", "1", 1);
+		double regular = celt_run(c[i].rate, c[i].ms, -1);
+		unsetenv("SB_OPUS_REGULAR_CELT");
+		print_message("    %u Hz %u ms: SNR %.1f dB (regular encoder %.1f)\n",
+			      c[i].rate, c[i].ms, custom, regular);
+		assert_true(custom > 15.0);
+		assert_true(custom > regular - 1.5);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -599,6 +690,7 @@ int main(void)
 		cmocka_unit_test(test_opus_fec_beats_plc),
 		cmocka_unit_test(test_opus_loss_keeps_level),
 		cmocka_unit_test(test_opus_low_delay),
+		cmocka_unit_test(test_opus_celt_custom),
 		cmocka_unit_test(test_plc_g711),
 		cmocka_unit_test(test_plc_g722),
 		cmocka_unit_test(test_opus_garbage),

@@ -46,3 +46,9 @@ TESTS += tests/unit/test_xcode
 tests_unit_test_xcode_SOURCES = tests/unit/test_xcode.c
 tests_unit_test_xcode_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_xcode_LDADD = $(TRANSCODING_LIBS) $(CMOCKA_LIBS)
+
+check_PROGRAMS += tests/unit/test_upsample
+TESTS += tests/unit/test_upsample
+tests_unit_test_upsample_SOURCES = tests/unit/test_upsample.c
+tests_unit_test_upsample_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_upsample_LDADD = $(TRANSCODING_LIBS) $(CMOCKA_LIBS)
