@@ -15,7 +15,8 @@ struct sb_repack {
 	uint32_t ts_step; /* RTP units per output frame */
 	uint32_t next_ts; /* timestamp of the next frame popped */
 	size_t len;       /* samples buffered */
-	size_t cap;
+	size_t cap;       /* samples allocated: grows up to max */
+	size_t max;       /* REPACK_MAX_IN_MS of input and one frame */
 	int16_t *buf;     /* owned, cap samples */
 };
 
@@ -29,7 +30,11 @@ sb_repack *sb_repack_new(uint32_t pcm_rate, unsigned out_ms,
 	r->frame = (size_t)pcm_rate * out_ms / 1000;
 	r->ts_step = clock_rate / 1000 * out_ms;
 	r->next_ts = ts0;
-	r->cap = (size_t)pcm_rate * REPACK_MAX_IN_MS / 1000 + r->frame;
+	r->max = (size_t)pcm_rate * REPACK_MAX_IN_MS / 1000 + r->frame;
+	/* equal input and output frames (nearly every call) never need
+	 * more than two; longer input frames grow it once, on their
+	 * first packet (2.2 KiB at 8 kHz allocated up front otherwise) */
+	r->cap = 2 * r->frame;
 	r->buf = g_new(int16_t, r->cap);
 	return r;
 }
@@ -46,8 +51,12 @@ int sb_repack_push(sb_repack *r, const int16_t *pcm, size_t n)
 {
 	if (n == 0 || pcm == NULL)
 		return -EINVAL;
-	if (n > r->cap - r->len)
+	if (n > r->max - r->len)
 		return -ENOSPC;
+	if (n > r->cap - r->len) {
+		r->cap = MIN(MAX(2 * r->cap, r->len + n), r->max);
+		r->buf = g_renew(int16_t, r->buf, r->cap);
+	}
 	memcpy(r->buf + r->len, pcm, n * sizeof(*pcm));
 	r->len += n;
 	return 0;

@@ -42,10 +42,8 @@ struct sb_xcode {
 	uint32_t pcm_rate;
 	size_t in_n;            /* samples of the newest input frame */
 	size_t max_payload;     /* largest input payload accepted */
-	size_t pcm_cap;
-	int16_t *pcm;           /* owned: one decoded input frame */
+	size_t pcm_n;           /* the longest decoded input frame */
 	size_t frame_n;         /* samples per output frame */
-	int16_t *frame;         /* owned: one output frame */
 	/* output slot clock */
 	bool out_started;
 	uint64_t next_us, ptime_us;
@@ -61,8 +59,18 @@ struct sb_xcode {
 	bool have_in_ts;        /* direct mode: next expected timestamp */
 	uint32_t next_in_ts;
 	sb_xcode_stats st;
-	uint8_t pkt[SB_CODEC_MAX_PAYLOAD]; /* the packet handed out */
 };
+
+/* Work buffers shared by the thread's transcoders: each is used inside
+ * one call only (push decodes into pcm and hands it on to the
+ * repacketiser; pull encodes frame into pkt, which the caller copies
+ * before its next call, see sb_xcode_out), so a worker keeps one set
+ * instead of 4-5 KiB per transcoder. */
+static _Thread_local struct {
+	int16_t pcm[SB_CODEC_MAX_SAMPLES];   /* one decoded input frame */
+	int16_t frame[SB_CODEC_MAX_SAMPLES]; /* one output frame */
+	uint8_t pkt[SB_CODEC_MAX_PAYLOAD];   /* the packet handed out */
+} scratch;
 
 void sb_xcode_cfg_init(sb_xcode_cfg *cfg)
 {
@@ -199,13 +207,13 @@ static int build(sb_xcode *x)
 	x->max_payload = default_max_payload(c);
 	/* Opus packets may hold up to 120 ms whatever their size; a 64
 	 * kbit/s codec's frame is as long as its payload allows. */
-	x->pcm_cap = c->in_codec->pcm_rate_selectable
+	x->pcm_n = c->in_codec->pcm_rate_selectable
 			     ? sb_codec_samples(x->pcm_rate, XC_MAX_IN_MS)
 			     : x->max_payload * x->pcm_rate /
 				       (XC_FIXED_BYTES_PER_MS * 1000);
-	x->pcm = g_new0(int16_t, x->pcm_cap);
 	x->frame_n = sb_repack_frame_samples(x->rp);
-	x->frame = g_new0(int16_t, x->frame_n);
+	if (x->pcm_n > SB_CODEC_MAX_SAMPLES || x->frame_n > SB_CODEC_MAX_SAMPLES)
+		return -EINVAL;
 	x->ptime_us = c->out_ptime_ms * 1000ull;
 	x->ts_step = sb_codec_ts_units(c->out_codec, c->out_ptime_ms);
 	x->out_ts = c->out_ts0;
@@ -242,8 +250,6 @@ void sb_xcode_free(sb_xcode *x)
 	sb_codec_enc_free(x->enc);
 	sb_jitter_free(x->jb);
 	sb_repack_free(x->rp);
-	g_free(x->pcm);
-	g_free(x->frame);
 	g_free(x);
 }
 
@@ -263,23 +269,23 @@ static void conceal(sb_xcode *x, const uint8_t *next, size_t len)
 	ssize_t n = -ENOTSUP;
 
 	if (next != NULL && len > 0 && x->cfg.opus_fec)
-		n = sb_codec_decode_fec(x->dec, next, len, x->pcm, x->in_n);
+		n = sb_codec_decode_fec(x->dec, next, len, scratch.pcm, x->in_n);
 	if (n == (ssize_t)x->in_n) {
 		x->st.fec_recovered++;
 	} else {
-		n = sb_codec_plc(x->dec, x->pcm, x->in_n);
+		n = sb_codec_plc(x->dec, scratch.pcm, x->in_n);
 		if (n != (ssize_t)x->in_n) {
-			memset(x->pcm, 0, x->in_n * sizeof(*x->pcm));
+			memset(scratch.pcm, 0, x->in_n * sizeof(*scratch.pcm));
 			n = (ssize_t)x->in_n;
 		}
 		x->st.concealed++;
 	}
-	feed(x, x->pcm, (size_t)n);
+	feed(x, scratch.pcm, (size_t)n);
 }
 
 static void decode(sb_xcode *x, const uint8_t *p, size_t len)
 {
-	ssize_t n = sb_codec_decode(x->dec, p, len, x->pcm, x->pcm_cap);
+	ssize_t n = sb_codec_decode(x->dec, p, len, scratch.pcm, x->pcm_n);
 
 	if (n <= 0) {
 		x->st.bad++;
@@ -288,15 +294,15 @@ static void decode(sb_xcode *x, const uint8_t *p, size_t len)
 	}
 	/* Concealment and FEC must match the sender's frame size. */
 	x->in_n = (size_t)n;
-	feed(x, x->pcm, (size_t)n);
+	feed(x, scratch.pcm, (size_t)n);
 }
 
 /* A slot held by a telephone-event packet: the sender sent no audio
  * for that time, so play silence. */
 static void event_gap(sb_xcode *x)
 {
-	memset(x->pcm, 0, x->in_n * sizeof(*x->pcm));
-	feed(x, x->pcm, x->in_n);
+	memset(scratch.pcm, 0, x->in_n * sizeof(*scratch.pcm));
+	feed(x, scratch.pcm, x->in_n);
 }
 
 /* One playout tick of the jitter buffer; false while it is buffering. */
@@ -328,8 +334,8 @@ static bool fill(sb_xcode *x, uint64_t now_us)
 			if (have == 0)
 				return false;
 			/* End of a talkspurt: finish the frame with silence. */
-			memset(x->frame, 0, x->frame_n * sizeof(*x->frame));
-			feed(x, x->frame, x->frame_n - have);
+			memset(scratch.frame, 0, x->frame_n * sizeof(*scratch.frame));
+			feed(x, scratch.frame, x->frame_n - have);
 		}
 		have = sb_repack_pending(x->rp);
 	}
@@ -495,7 +501,7 @@ static int emit(sb_xcode *x, sb_xcode_out *out, size_t len, uint8_t pt,
 		uint32_t ts, bool marker, bool event)
 {
 	*out = (sb_xcode_out){
-		.payload = x->pkt, .len = len, .pt = pt,
+		.payload = scratch.pkt, .len = len, .pt = pt,
 		.seq = x->out_seq++, .ts = ts, .ssrc = x->cfg.out_ssrc,
 		.marker = marker, .event = event,
 	};
@@ -511,7 +517,7 @@ static int pull_event(sb_xcode *x, sb_xcode_out *out)
 		return -EAGAIN;
 	if (!sb_xcode_ev_pop(&x->ev, &e))
 		return -EAGAIN;
-	memcpy(x->pkt, e.payload, e.len);
+	memcpy(scratch.pkt, e.payload, e.len);
 	x->st.events_out++;
 	return emit(x, out, e.len, (uint8_t)x->cfg.out_te_pt, e.ts, e.marker,
 		    true);
@@ -527,14 +533,14 @@ static int audio_slot(sb_xcode *x, uint64_t now_us, uint32_t ts,
 		x->marker_next = true;
 		return -EAGAIN;
 	}
-	sb_repack_pop(x->rp, x->frame, &unused);
+	sb_repack_pop(x->rp, scratch.frame, &unused);
 	if (x->ev_on && sb_xcode_ev_covers(&x->ev, ev_clock_ts(x, ts))) {
 		/* The event replaces the audio (as WebRTC senders do). */
 		x->marker_next = true;
 		return -EAGAIN;
 	}
-	ssize_t n = sb_codec_encode(x->enc, x->frame, x->frame_n, x->pkt,
-				    sizeof(x->pkt));
+	ssize_t n = sb_codec_encode(x->enc, scratch.frame, x->frame_n,
+				    scratch.pkt, sizeof(scratch.pkt));
 	/* Opus DTX: 1-2 byte frames mean "nothing to send". */
 	if (n < 0 || (x->cfg.opus_dtx && n <= 2)) {
 		x->marker_next = true;

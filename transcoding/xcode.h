@@ -68,8 +68,9 @@ typedef struct sb_xcode_cfg {
 	size_t jitter_max_payload; /* bytes per packet; 0 = by codec */
 } sb_xcode_cfg;
 
-/* One packet to send. payload points into the sb_xcode and stays valid
- * until the next sb_xcode_push/pull/free on it. */
+/* One packet to send. payload points into a buffer the thread's
+ * transcoders share: it stays valid until the next sb_xcode_push, pull
+ * or free on this thread, whichever transcoder. */
 typedef struct sb_xcode_out {
 	const uint8_t *payload;
 	size_t len;
