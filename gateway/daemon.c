@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <string.h>
 
+#include "gateway/heap_trim.h"
 #include "gateway/http_server.h"
 #include "gateway/log.h"
 #include "gateway/media_anchor.h"
@@ -35,6 +36,7 @@ typedef struct sb_daemon {
 	sb_media_anchor *media;    /* owned */
 	sb_ops *ops;               /* owned: metrics, admin API, CDRs */
 	sb_http_server *http;      /* owned */
+	GSource *trim;             /* owned: the periodic heap trim */
 	gint64 started_us;
 	bool stopping;
 	int exit_code;
@@ -248,6 +250,7 @@ static bool start(sb_daemon *d, GError **err)
 	if (!d->http)
 		return false;
 	g_info("web root %s", sb_http_server_www_root(d->http));
+	d->trim = sb_heap_trim_start(d->ctx);
 	return true;
 }
 
@@ -263,6 +266,10 @@ static void stop(sb_daemon *d)
 	 * stop, and what they sent back (replies the proxy waits for) is
 	 * delivered while the proxy still exists. Then lws before sofia
 	 * (notes/signalling.md §1). */
+	if (d->trim) {
+		g_source_destroy(d->trim);
+		g_source_unref(d->trim);
+	}
 	if (d->media)
 		sb_media_anchor_stop(d->media);
 	sb_worker_pool_free(d->workers);

@@ -8,6 +8,7 @@ libsb_gateway_a_SOURCES = \
 	gateway/cdr.c gateway/cdr.h \
 	gateway/config.c gateway/config.h \
 	gateway/daemon.c gateway/daemon.h \
+	gateway/heap_trim.c gateway/heap_trim.h \
 	gateway/http_server.c gateway/http_server.h \
 	gateway/log.c gateway/log.h \
 	gateway/media_anchor.c gateway/media_anchor.h \

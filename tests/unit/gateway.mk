@@ -7,3 +7,9 @@ tests_unit_test_msg_LDADD = $(GATEWAY_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_config_SOURCES = tests/unit/test_config.c
 tests_unit_test_config_CPPFLAGS = $(UNIT_CPPFLAGS) -DSB_TEST_CONF=\"$(abs_top_srcdir)/conf/sipbridge.conf\"
 tests_unit_test_config_LDADD = $(GATEWAY_LIBS) $(CMOCKA_LIBS)
+
+check_PROGRAMS += tests/unit/test_heap_trim
+TESTS += tests/unit/test_heap_trim
+tests_unit_test_heap_trim_SOURCES = tests/unit/test_heap_trim.c
+tests_unit_test_heap_trim_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_heap_trim_LDADD = $(GATEWAY_LIBS) $(CMOCKA_LIBS)
