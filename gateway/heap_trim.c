@@ -2,6 +2,8 @@
 #include "gateway/heap_trim.h"
 
 #include <malloc.h>
+#include <stdlib.h>
+#include <string.h>
 
 bool sb_heap_trim_now(void)
 {
@@ -17,6 +19,10 @@ bool sb_heap_trim_now(void)
 static gboolean on_timer(gpointer data)
 {
 	(void)data;
+	/* SB_HEAP_TRIM=0: never (comparisons) */
+	const char *e = getenv("SB_HEAP_TRIM");
+	if (e && !strcmp(e, "0"))
+		return G_SOURCE_CONTINUE;
 	sb_heap_trim_now();
 	return G_SOURCE_CONTINUE;
 }

@@ -28,7 +28,14 @@
 # (apt-get rtpengine-daemon / gnuplot-nox when missing), SB_BENCH_DOC
 # (where the run is appended, default doc/BENCHMARKS.md, "-" = nowhere),
 # SB_RTPENGINE (rtpengine binary, default from PATH), SB_PLOT (PNG written, default doc/bench-cpu.png when SB_BENCH_DOC is the
-# default, else WORK/bench-cpu.png).
+# default, else WORK/bench-cpu.png), SB_MEM_S (default 45; 0 = no
+# memory phase), SB_MEM_RELAY / SB_MEM_TRANS (default "300 600" /
+# "100 150").
+# Memory phase, after the ramps: resident memory per call once the calls
+# have run SB_MEM_S seconds, past the 32 s a call's set-up transactions
+# live (RFC 3261/6026 timers), at two call counts per mode for each
+# system: the average per call at each, and the slope between them (what
+# one more call costs, without the daemon's one-off growth).
 # A system stops at its first failing step (>= 98 % CPU, > 1 %
 # loss or > 1 % late: 60 ms round trip relayed, 150 ms transcoded, as in
 # run_relay.sh); each step is bounded (timeout), every process started
@@ -52,6 +59,9 @@ GW_BIN=$BUILD/gateway/sipbridge
 LOAD=$BUILD/tests/bench/sbload
 RELAY_STEPS=${SB_RELAY_STEPS:-50 100 150 200 250 300}
 TRANS_STEPS=${SB_TRANS_STEPS:-25 50 75 100 150}
+MEM_S=${SB_MEM_S:-45}
+MEM_RELAY=${SB_MEM_RELAY:-300 600}
+MEM_TRANS=${SB_MEM_TRANS:-100 150}
 DUR=${SB_STEP_S:-8}
 WIN=${SB_WINDOW:-50}
 PER_WS=${SB_CALLS_PER_WS:-10}
@@ -69,7 +79,7 @@ if [ -z "${SB_PLOT:-}" ]; then
 else
 	PLOT=$SB_PLOT
 fi
-CMDLINE="SB_BUILD=${SB_BUILD:-./build} SB_STEP_S=$DUR SB_WINDOW=$WIN SB_CALLS_PER_WS=$PER_WS SB_NICE=$NICE SB_RELAY_STEPS=\"$RELAY_STEPS\" SB_TRANS_STEPS=\"$TRANS_STEPS\" tests/bench/run_compare.sh"
+CMDLINE="SB_BUILD=${SB_BUILD:-./build} SB_STEP_S=$DUR SB_WINDOW=$WIN SB_CALLS_PER_WS=$PER_WS SB_NICE=$NICE SB_RELAY_STEPS=\"$RELAY_STEPS\" SB_TRANS_STEPS=\"$TRANS_STEPS\" SB_MEM_S=$MEM_S SB_MEM_RELAY=\"$MEM_RELAY\" SB_MEM_TRANS=\"$MEM_TRANS\" tests/bench/run_compare.sh"
 DPID=""
 
 cleanup() { stop_pid "$DPID"; }
@@ -221,6 +231,39 @@ SYSTEMS=sipbridge
 ramp pcmu $RELAY_STEPS
 # shellcheck disable=SC2086
 ramp opus $TRANS_STEPS
+
+# memory CODEC N1 N2: each system at N1 and N2 calls for MEM_S seconds;
+# one line per system: "SYSTEM kib1 kib2 slope" (KiB per call; "-" when
+# a step did not bring all its calls up)
+memory() {
+	local codec=$1 n1=$2 n2=$3 s n r k1 k2 dur=$DUR
+	DUR=$MEM_S
+	for s in $SYSTEMS; do
+		for n in "$n1" "$n2"; do
+			echo "== memory: $s $codec $n calls for $MEM_S s"
+			run_step "$s" "$codec" "$n"
+		done
+		k1=$(grep "^$s $codec $n1 " "$WORK/results.txt" | tail -1)
+		k2=$(grep "^$s $codec $n2 " "$WORK/results.txt" | tail -1)
+		awk -v n1="$n1" -v n2="$n2" -v s="$s" \
+			-v b1="$(val gw_rss_before_kb "$k1")" -v a1="$(val gw_rss_kb "$k1")" -v u1="$(val up "$k1")" \
+			-v b2="$(val gw_rss_before_kb "$k2")" -v a2="$(val gw_rss_kb "$k2")" -v u2="$(val up "$k2")" '
+			BEGIN {
+				ok1 = u1 == n1 && a1 > 0; ok2 = u2 == n2 && a2 > 0
+				printf "%s %s %s %s\n", s,
+					ok1 ? sprintf("%.0f", (a1 - b1) / n1) : "-",
+					ok2 ? sprintf("%.0f", (a2 - b2) / n2) : "-",
+					ok1 && ok2 ? sprintf("%.0f", ((a2 - b2) - (a1 - b1)) / (n2 - n1)) : "-"
+			}' >>"$WORK/memory_$codec.txt"
+	done
+	DUR=$dur
+}
+if [ "$MEM_S" -gt 0 ]; then
+	# shellcheck disable=SC2086
+	memory pcmu $MEM_RELAY
+	# shellcheck disable=SC2086
+	memory opus $MEM_TRANS
+fi
 T1=$(date +%s)
 
 # table MODE-TITLE CODEC: one row per step with both systems
@@ -296,6 +339,17 @@ summary() {
 	summary pcmu "Relayed calls"
 	echo
 	summary opus "Transcoded calls"
+	if [ "$MEM_S" -gt 0 ]; then
+		echo
+		echo "Resident memory per call (RssAnon growth over the daemon's own at start, divided by the calls) after $MEM_S s of calls, and the slope between the two counts:"
+		echo
+		echo "| system | mode | calls | KiB per call | calls | KiB per call | KiB per added call |"
+		echo "|---|---|---:|---:|---:|---:|---:|"
+		# shellcheck disable=SC2086
+		set -- $MEM_RELAY $MEM_TRANS
+		awk -v m=relayed -v n1="$1" -v n2="$2" '{ printf "| %s | %s | %s | %s | %s | %s | %s |\n", $1, m, n1, $2, n2, $3, $4 }' "$WORK/memory_pcmu.txt"
+		awk -v m=transcoded -v n1="$3" -v n2="$4" '{ printf "| %s | %s | %s | %s | %s | %s | %s |\n", $1, m, n1, $2, n2, $3, $4 }' "$WORK/memory_opus.txt"
+	fi
 } >"$WORK/table.md"
 echo
 cat "$WORK/table.md"
