@@ -645,10 +645,11 @@ static void destroyed(void *reply, void *user_data)
 /* ---- live stats: every second each worker reads its calls' legs ------ */
 
 /* The second is cut into STATS_SLICES polls, each reading the calls of
- * one slice: read all at once, 600 relayed calls held one worker's
- * packets for about 5 ms every second (its longest runs in a perf sched
- * trace of the relay benchmark), which alone put 0.5 % of them past
- * 1 ms. Each call's figures are still at most a second old. */
+ * one slice: read all at once, 600 relayed calls kept one worker busy
+ * for 5-6 ms on each second (its longest runs in a perf sched trace of
+ * the relay benchmark), which at 60 packets a millisecond left a few
+ * hundred of them waiting over 1 ms. Each call's figures are still at
+ * most a second old. */
 
 /* One OP_STATS per worker and poll, not one per call: a message is an
  * idle source attached to the worker's context, and a few hundred at

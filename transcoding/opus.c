@@ -2,8 +2,8 @@
  * whatever the audio). Encoded and decoded mono at a rate the caller
  * picks; libopus accepts 8/12/16/24/48 kHz directly, so the transcoding
  * path never resamples. Encoder: VOIP application, inband FEC, loss hint;
- * or CELT only until a loss is reported (params.low_delay), then through
- * libopus's custom API (below).
+ * or CELT only until a loss is reported (params.low_delay), through
+ * libopus's custom API where it can (below).
  * Decoder: PLC and FEC recovery. States: one worker thread. */
 #include <errno.h>
 #include <stdlib.h>
