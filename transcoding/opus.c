@@ -73,6 +73,20 @@ static int opus_err(int err)
 	return err == OPUS_ALLOC_FAIL ? -ENOMEM : -EINVAL;
 }
 
+/* The bitrate to ask for (0: libopus's own choice). At 8-16 kHz
+ * libopus picks ~11-19 kbit/s, too little for SILK to add LBRR
+ * (measured: no FEC data below ~20 kbit/s at 8 kHz), so FEC would
+ * silently do nothing. 24 kbit/s leaves room for it, also
+ * while the loss hint is 0 (no LBRR yet): it may rise later
+ * (opus_set_loss). CELT gets the same: its own choice at 8 kHz,
+ * 11 kbit/s, is audibly worse than SILK's. */
+static int opus_bitrate(const sb_codec_params *p, uint32_t rate, bool celt)
+{
+	if (p->bitrate == 0 && (p->fec || celt) && rate <= 16000)
+		return SB_OPUS_FEC_BITRATE;
+	return p->bitrate;
+}
+
 static int opus_enc_configure(OpusEncoder *st, const sb_codec_params *p,
 			      uint32_t rate, bool celt)
 {
@@ -87,15 +101,7 @@ static int opus_enc_configure(OpusEncoder *st, const sb_codec_params *p,
 	    opus_encoder_ctl(st, OPUS_SET_DTX(p->dtx ? 1 : 0)) != OPUS_OK ||
 	    opus_encoder_ctl(st, OPUS_SET_SIGNAL(OPUS_SIGNAL_VOICE)) != OPUS_OK)
 		return -EINVAL;
-	int bitrate = p->bitrate;
-	/* At 8-16 kHz libopus picks ~11-19 kbit/s, too little for SILK to add
-	 * LBRR (measured: no FEC data below ~20 kbit/s at 8 kHz), so FEC
-	 * would silently do nothing. 24 kbit/s leaves room for it, also
-	 * while the loss hint is 0 (no LBRR yet): it may rise later
-	 * (opus_set_loss). CELT gets the same: its own choice at 8 kHz,
-	 * 11 kbit/s, is audibly worse than SILK's. */
-	if (bitrate == 0 && (p->fec || celt) && rate <= 16000)
-		bitrate = SB_OPUS_FEC_BITRATE;
+	int bitrate = opus_bitrate(p, rate, celt);
 	if (bitrate > 0 &&
 	    opus_encoder_ctl(st, OPUS_SET_BITRATE(bitrate)) != OPUS_OK)
 		return -EINVAL;
@@ -151,8 +157,8 @@ static celt_enc *celt_make(const sb_codec_params *p, uint32_t rate)
 {
 	int end = rate == 8000 ? 13 : rate == 16000 ? 17 : 0;
 	int complexity = p->complexity < 0 ? 5 : p->complexity;
-	/* as opus_enc_configure; our first byte is part of the rate */
-	int bitrate = (p->bitrate ? p->bitrate : SB_OPUS_FEC_BITRATE) - 8 * 50;
+	/* our first byte is part of the rate */
+	int bitrate = opus_bitrate(p, rate, true) - 8 * 50;
 	const OpusCustomMode *mode = celt_mode();
 	/* SB_OPUS_REGULAR_CELT=1: the regular encoder (comparisons) */
 	const char *env = getenv("SB_OPUS_REGULAR_CELT");
