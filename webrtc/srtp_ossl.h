@@ -22,4 +22,8 @@ extern const srtp_auth_type_t sb_srtp_ossl_hmac_sha1;
  * those after it then stays in use. */
 int sb_srtp_ossl_install(void);
 
+/* Packets, since start, whose cipher borrowed its thread's OpenSSL
+ * context instead of holding one (srtp_ossl.c; for the unit test). */
+int sb_srtp_ossl_borrowed_uses(void);
+
 #endif

@@ -15,22 +15,29 @@
 #include "webrtc/rtp.h"
 #include "webrtc/rtcp.h"
 #include "webrtc/srtp.h"
+#include "webrtc/srtp_ossl.h"
 
 typedef struct pair {
 	sb_srtp *a, *b;
 	size_t key_len;
 } pair;
 
-static void make_pair(pair *p, int profile, size_t key_len)
+static void make_pair_seeded(pair *p, int profile, size_t key_len,
+			     unsigned seed)
 {
 	uint8_t k1[SB_DTLS_KEY_MAX], k2[SB_DTLS_KEY_MAX];
 	for (size_t i = 0; i < sizeof(k1); i++) {
-		k1[i] = (uint8_t)(i * 7 + 1);
-		k2[i] = (uint8_t)(i * 13 + 5);
+		k1[i] = (uint8_t)(i * 7 + 1 + seed);
+		k2[i] = (uint8_t)(i * 13 + 5 + seed);
 	}
 	assert_int_equal(sb_srtp_new(profile, k1, k2, key_len, &p->a), 0);
 	assert_int_equal(sb_srtp_new(profile, k2, k1, key_len, &p->b), 0);
 	p->key_len = key_len;
+}
+
+static void make_pair(pair *p, int profile, size_t key_len)
+{
+	make_pair_seeded(p, profile, key_len, 0);
 }
 
 static void free_pair(pair *p)
@@ -114,6 +121,60 @@ static void test_rtcp_gcm(void **state)
 {
 	(void)state;
 	roundtrip_rtcp(SB_SRTP_AEAD_AES_128_GCM, 28);
+}
+
+static ssize_t rtcp_report(uint8_t *buf, uint32_t ssrc, uint32_t seq)
+{
+	sb_rtcp_block blk = { .ssrc = 9, .ext_max_seq = seq };
+	return sb_rtcp_build_report(buf, 1500, ssrc, NULL, &blk, 1, "c");
+}
+
+/* A cipher borrows its thread's OpenSSL context, keyed again for each
+ * cipher in turn, until it is used twice within half a second
+ * (srtp_ossl.c): each cipher's first packets borrow. Two calls' SRTCP
+ * interleaved with each other and with SRTP must each decrypt with
+ * their own keys only, borrowed or not. */
+static void interleave(int profile, size_t key_len)
+{
+	pair p, q;
+	make_pair_seeded(&p, profile, key_len, 0);
+	make_pair_seeded(&q, profile, key_len, 3);
+	for (uint32_t i = 1; i <= 6; i++) {
+		uint8_t bp[1500], bq[1500], plain_p[1500], plain_q[1500], r[1500];
+		ssize_t np = rtcp_report(bp, 0x77, i), nq = rtcp_report(bq, 0x88, i);
+		memcpy(plain_p, bp, (size_t)np);
+		memcpy(plain_q, bq, (size_t)nq);
+		ssize_t cp = sb_srtp_protect_rtcp(p.a, bp, (size_t)np, 1500);
+		ssize_t cq = sb_srtp_protect_rtcp(q.a, bq, (size_t)nq, 1500);
+		assert_true(cp > np && cq > nq);
+		size_t nr = make_rtp(r, (uint16_t)i);
+		ssize_t cr = sb_srtp_protect_rtp(p.a, r, nr, sizeof(r));
+		assert_true(cr > (ssize_t)nr);
+		/* the other call's keys refuse each packet */
+		uint8_t copy[1500];
+		memcpy(copy, bp, (size_t)cp);
+		assert_int_equal(sb_srtp_unprotect_rtcp(q.b, copy, (size_t)cp),
+				 -EACCES);
+		assert_int_equal(sb_srtp_unprotect_rtcp(q.b, bq, (size_t)cq), nq);
+		assert_int_equal(sb_srtp_unprotect_rtp(p.b, r, (size_t)cr), nr);
+		assert_int_equal(sb_srtp_unprotect_rtcp(p.b, bp, (size_t)cp), np);
+		assert_memory_equal(bp, plain_p, (size_t)np);
+		assert_memory_equal(bq, plain_q, (size_t)nq);
+	}
+	free_pair(&p);
+	free_pair(&q);
+}
+
+static void test_rtcp_shared_ctx(void **state)
+{
+	(void)state;
+	assert_int_equal(sb_srtp_global_init(), 0);
+	int before = sb_srtp_ossl_borrowed_uses();
+	interleave(SB_SRTP_AES128_CM_SHA1_80, 30);
+	interleave(SB_SRTP_AEAD_AES_128_GCM, 28);
+	/* at least the first SRTCP packet of each of the four calls' eight
+	 * SRTCP ciphers, and their SRTP ciphers' first */
+	assert_true(sb_srtp_ossl_borrowed_uses() - before >= 12);
 }
 
 static void test_tamper_and_replay(void **state)
@@ -258,6 +319,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_rtp_gcm),
 		cmocka_unit_test(test_rtcp_cm),
 		cmocka_unit_test(test_rtcp_gcm),
+		cmocka_unit_test(test_rtcp_shared_ctx),
 		cmocka_unit_test(test_tamper_and_replay),
 		cmocka_unit_test(test_args),
 		cmocka_unit_test(test_cross_backend),
