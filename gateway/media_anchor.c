@@ -42,8 +42,12 @@ typedef struct anchor_call {
 	unsigned stats_slice;          /* which poll of the second reads it */
 	sb_sdp_origin origin[2];       /* our o= toward side 0 (WS) and 1 (SIP) */
 	sb_sdp_lines *offer[2];        /* last offer received from each side */
-	char *sent[2];                 /* last SDP sent to each side */
-	bool early_answered[2];        /* an early answer went to that side */
+	/* The last SDP sent to each side, as a 64-bit FNV-1a of its text:
+	 * all a new one is compared with (its version, below); the text
+	 * itself only while the 2xx may still have to repeat it. */
+	uint64_t sent_sum[2];
+	bool sent_any[2];
+	char *early_sdp[2];            /* owned: an early answer sent, or NULL */
 	char *room;                    /* owned: conference room joined, or NULL */
 	sb_dtmf_mode dtmf;             /* route.dtmf when the call began */
 	bool sip_te;                   /* SIP side negotiated telephone-event */
@@ -323,7 +327,7 @@ static void call_free(anchor_call *c)
 	g_free(c->room);
 	for (int i = 0; i < 2; i++) {
 		g_free(c->offer[i]);
-		g_free(c->sent[i]);
+		g_free(c->early_sdp[i]);
 	}
 	g_free(c->call_id);
 	g_free(c);
@@ -338,6 +342,15 @@ static void pending_free(gpointer d)
 		pd->done(-ECANCELED, NULL, pd->done_data);
 	g_free(pd->call_id);
 	g_free(pd);
+}
+
+static uint64_t sdp_sum(const char *text)
+{
+	uint64_t h = 0xcbf29ce484222325u;
+
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+		h = (h ^ *p) * 0x100000001b3u;
+	return h;
 }
 
 static char *write_sdp(anchor_call *c, const pending *pd, const sb_media_desc *out,
@@ -358,7 +371,7 @@ static char *write_sdp(anchor_call *c, const pending *pd, const sb_media_desc *o
 		return NULL;
 	/* RFC 3264 §8: a changed SDP gets a new version; an unchanged
 	 * repeat (the 200 after a 183) keeps it. */
-	if (c->sent[to] && strcmp(c->sent[to], text)) {
+	if (c->sent_any[to] && c->sent_sum[to] != sdp_sum(text)) {
 		c->origin[to].sess_version++;
 		g_free(text);
 		if (as_offer)
@@ -366,8 +379,8 @@ static char *write_sdp(anchor_call *c, const pending *pd, const sb_media_desc *o
 		else
 			*err = sb_sdp_write_answer_lines(&c->origin[to], out, c->offer[to], &text);
 	}
-	g_free(c->sent[to]);
-	c->sent[to] = g_strdup(text);
+	c->sent_sum[to] = sdp_sum(text);
+	c->sent_any[to] = true;
 	return text;
 }
 
@@ -418,8 +431,11 @@ static void op_replied(void *reply, void *user_data)
 		c->info.transcoded = g_ascii_strncasecmp(c->info.codec[0], c->info.codec[1],
 			strcspn(c->info.codec[0], "/")) != 0;
 	}
-	if (pd->kind == OP_ANSWER)
-		c->early_answered[1 - pd->side] = pd->early;
+	if (pd->kind == OP_ANSWER) {
+		int to = 1 - pd->side;
+		g_free(c->early_sdp[to]);
+		c->early_sdp[to] = pd->early && text ? g_strdup(text) : NULL;
+	}
 	if (text)
 		SB_DEBUG(c->tag, "SDP %s toward the %s side:\n%s",
 			 pd->kind == OP_OFFER ? "offer" : "answer",
@@ -538,12 +554,10 @@ static void hook_process(void *data, const sb_sdp_event *ev, sb_sdp_done_cb done
 	}
 	anchor_call *c = g_hash_table_lookup(a->calls, ev->call_id);
 	int other = 1 - (int)ev->from;
-	if (c && ev->kind == SB_SDP_ANSWER && !ev->early && c->early_answered[other] &&
-	    c->sent[other]) {
+	if (c && ev->kind == SB_SDP_ANSWER && !ev->early && c->early_sdp[other]) {
 		/* The 2xx repeats the early answer (RFC 3261 §13.2.1). */
-		c->early_answered[other] = false;
 		sb_sdp_free(sdp);
-		done(0, g_strdup(c->sent[other]), done_data);
+		done(0, g_steal_pointer(&c->early_sdp[other]), done_data);
 		return;
 	}
 	if (!c) {
