@@ -51,11 +51,20 @@ static uint64_t next_id = 1;
 static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason,
 		       void *user, void *in, size_t len);
 
+/* lws gives every WebSocket a receive buffer of rx_buffer_size for the
+ * connection's life: 64 KiB was the largest per-call allocation of a
+ * browser's call (one WebSocket per browser). A longer frame arrives in
+ * pieces, which on_receive joins (lws_remaining_packet_payload). Sends
+ * stay whole up to 64 KiB (tx_packet_size; 0 would mean rx_buffer_size). */
+#define RX_CHUNK 4096
+#define TX_PACKET 65536
+
 static const struct lws_protocols sip_protocol = {
 	.name = "sip",
 	.callback = ws_callback,
 	.per_session_data_size = sizeof(ws_pss),
-	.rx_buffer_size = 65536,
+	.rx_buffer_size = RX_CHUNK,
+	.tx_packet_size = TX_PACKET,
 };
 
 void sb_ws_transport_init(const sb_ws_handlers *h, void *user_data,
@@ -279,6 +288,18 @@ static void on_established(struct lws *wsi, ws_pss *pss)
 		handlers.on_open(c, handlers_data);
 }
 
+/* Empties the message buffer; an INVITE's few KiB (or an oversized
+ * message's head) need not stay allocated for the call's life. */
+static void rx_reset(sb_ws_conn *c)
+{
+	if (c->rx->len > RX_CHUNK) {
+		g_byte_array_unref(c->rx);
+		c->rx = g_byte_array_new();
+	} else {
+		g_byte_array_set_size(c->rx, 0);
+	}
+}
+
 static int on_receive(struct lws *wsi, sb_ws_conn *c, const void *in, size_t len)
 {
 	bool last = lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi);
@@ -301,7 +322,7 @@ static int on_receive(struct lws *wsi, sb_ws_conn *c, const void *in, size_t len
 		if (handlers.on_too_large)
 			handlers.on_too_large(c, (const char *)c->rx->data, c->rx->len,
 					      handlers_data);
-		g_byte_array_set_size(c->rx, 0);
+		rx_reset(c);
 		c->rx_overflow = !last;
 		return 0;
 	}
@@ -311,7 +332,7 @@ static int on_receive(struct lws *wsi, sb_ws_conn *c, const void *in, size_t len
 	if (handlers.on_message && c->rx->len)
 		handlers.on_message(c, (const char *)c->rx->data, c->rx->len,
 				    handlers_data);
-	g_byte_array_set_size(c->rx, 0);
+	rx_reset(c);
 	return 0;
 }
 

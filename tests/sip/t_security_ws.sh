@@ -24,7 +24,7 @@ SB_OUTBOUND_PROXY="sip:127.0.0.1:$REG_PORT"
 SB_CONF_EXTRA="auth: { token_secrets = [ \"$SECRET\" ]; token_max_lifetime = 3600;
   allowed_origins = [ \"$ORIGIN\" ]; };
 limits: { ws_per_ip = 3; ws_first_message_ms = 1500; msg_rate = 2; msg_burst = 4; };
-web: { ws_max_message = 4096; };"
+web: { ws_max_message = 16384; };"
 sb_daemon_start
 LOG=$SB_WORK/sipbridge.log
 
@@ -108,13 +108,17 @@ sb_check "closed after the deadline (${ms} ms, want 1400..3500)" test "${ms:-0}"
 sb_check "log: ws-closed reason=first-message-timeout" \
 	seclog_has 'event=ws-closed ip=127\.0\.0\.1 reason=first-message-timeout conn=[0-9]+$'
 
-echo "message size (web.ws_max_message = 4096)"
-r=$(wsc big "$BASE$GOOD" 6000); echo "  6000-byte body: $r"
+echo "message size (web.ws_max_message = 16384)"
+r=$(wsc big "$BASE$GOOD" 20000); echo "  20000-byte body: $r"
 sb_check "oversized SIP message gets 513 Message Too Large" grep -q '"line":"SIP/2.0 513 Message Too Large"' <<<"$r"
 sb_check "log: bad-message reason=sip-too-large" \
 	seclog_has 'event=bad-message ip=127\.0\.0\.1 reason=sip-too-large conn=[0-9]+$'
-r=$(wsc big "$BASE$GOOD" 2000); echo "  2000-byte body: $r"
-sb_check "a message under the bound is relayed (not 513)" bash -c '! grep -q "\"status\":513" <<<"$1" && grep -q "\"status\":[1-9]" <<<"$1"' _ "$r"
+# 9000 bytes come in three of lws's 4 KiB receive chunks (ws_transport.c):
+# joined, the MESSAGE parses and goes on toward the trunk (no trunk
+# here: 503), where a piece of it would get 400
+r=$(wsc big "$BASE$GOOD" 9000); echo "  9000-byte body: $r"
+sb_check "a message under the bound, in several receive chunks, is relayed whole (503 from the dead trunk, not 400 or 513)" \
+	grep -q '"status":503' <<<"$r"
 
 echo "log format and fail2ban"
 grep -F 'security: ' "$LOG" >"$SB_WORK/security.log"
