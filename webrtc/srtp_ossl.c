@@ -111,13 +111,13 @@ static bool borrow_ctx(struct evp_state *s, const EVP_CIPHER *cipher)
 	return true;
 }
 
-/* Called by set_iv, which starts every packet: s->ctx then holds s's
- * key, and the packet's other steps follow on this thread before any
- * other cipher's packet. */
+/* Called by set_iv, which starts every packet, for a cipher without a
+ * context of its own (the check is the caller's: the packet path of
+ * one that has it is a load and a branch): s->ctx then holds s's key,
+ * and the packet's other steps follow on this thread before any other
+ * cipher's packet. */
 static bool ready_ctx(struct evp_state *s, const EVP_CIPHER *cipher)
 {
-	if (s->own)
-		return true;
 	gint64 now = g_get_monotonic_time();
 	bool often = s->last_use && now - s->last_use < OWN_AFTER_US;
 	s->last_use = now;
@@ -224,7 +224,7 @@ static srtp_err_status_t icm_set_iv(void *state, uint8_t *iv,
 	uint8_t ctr[16];
 
 	(void)dir;
-	if (!ready_ctx(s, EVP_aes_128_ctr()))
+	if (!s->own && !ready_ctx(s, EVP_aes_128_ctr()))
 		return srtp_err_status_cipher_fail;
 	for (size_t i = 0; i < sizeof(ctr); i++)
 		ctr[i] = s->offset[i] ^ iv[i];
@@ -301,7 +301,7 @@ static srtp_err_status_t gcm_set_iv(void *state, uint8_t *iv,
 
 	if (dir != srtp_direction_encrypt && dir != srtp_direction_decrypt)
 		return srtp_err_status_bad_param;
-	if (!ready_ctx(s, EVP_aes_128_gcm()))
+	if (!s->own && !ready_ctx(s, EVP_aes_128_gcm()))
 		return srtp_err_status_cipher_fail;
 	if (EVP_CipherInit_ex(s->ctx, NULL, NULL, NULL, iv,
 			      dir == srtp_direction_encrypt) != 1)
