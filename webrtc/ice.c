@@ -92,14 +92,14 @@ struct sb_ice {
 	bool closed;
 	char local_addr[64];
 	char public_addr[64];
-	char remote_ufrag[257];  /* last applied, "" before the first */
+	char *remote_ufrag;      /* owned: last applied, NULL before the first */
 	queued *queue;           /* owned, QUEUE_SLOTS; sends before a pair:
 				  * made on first use, freed once flushed
 				  * (24 KiB a call would otherwise keep) */
 	unsigned n_queued;
 	uint16_t port_min, port_max;
 	bool controlling;
-	char remote_pwd[257];
+	char *remote_pwd;        /* owned, as remote_ufrag */
 	unsigned consent_interval_ms, consent_timeout_ms;
 	const char *failure;     /* static string, why FAILED */
 	/* After nomination the pair's socket is read here, not by libnice
@@ -116,10 +116,10 @@ struct sb_ice {
 	 * ICE restart makes a new agent from the parameters. */
 	bool kept_valid;
 	char kept_ufrag[64], kept_pwd[64];
-	char kept_cand[SB_MD_CAND_LEN];  /* the selected local candidate */
+	char *kept_cand;                 /* owned: the selected local candidate */
 	char kept_addr[64];
 	uint16_t kept_port;
-	char kept_pair[160];             /* sb_ice_describe_pair's text */
+	char *kept_pair;                 /* owned: sb_ice_describe_pair's text */
 	char *stun_server;       /* owned copy, "" for none */
 };
 
@@ -296,8 +296,8 @@ static void advertise(sb_ice *ice, NiceCandidate *c);
 static bool keep_local(sb_ice *ice, const char *ufrag, const char *pwd)
 {
 	NiceCandidate *l = NULL, *r = NULL;
-	if (sb_ice_describe_pair(ice, ice->kept_pair,
-				 sizeof(ice->kept_pair)) < 0 ||
+	char pair[160];
+	if (sb_ice_describe_pair(ice, pair, sizeof(pair)) < 0 ||
 	    !nice_agent_get_selected_pair(ice->agent, ice->sid, 1, &l, &r) ||
 	    !l)
 		return false;
@@ -310,8 +310,10 @@ static bool keep_local(sb_ice *ice, const char *ufrag, const char *pwd)
 	nice_candidate_free(c);
 	if (!line)
 		return false;
-	g_strlcpy(ice->kept_cand, g_str_has_prefix(line, "a=") ? line + 2 : line,
-		  sizeof(ice->kept_cand));
+	g_free(ice->kept_pair);
+	ice->kept_pair = g_strdup(pair);
+	g_free(ice->kept_cand);
+	ice->kept_cand = g_strdup(g_str_has_prefix(line, "a=") ? line + 2 : line);
 	g_strlcpy(ice->kept_ufrag, ufrag, sizeof(ice->kept_ufrag));
 	g_strlcpy(ice->kept_pwd, pwd, sizeof(ice->kept_pwd));
 	return ice->kept_valid = true;
@@ -335,8 +337,8 @@ static bool direct_params(sb_ice *ice, int fd,
 				      : sizeof(struct sockaddr_in),
 		.local_ufrag = *ufrag,
 		.local_pwd = *pwd,
-		.remote_ufrag = ice->remote_ufrag,
-		.remote_pwd = ice->remote_pwd,
+		.remote_ufrag = ice->remote_ufrag ? ice->remote_ufrag : "",
+		.remote_pwd = ice->remote_pwd ? ice->remote_pwd : "",
 		.controlling = ice->controlling,
 		.consent_interval_ms = ice->consent_interval_ms,
 		.consent_timeout_ms = ice->consent_timeout_ms,
@@ -545,7 +547,8 @@ static int get_kept(const sb_ice *ice, sb_media_desc *d)
 		return -EAGAIN;
 	g_strlcpy(d->ice_ufrag, ice->kept_ufrag, sizeof(d->ice_ufrag));
 	g_strlcpy(d->ice_pwd, ice->kept_pwd, sizeof(d->ice_pwd));
-	g_strlcpy(d->cands[0], ice->kept_cand, SB_MD_CAND_LEN);
+	g_strlcpy(d->cands[0], ice->kept_cand ? ice->kept_cand : "",
+		  SB_MD_CAND_LEN);
 	d->n_cands = 1;
 	d->end_of_candidates = true;
 	g_strlcpy(d->addr, ice->kept_addr, sizeof(d->addr));
@@ -615,7 +618,7 @@ static int restart_agent(sb_ice *ice)
 
 bool sb_ice_is_restart(const sb_ice *ice, const sb_media_desc *remote)
 {
-	return ice->remote_ufrag[0] &&
+	return ice->remote_ufrag &&
 	       strcmp(ice->remote_ufrag, remote->ice_ufrag) != 0;
 }
 
@@ -643,9 +646,10 @@ int sb_ice_set_remote(sb_ice *ice, const sb_media_desc *remote)
 		 * ours and stays; new candidates have nothing to change */
 		return 0;
 	}
-	g_strlcpy(ice->remote_ufrag, remote->ice_ufrag,
-		  sizeof(ice->remote_ufrag));
-	g_strlcpy(ice->remote_pwd, remote->ice_pwd, sizeof(ice->remote_pwd));
+	g_free(ice->remote_ufrag);
+	ice->remote_ufrag = g_strdup(remote->ice_ufrag);
+	g_free(ice->remote_pwd);
+	ice->remote_pwd = g_strdup(remote->ice_pwd);
 	if (!nice_agent_set_remote_credentials(ice->agent, ice->sid,
 					       remote->ice_ufrag,
 					       remote->ice_pwd))
@@ -704,7 +708,7 @@ int sb_ice_describe_pair(sb_ice *ice, char *buf, size_t cap)
 {
 	NiceCandidate *l = NULL, *r = NULL;
 	if (!ice->closed && !ice->agent && ice->kept_valid) {
-		g_strlcpy(buf, ice->kept_pair, cap);
+		g_strlcpy(buf, ice->kept_pair ? ice->kept_pair : "", cap);
 		return 0;
 	}
 	if (ice->closed || !ice->agent ||
@@ -766,6 +770,10 @@ void sb_ice_free(sb_ice *ice)
 		g_object_unref(ice->agent);
 	g_slist_free_full(ice->retired, (GDestroyNotify)sb_ice_direct_free);
 	g_free(ice->stun_server);
+	g_free(ice->remote_ufrag);
+	g_free(ice->remote_pwd);
+	g_free(ice->kept_cand);
+	g_free(ice->kept_pair);
 	pump_unref(ice->pump);
 	g_main_context_unref(ice->ctx);
 	g_free(ice->queue);
