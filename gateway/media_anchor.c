@@ -42,11 +42,10 @@ typedef struct anchor_call {
 	unsigned stats_slice;          /* which poll of the second reads it */
 	sb_sdp_origin origin[2];       /* our o= toward side 0 (WS) and 1 (SIP) */
 	sb_sdp_lines *offer[2];        /* last offer received from each side */
-	/* The last SDP sent to each side, as a 64-bit FNV-1a of its text:
-	 * all a new one is compared with (its version, below); the text
-	 * itself only while the 2xx may still have to repeat it. */
+	/* The last SDP sent to each side, as a 64-bit FNV-1a of its text
+	 * (0: none yet): all a new one is compared with (its version,
+	 * below); the text itself only while the 2xx may still repeat it. */
 	uint64_t sent_sum[2];
-	bool sent_any[2];
 	char *early_sdp[2];            /* owned: an early answer sent, or NULL */
 	char *room;                    /* owned: conference room joined, or NULL */
 	sb_dtmf_mode dtmf;             /* route.dtmf when the call began */
@@ -371,7 +370,7 @@ static char *write_sdp(anchor_call *c, const pending *pd, const sb_media_desc *o
 		return NULL;
 	/* RFC 3264 §8: a changed SDP gets a new version; an unchanged
 	 * repeat (the 200 after a 183) keeps it. */
-	if (c->sent_any[to] && c->sent_sum[to] != sdp_sum(text)) {
+	if (c->sent_sum[to] && c->sent_sum[to] != sdp_sum(text)) {
 		c->origin[to].sess_version++;
 		g_free(text);
 		if (as_offer)
@@ -380,7 +379,6 @@ static char *write_sdp(anchor_call *c, const pending *pd, const sb_media_desc *o
 			*err = sb_sdp_write_answer_lines(&c->origin[to], out, c->offer[to], &text);
 	}
 	c->sent_sum[to] = sdp_sum(text);
-	c->sent_any[to] = true;
 	return text;
 }
 

@@ -76,12 +76,6 @@ static GPrivate borrowed_key = G_PRIVATE_INIT(borrowed_free);
 static uint64_t next_gen;
 static gint borrowed_uses; /* for the unit test: packets that borrowed */
 
-static void set_key(struct evp_state *s, const uint8_t *key)
-{
-	memcpy(s->key, key, sizeof(s->key));
-	s->gen = __atomic_add_fetch(&next_gen, 1, __ATOMIC_RELAXED);
-}
-
 static bool key_ctx(EVP_CIPHER_CTX *ctx, const EVP_CIPHER *cipher,
 		    const uint8_t *key)
 {
@@ -138,7 +132,8 @@ static bool ready_ctx(struct evp_state *s, const EVP_CIPHER *cipher)
 static bool init_key(struct evp_state *s, const EVP_CIPHER *cipher,
 		     const uint8_t *key)
 {
-	set_key(s, key);
+	memcpy(s->key, key, sizeof(s->key));
+	s->gen = __atomic_add_fetch(&next_gen, 1, __ATOMIC_RELAXED);
 	if (!s->own)
 		return true;
 	OPENSSL_cleanse(s->key, sizeof(s->key));

@@ -85,14 +85,19 @@ static void test_rtp_gcm(void **state)
 	roundtrip_rtp(SB_SRTP_AEAD_AES_128_GCM, 28, 16);
 }
 
+/* An RR from ssrc reporting on SSRC 9 up to seq, into a 1500-byte buf. */
+static ssize_t rtcp_report(uint8_t *buf, uint32_t ssrc, uint32_t seq)
+{
+	sb_rtcp_block blk = { .ssrc = 9, .ext_max_seq = seq };
+	return sb_rtcp_build_report(buf, 1500, ssrc, NULL, &blk, 1, "c");
+}
+
 static void roundtrip_rtcp(int profile, size_t key_len)
 {
 	pair p;
 	make_pair(&p, profile, key_len);
 	uint8_t buf[1500], plain[1500];
-	sb_rtcp_block blk = { .ssrc = 9, .ext_max_seq = 100 };
-	ssize_t n = sb_rtcp_build_report(buf, sizeof(buf), 0x77, NULL, &blk,
-					 1, "c");
+	ssize_t n = rtcp_report(buf, 0x77, 100);
 	assert_true(n > 0);
 	memcpy(plain, buf, (size_t)n);
 	ssize_t c = sb_srtp_protect_rtcp(p.a, buf, (size_t)n, sizeof(buf));
@@ -121,12 +126,6 @@ static void test_rtcp_gcm(void **state)
 {
 	(void)state;
 	roundtrip_rtcp(SB_SRTP_AEAD_AES_128_GCM, 28);
-}
-
-static ssize_t rtcp_report(uint8_t *buf, uint32_t ssrc, uint32_t seq)
-{
-	sb_rtcp_block blk = { .ssrc = 9, .ext_max_seq = seq };
-	return sb_rtcp_build_report(buf, 1500, ssrc, NULL, &blk, 1, "c");
 }
 
 /* A cipher borrows its thread's OpenSSL context, keyed again for each
@@ -238,8 +237,7 @@ static size_t cross_packet(int i, uint8_t *buf, sb_srtp *s)
 		n = (ssize_t)make_rtp(buf, (uint16_t)(CROSS_SEQ0 + i));
 		return (size_t)sb_srtp_protect_rtp(s, buf, (size_t)n, 1500);
 	}
-	sb_rtcp_block blk = { .ssrc = 9, .ext_max_seq = (uint32_t)i };
-	n = sb_rtcp_build_report(buf, 1500, 0x77, NULL, &blk, 1, "c");
+	n = rtcp_report(buf, 0x77, (uint32_t)i);
 	return (size_t)sb_srtp_protect_rtcp(s, buf, (size_t)n, 1500);
 }
 
