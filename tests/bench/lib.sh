@@ -11,6 +11,15 @@ stop_pid() {
 	wait "$p" 2>/dev/null
 }
 
+# pin_self CPU: this script, and everything it starts without a taskset
+# of its own (curl, ss, sleep, subshells), on CPU: off the daemon's core.
+# A scheduler trace of CPU 0 during a relay step caught the script's own
+# subshells there for up to 9.5 ms at a time, each a stall the media
+# worker's queue shows as latency.
+pin_self() {
+	taskset -cp "$1" $$ >/dev/null 2>&1 || true
+}
+
 # free_port: a port with no UDP/TCP listener on it.
 free_port() {
 	local p

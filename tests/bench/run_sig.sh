@@ -29,6 +29,7 @@ STEPS=${*:-10 50 200}
 DUR=${SB_STEP_S:-10}
 GW_CPU=${SB_GW_CPU:-0}
 GEN_CPU=${SB_GEN_CPU:-1}
+pin_self "$GEN_CPU"
 if [ "$(id -u)" = 0 ]; then NICE=${SB_NICE:--20}; else NICE=${SB_NICE:-0}; fi
 [ -w /proc/self/autogroup ] && echo "$NICE" >/proc/self/autogroup 2>/dev/null
 DOC=${SB_BENCH_DOC:-$ROOT/doc/BENCHMARKS.md}
