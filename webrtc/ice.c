@@ -528,10 +528,21 @@ static void add_cand(sb_ice *ice, sb_media_desc *d, NiceCandidate *c)
 	g_strlcpy(d->cands[d->n_cands++], v, SB_MD_CAND_LEN);
 }
 
-static void fill_default(sb_ice *ice, sb_media_desc *d)
+/* The c= and m= address (RFC 8839 §4.2.1.2: the default candidate).
+ * libnice picks its default among IPv4 candidates only, so an agent on
+ * an IPv6 media address has none: then the best of ours (the list of
+ * sb_ice_get_local), as it would have chosen among IPv4 ones. */
+static void fill_default(sb_ice *ice, GSList *local, sb_media_desc *d)
 {
 	NiceCandidate *def = nice_agent_get_default_local_candidate(
 		ice->agent, ice->sid, 1);
+	if (!def && local) {
+		NiceCandidate *best = local->data;
+		for (GSList *i = local->next; i; i = i->next)
+			if (((NiceCandidate *)i->data)->priority > best->priority)
+				best = i->data;
+		def = nice_candidate_copy(best);
+	}
 	if (!def)
 		return;
 	advertise(ice, def);
@@ -574,9 +585,9 @@ int sb_ice_get_local(sb_ice *ice, sb_media_desc *d)
 	d->n_cands = 0;
 	for (GSList *i = l; i; i = i->next)
 		add_cand(ice, d, i->data);
-	g_slist_free_full(l, (GDestroyNotify)nice_candidate_free);
 	d->end_of_candidates = ice->gathered;
-	fill_default(ice, d);
+	fill_default(ice, l, d);
+	g_slist_free_full(l, (GDestroyNotify)nice_candidate_free);
 	return d->n_cands ? 0 : -EAGAIN;
 }
 

@@ -1,5 +1,6 @@
-/* Two libnice agents on 127.0.0.1 in one private GMainContext: they
- * connect, a datagram sent before a pair exists is queued and delivered,
+/* Two libnice agents on 127.0.0.1 (and on ::1) in one private
+ * GMainContext: they connect, a datagram sent before a pair exists is
+ * queued and delivered,
  * port range and public-address rewriting show in the local description,
  * and TCP / mDNS / CRLF candidate lines are tolerated. Watchdog-bounded. */
 #include <errno.h>
@@ -11,6 +12,9 @@
 #include <string.h>
 #include <cmocka.h>
 #include <glib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "webrtc/ice.h"
 
@@ -91,13 +95,33 @@ static void run_until(fixture *f, bool *flag1, bool *flag2, bool *flag3)
 	assert_false(f->expired);
 }
 
-static void make(fixture *f, end *e, bool controlling, const char *pub,
-		 uint16_t pmin, uint16_t pmax)
+/* Iterate until e has received n datagrams; fails after 5 s. */
+static void run_until_rx(fixture *f, end *e, unsigned n)
 {
-	sb_ice_params p = { .local_addr = "127.0.0.1", .public_addr = pub,
+	GSource *w = g_timeout_source_new(5000);
+	f->expired = false;
+	g_source_set_callback(w, expire, &f->expired, NULL);
+	g_source_attach(w, f->ctx);
+	while (!f->expired && e->n_rx < n)
+		g_main_context_iteration(f->ctx, TRUE);
+	g_source_destroy(w);
+	g_source_unref(w);
+	assert_false(f->expired);
+}
+
+static void make_on(fixture *f, end *e, const char *addr, bool controlling,
+		    const char *pub, uint16_t pmin, uint16_t pmax)
+{
+	sb_ice_params p = { .local_addr = addr, .public_addr = pub,
 			    .port_min = pmin, .port_max = pmax,
 			    .controlling = controlling };
 	assert_int_equal(sb_ice_new(f->ctx, &p, &ops, e, &e->ice), 0);
+}
+
+static void make(fixture *f, end *e, bool controlling, const char *pub,
+		 uint16_t pmin, uint16_t pmax)
+{
+	make_on(f, e, "127.0.0.1", controlling, pub, pmin, pmax);
 }
 
 static void test_connect_and_queue(void **state)
@@ -145,6 +169,49 @@ static void test_connect_and_queue(void **state)
 	assert_true(sb_ice_is_restart(f->a.ice, &other));
 	sb_ice_close(f->a.ice);
 	assert_int_equal(sb_ice_send(f->a.ice, rtp, sizeof(rtp)), -ESHUTDOWN);
+}
+
+static bool have_ipv6_loopback(void)
+{
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6,
+				  .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	int fd = socket(AF_INET6, SOCK_DGRAM, 0);
+	bool ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+/* On an IPv6 media address libnice has no default candidate of its own
+ * (it picks among IPv4 ones): the description must still carry the
+ * address and port of our candidate, or no SDP can be written. */
+static void test_connect_ipv6(void **state)
+{
+	fixture *f = *state;
+	sb_media_desc da, db;
+	memset(&da, 0, sizeof(da));
+	memset(&db, 0, sizeof(db));
+	if (!have_ipv6_loopback())
+		skip();
+	make_on(f, &f->a, "::1", true, NULL, 0, 0);
+	make_on(f, &f->b, "::1", false, NULL, 0, 0);
+	assert_int_equal(sb_ice_get_local(f->a.ice, &da), 0);
+	assert_int_equal(sb_ice_get_local(f->b.ice, &db), 0);
+	assert_string_equal(da.addr, "::1");
+	assert_int_equal(da.n_cands, 1);
+	char port[16];
+	g_snprintf(port, sizeof(port), " ::1 %u ", da.port);
+	assert_non_null(strstr(da.cands[0], port));
+
+	assert_int_equal(sb_ice_set_remote(f->a.ice, &db), 0);
+	assert_int_equal(sb_ice_set_remote(f->b.ice, &da), 0);
+	bool yes = true;
+	run_until(f, &f->a.connected, &f->b.connected, &yes);
+	const uint8_t rtp[] = { 0x80, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 6 };
+	assert_int_equal(sb_ice_send(f->a.ice, rtp, sizeof(rtp)), 0);
+	run_until_rx(f, &f->b, 1);
+	assert_int_equal(f->b.n_rx, 1);
+	assert_memory_equal(f->b.rx, rtp, sizeof(rtp));
 }
 
 static void test_public_address_and_ports(void **state)
@@ -207,6 +274,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_connect_and_queue, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_connect_ipv6, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_public_address_and_ports,
 						setup, teardown),
