@@ -4,6 +4,7 @@
  * is how a gateway ends up listening on the wrong address. Signalling
  * thread (load); the result is immutable. */
 #include "gateway/config.h"
+#include "common/ip.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -379,6 +380,21 @@ static void load_sip_listen(const config_t *cf, sb_config *c)
 		parse_sip_listen(config_setting_get_string_elem(l, (int)i), &c->sip[i]);
 }
 
+/* sb_config.media_address_alt: the SIP listener's own address in the
+ * family media.address lacks, where SIP peers of that family already
+ * reach us. */
+static char *alt_media_address(const sb_config *c)
+{
+	int fam = sb_ip_family(c->media_address);
+	for (unsigned i = 0; fam && i < c->n_sip; i++) {
+		const char *h = c->sip[i].addr.host;
+		int f = sb_ip_family(h);
+		if (f && f != fam && strcmp(h, "0.0.0.0") && strcmp(h, "::"))
+			return g_strdup(h);
+	}
+	return g_strdup("");
+}
+
 static void extract(const config_t *cf, sb_config *c)
 {
 	get_hostport(cf, "listen.http", "127.0.0.1:8080", &c->has_http, &c->http);
@@ -392,6 +408,7 @@ static void extract(const config_t *cf, sb_config *c)
 	dtmf_mode_of(dm, &c->route_dtmf);
 	c->media_address = get_str(cf, "media.address", "127.0.0.1");
 	c->media_public_address = get_str(cf, "media.public_address", "");
+	c->media_address_alt = alt_media_address(c);
 	c->stun_server = get_str(cf, "media.stun_server", "");
 	config_setting_t *r = config_lookup(cf, "media.rtp_ports");
 	c->rtp_port_min = r ? (uint16_t)config_setting_get_int_elem(r, 0) : 20000;
@@ -535,6 +552,7 @@ void sb_config_unref(sb_config *c)
 	g_free(c->outbound_proxy);
 	g_free(c->media_address);
 	g_free(c->media_public_address);
+	g_free(c->media_address_alt);
 	g_free(c->stun_server);
 	g_free(c->svc_echo);
 	g_free(c->svc_conference_prefix);

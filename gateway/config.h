@@ -67,6 +67,12 @@ typedef struct sb_config {
 	/* media */
 	char *media_address;
 	char *media_public_address; /* "" = same as media_address */
+	/* Derived, not a key: where the SIP side's RTP binds for a peer of
+	 * the other address family than media.address (an IPv6 phone when
+	 * media.address is IPv4, or the reverse): the host of the first
+	 * listen.sip entry of that family that is not a wildcard; "" = none,
+	 * and such a peer's SDP gets 488. */
+	char *media_address_alt;
 	uint16_t rtp_port_min, rtp_port_max;
 	char *stun_server;          /* "" = none */
 	unsigned rtp_timeout_s;

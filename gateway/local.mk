@@ -3,7 +3,7 @@ bin_PROGRAMS += gateway/sipbridge
 noinst_LIBRARIES += libsb_gateway.a
 libsb_gateway_a_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"sb-gw\"
 libsb_gateway_a_SOURCES = \
-	common/log.h \
+	common/ip.h common/log.h \
 	gateway/admin_api.c gateway/admin_api.h \
 	gateway/cdr.c gateway/cdr.h \
 	gateway/config.c gateway/config.h \

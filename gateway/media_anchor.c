@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "common/ip.h"
 #include "common/log.h"
 #include "gateway/msg.h"
 #include "gateway/metrics.h"
@@ -25,6 +26,7 @@ typedef struct worker_call {
 	sb_config *cfg;                /* owned ref: params for the session */
 	sb_cert *cert;                 /* owned ref */
 	sb_leg_kind kind[2];
+	int sip_family;                /* sb_sdp_event.sip_family of the first SDP */
 	char *room;                    /* owned: conference room, or NULL */
 	char *call_id;                 /* owned, for events */
 	GMainContext *sig_ctx;         /* owned ref: where events go */
@@ -210,6 +212,8 @@ static int ensure_session(worker_call *wc)
 	sb_media_params p = {
 		.media_addr = c->media_address,
 		.public_addr = c->media_public_address,
+		.alt_addr = c->media_address_alt,
+		.sip_family = wc->sip_family,
 		.port_min = c->rtp_port_min,
 		.port_max = c->rtp_port_max,
 		.stun_server = c->stun_server,
@@ -510,8 +514,17 @@ static anchor_call *call_new(sb_media_anchor *a, const sb_sdp_event *ev,
 	g_strlcpy(c->tag, ev->tag ? ev->tag : "", sizeof(c->tag));
 	const char *addr = *a->cfg->media_public_address ? a->cfg->media_public_address
 							  : a->cfg->media_address;
-	for (int i = 0; i < 2; i++)
-		sb_sdp_origin_init(&c->origin[i], "sipbridge", addr);
+	/* the SIP side's family: the c= of SIP's offer (not of the late
+	 * offer's placeholder, sb_proxy_sdp_late_offer), else where the
+	 * INVITE went or came from; its o= names our address of that family */
+	int sip_family = ev->from == SB_SIDE_SIP && !ev->late_offer &&
+			 sb_ip_family(sdp->audio.addr)
+		? sb_ip_family(sdp->audio.addr) : ev->sip_family;
+	const char *alt = a->cfg->media_address_alt;
+	sb_sdp_origin_init(&c->origin[SB_SIDE_WS], "sipbridge", addr);
+	sb_sdp_origin_init(&c->origin[SB_SIDE_SIP], "sipbridge",
+			   sip_family && alt && *alt && sb_ip_family(alt) == sip_family &&
+			   sb_ip_family(a->cfg->media_address) != sip_family ? alt : addr);
 	c->dtmf = a->cfg->route_dtmf;
 	c->worker = pick_worker(a, ev->service, &c->room);
 	sb_worker_add_load(c->worker, 1);
@@ -525,6 +538,11 @@ static anchor_call *call_new(sb_media_anchor *a, const sb_sdp_event *ev,
 	wc->anchor = a;
 	wc->worker = c->worker;
 	wc->room = g_strdup(c->room);
+	wc->sip_family = sip_family;
+	SB_DEBUG(c->tag, "media toward SIP in %s (first SDP from %s%s)",
+		 sip_family == AF_INET6 ? "IPv6" : sip_family == AF_INET ? "IPv4"
+		 : "media.address's family", ev->from == SB_SIDE_SIP ? "SIP" : "the browser",
+		 ev->late_offer ? ", late offer" : "");
 	c->info.worker = (int)sb_worker_index(c->worker);
 	wc->kind[ev->from] = kind_of(&sdp->audio, ev->from);
 	wc->kind[1 - ev->from] = ev->service ? service_kind(ev->service)

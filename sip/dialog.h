@@ -44,6 +44,9 @@ typedef struct sb_dialog {
 	int offer_from;            /* side with an outstanding offer, or -1 */
 	bool early_answer_seen;    /* an answer came in a 1xx */
 	bool had_offer;            /* any offer seen (initial vs re-offer) */
+	int sip_family;            /* AF_INET6 / AF_INET: where the browser's
+				    * INVITE went when an IP literal, or
+				    * where SIP's INVITE came from; else 0 */
 	bool late_offer;           /* the SIP side's INVITE had no SDP: the
 				      gateway offered to the browser on its
 				      behalf and the SIP answer comes in the

@@ -4,7 +4,7 @@
 noinst_LIBRARIES += libsb_sip.a
 libsb_sip_a_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"sb-sip\"
 libsb_sip_a_SOURCES = \
-	common/log.h \
+	common/ip.h common/log.h \
 	sip/dialog.c sip/dialog.h \
 	sip/flow.c sip/flow.h \
 	sip/proxy.c sip/proxy.h sip/proxy_internal.h sip/proxy_info.c \

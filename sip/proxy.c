@@ -11,6 +11,7 @@
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/sip_status.h>
 
+#include "common/ip.h"
 #include "common/log.h"
 #include "sip/proxy_internal.h"
 
@@ -589,6 +590,26 @@ static bool is_dialog_creating(sip_method_t m)
 /* Where an in-dialog request from the browser goes: after our own Route
  * entries (which must carry this flow's token), the next Route, else the
  * Request-URI (RFC 3261 §16.12 loose routing). */
+/* AF_INET6 or AF_INET when the URI's host is an IP literal, else 0
+ * (a name: the media anchor keeps media.address's family). */
+static int url_family(const url_t *u)
+{
+	char host[64];
+	const char *h = u ? u->url_host : NULL;
+	if (!h)
+		return 0;
+	size_t n = strlen(h);
+	if (h[0] == '[' && n > 2 && h[n - 1] == ']') {
+		h++;
+		n -= 2;
+	}
+	if (n >= sizeof(host))
+		return 0;
+	memcpy(host, h, n);
+	host[n] = '\0';
+	return sb_ip_family(host);
+}
+
 static char *in_dialog_next_hop(msg_t *msg, sip_t *sip, sb_flow *f, bool *ok)
 {
 	char tok[64] = "";
@@ -713,6 +734,7 @@ static void ws_request(sb_proxy *p, sb_flow *f, msg_t *msg, sip_t *sip)
 		}
 		sb_proxy_ws_reply(p, f, sip, 100, "Trying", NULL);
 		d = sb_dialog_new(call_id, f, true);
+		d->sip_family = url_family(next_url);
 		g_hash_table_insert(p->dialogs, d->call_id, d);
 		g_hash_table_add(f->dialogs, d);
 		SB_INFO(d->tag, "INVITE from browser %s to %s via %s",

@@ -125,7 +125,8 @@ void sb_proxy_sdp(sb_proxy *p, sb_dialog *d, msg_t *msg, sb_side from,
 		  sb_proxy_then then, void *ctx, GDestroyNotify ctx_free);
 int sb_proxy_sdp_status(int err, const char **phrase);
 /* Give an initial INVITE from SIP without SDP the gateway's own offer
- * (late offer, see proxy_sdp.c). */
-int sb_proxy_sdp_late_offer(msg_t *msg, sip_t *sip);
+ * (late offer, see proxy_sdp.c); family: where the INVITE came from
+ * (AF_INET6, else IPv4). */
+int sb_proxy_sdp_late_offer(msg_t *msg, sip_t *sip, int family);
 
 #endif

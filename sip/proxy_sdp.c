@@ -5,6 +5,7 @@
  * hook, and resume forwarding when it answers. Signalling thread. */
 #include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "common/log.h"
 #include <sofia-sip/sip_protos.h>
@@ -129,6 +130,7 @@ void sb_proxy_sdp(sb_proxy *p, sb_dialog *d, msg_t *msg, sb_side from,
 		.method = sip->sip_cseq->cs_method_name,
 		.service = d->service,
 		.late_offer = late,
+		.sip_family = d->sip_family,
 		.status = sip->sip_status ? sip->sip_status->st_status : 0,
 		.body = sip->sip_payload->pl_data,
 		.len = sip->sip_payload->pl_len,
@@ -145,20 +147,23 @@ void sb_proxy_sdp(sb_proxy *p, sb_dialog *d, msg_t *msg, sb_side from,
  * for the SIP side's capabilities until it answers in the ACK: every codec
  * the media layer bridges, and no usable address yet: the discard port 9
  * on loopback (c=0.0.0.0 would read as hold, RFC 3264 §8.4, and make
- * the browser's side sendonly). The media answer to it becomes the offer of our 200
- * toward SIP. */
-int sb_proxy_sdp_late_offer(msg_t *msg, sip_t *sip)
+ * the browser's side sendonly), in the family the INVITE came from so
+ * that the media layer's offer in our 200 is in it too. The media answer
+ * to it becomes the offer of our 200 toward SIP. */
+int sb_proxy_sdp_late_offer(msg_t *msg, sip_t *sip, int family)
 {
-	static const char sdp[] =
-		"v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+	const char *ip = family == AF_INET6 ? "IP6 ::1" : "IP4 127.0.0.1";
+	g_autofree char *sdp = g_strdup_printf(
+		"v=0\r\no=- 0 0 IN %s\r\ns=-\r\nc=IN %s\r\nt=0 0\r\n"
 		"m=audio 9 RTP/AVP 0 8 9 101\r\na=rtpmap:0 PCMU/8000\r\n"
 		"a=rtpmap:8 PCMA/8000\r\na=rtpmap:9 G722/8000\r\n"
-		"a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\na=sendrecv\r\n";
+		"a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\na=sendrecv\r\n",
+		ip, ip);
 	if (sip->sip_content_type)
 		sip_header_remove(msg, sip, (sip_header_t *)sip->sip_content_type);
 	if (sip_add_make(msg, sip, sip_content_type_class, "application/sdp") < 0)
 		return -ENOMEM;
-	return sb_pmsg_set_body(msg, sip, sdp, sizeof(sdp) - 1);
+	return sb_pmsg_set_body(msg, sip, sdp, strlen(sdp));
 }
 
 int sb_proxy_sdp_status(int err, const char **phrase)
@@ -179,6 +184,9 @@ int sb_proxy_sdp_status(int err, const char **phrase)
 		return 486;
 	case -EMSGSIZE:
 		*phrase = "Not Acceptable Here (SDP too large)";
+		return 488;
+	case -EAFNOSUPPORT:
+		*phrase = "Not Acceptable Here (no media address of that family)";
 		return 488;
 	default:
 		*phrase = "Server Internal Error (media)";

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include <sofia-sip/msg_addr.h>
 #include <sofia-sip/msg_header.h>
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/sip_status.h>
@@ -380,13 +381,16 @@ int sb_proxy_sip_request(sb_proxy *p, msg_t *msg, sip_t *sip)
 	if (m == sip_method_invite && !in_dialog && !d) {
 		d = sb_dialog_new(call_id, f, false);
 		d->limit_key = limit_key;
+		/* the phone's family, for an offer we make it (late offer) */
+		su_addrinfo_t *ai = msg_addrinfo(msg);
+		d->sip_family = ai ? ai->ai_family : 0;
 		g_hash_table_insert(p->dialogs, d->call_id, d);
 		g_hash_table_add(f->dialogs, d);
 		d->invite_irq = irq;
 		SB_INFO(d->tag, "INVITE from SIP to browser %s", sb_ws_conn_peer(f->conn));
 		if (p->hook.process && !sb_pmsg_has_sdp(fs) &&
 		    (!fs->sip_content_length || fs->sip_content_length->l_length == 0) &&
-		    sb_proxy_sdp_late_offer(fwd, fs) == 0) {
+		    sb_proxy_sdp_late_offer(fwd, fs, d->sip_family) == 0) {
 			SB_INFO(d->tag, "late offer: the gateway offers to the browser");
 			d->late_offer = true;
 		}

@@ -40,6 +40,11 @@ typedef struct sb_sdp_event {
 	 * kind SB_SDP_ANSWER, method "ACK"; that ACK reaches the browser
 	 * without SDP, so the body returned for it is dropped). */
 	bool late_offer;
+	/* Address family of the SIP side when known (AF_INET, AF_INET6;
+	 * 0 = unknown): the browser's INVITE went to an IP literal, or the
+	 * SIP side's INVITE came from such an address. The media anchor
+	 * offers toward SIP in that family (SIP's own offer: its c=). */
+	int sip_family;
 	const char *body;         /* the SDP, not NUL-terminated */
 	size_t len;
 } sb_sdp_event;

@@ -161,6 +161,11 @@ typedef struct sb_leg_params {
 	GMainContext *ctx;            /* the worker's context (required) */
 	const char *media_addr;       /* bind address, IP literal */
 	const char *public_addr;      /* advertised instead; NULL/"" */
+	/* rtp: bind address for a peer of the other address family than
+	 * media_addr's (NULL/"" = none), and the family to start in (0 =
+	 * media_addr's): see sb_rtp_leg_new */
+	const char *alt_addr;
+	int family;
 	uint16_t port_min, port_max;  /* 0,0 = any */
 	const char *stun_server;      /* webrtc: "IP:port" or NULL */
 	unsigned rtp_timeout_ms;      /* rtp: 0 = no inactivity timeout */

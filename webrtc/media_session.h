@@ -65,6 +65,8 @@ typedef enum {
 typedef struct sb_media_params {
 	const char *media_addr;   /* media.address (bind + host candidate) */
 	const char *public_addr;  /* media.public_address, NULL/"" = none */
+	const char *alt_addr;     /* RTP legs: sb_config.media_address_alt */
+	int sip_family;           /* RTP legs: family to start in, 0 = media_addr's */
 	uint16_t port_min;        /* media.rtp_ports */
 	uint16_t port_max;
 	const char *stun_server;  /* media.stun_server "IP:port", NULL/"" */

@@ -1,5 +1,8 @@
 /* The SIP-side leg: plain RTP/AVP on a UDP port pair (RTP even, RTCP odd)
  * from the configured range, or one port with rtcp-mux (RFC 5761).
+ * Dual stack: bound on media.address, or on the other family's address
+ * (sb_leg_params.alt_addr) for a peer of that family; an offer in the
+ * other family moves the leg there before it answers.
  * Symmetric RTP (RFC 4961): send to the SDP address until the first valid
  * RTP packet arrives, then latch to its source and drop and count packets
  * from anyone else (no RTP bleed). An inactivity timer reports
@@ -38,8 +41,12 @@ typedef struct rtp_leg {
 				     * until the first RTP goes out */
 	sb_tick *timeout_tick;      /* inactivity check (base.ticker) */
 	uint16_t port;              /* our RTP port; RTCP is port + 1 */
+	uint16_t port_min, port_max;
 	char media_addr[64];
-	char public_addr[64];
+	char alt_addr[64];          /* "" = none */
+	const char *bound;          /* media_addr or alt_addr: in use */
+	int family;                 /* of bound */
+	char public_addr[64];       /* for media_addr only */
 	bool mux;                   /* rtcp-mux negotiated */
 	bool remote_mux_offered;
 	peer_addr sdp_rtp, sdp_rtcp;  /* from the SDP */
@@ -134,11 +141,11 @@ static uint16_t bound_port(int fd)
 
 static int try_pair(rtp_leg *r, uint16_t p)
 {
-	int fd0 = open_bound(r->media_addr, p);
+	int fd0 = open_bound(r->bound, p);
 	if (fd0 < 0)
 		return fd0;
 	uint16_t got = bound_port(fd0);
-	int fd1 = (got & 1) ? -EADDRINUSE : open_bound(r->media_addr, got + 1);
+	int fd1 = (got & 1) ? -EADDRINUSE : open_bound(r->bound, got + 1);
 	if (fd1 < 0) {
 		close(fd0);
 		return fd1;
@@ -308,13 +315,59 @@ static int watch(rtp_leg *r)
 	return 0;
 }
 
+static void unbind(rtp_leg *r)
+{
+	/* queued datagrams name our fds */
+	if (r->txq)
+		sb_txq_flush(r->txq);
+	for (int i = 0; i < 2; i++) {
+		sb_fdpoll_remove(r->poll, r->w[i]);
+		r->w[i] = NULL;
+		if (r->fd[i] >= 0)
+			close(r->fd[i]);
+		r->fd[i] = -1;
+	}
+}
+
+/* Bind on addr (media_addr or alt_addr), in a port pair of the range. */
+static int bind_on(rtp_leg *r, const char *addr)
+{
+	peer_addr a;
+	if (!addr[0] || parse_addr(addr, 0, &a) < 0)
+		return -EAFNOSUPPORT;
+	r->bound = addr;
+	r->family = a.ss.ss_family;
+	return bind_pair(r, r->port_min, r->port_max);
+}
+
+/* RFC 3264 §5/§6: the peer's c= says which family it sends from and
+ * listens on. An offer in the other family moves us to our address of
+ * that family before we answer; an answer cannot, since our offer
+ * already named an address (the family was chosen for the offer from
+ * where the INVITE went: sb_leg_params.family). */
+static int follow_family(rtp_leg *r, int family, bool offer)
+{
+	if (family == r->family)
+		return 0;
+	const char *addr = NULL;
+	peer_addr a;
+	if (parse_addr(r->media_addr, 0, &a) == 0 && a.ss.ss_family == family)
+		addr = r->media_addr;
+	else if (parse_addr(r->alt_addr, 0, &a) == 0 && a.ss.ss_family == family)
+		addr = r->alt_addr;
+	if (!offer || !addr)
+		return -EAFNOSUPPORT;
+	unbind(r);
+	return bind_on(r, addr);
+}
+
 static int rl_get_local(sb_leg *leg, bool offer, sb_media_desc *d)
 {
 	rtp_leg *r = R(leg);
 
 	d->proto = SB_MD_PROTO_RTP_AVP;
-	g_strlcpy(d->addr, r->public_addr[0] ? r->public_addr : r->media_addr,
-		  sizeof(d->addr));
+	g_strlcpy(d->addr, r->public_addr[0] && r->bound == r->media_addr ?
+		  r->public_addr : r->bound, sizeof(d->addr));
 	d->port = r->port;
 	d->rtcp_port = 0; /* RFC 3605: port + 1 is the default */
 	/* offer mux (the peer may refuse); answer it only if offered */
@@ -343,8 +396,10 @@ static int rl_set_remote(sb_leg *leg, bool offer, const sb_media_desc *d)
 		if (parse_addr(d->addr, d->port, &r->sdp_rtp) < 0 ||
 		    parse_addr(d->addr, rp, &r->sdp_rtcp) < 0)
 			return -EINVAL;
+		int err = follow_family(r, r->sdp_rtp.ss.ss_family, offer);
+		if (err < 0)
+			return err;
 	}
-	(void)offer;
 	r->expect_rx = !hold && (d->dir == SB_MD_DIR_SENDRECV ||
 				 d->dir == SB_MD_DIR_SENDONLY);
 	/* a new remote description may move the peer: latch again, and
@@ -446,11 +501,19 @@ int sb_rtp_leg_new(const sb_leg_params *p, sb_leg **out)
 	sb_leg_base_init(&r->base, &rtp_ops, p);
 	r->fd[0] = r->fd[1] = -1;
 	g_strlcpy(r->media_addr, p->media_addr, sizeof(r->media_addr));
+	if (p->alt_addr)
+		g_strlcpy(r->alt_addr, p->alt_addr, sizeof(r->alt_addr));
 	if (p->public_addr)
 		g_strlcpy(r->public_addr, p->public_addr,
 			  sizeof(r->public_addr));
 	r->timeout_ms = p->rtp_timeout_ms;
-	int err = bind_pair(r, p->port_min, p->port_max);
+	r->port_min = p->port_min;
+	r->port_max = p->port_max;
+	peer_addr alt;
+	bool start_alt = p->family && p->family != probe.ss.ss_family &&
+			 r->alt_addr[0] && parse_addr(r->alt_addr, 0, &alt) == 0 &&
+			 alt.ss.ss_family == p->family;
+	int err = bind_on(r, start_alt ? r->alt_addr : r->media_addr);
 	if (err < 0) {
 		rl_free(&r->base);
 		return err;

@@ -28,7 +28,7 @@ sb_tone "$SB_WORK/tone.ul" 1000 8000 20 ulaw
 sb_tone "$SB_WORK/mic.wav" 1000 48000 90
 sb_tone "$SB_WORK/tone400_8k.wav" 400 8000 60
 sb_baresip_conf "$SB_WORK/bs" "$BS_PORT" "$BS_RTP" "$SB_WORK/tone400_8k.wav" PCMU phone
-SB_OUTBOUND_PROXY="sip:127.0.0.1:$REG_PORT"
+SB_OUTBOUND_PROXY="sip:$SB_SIP_IPH:$REG_PORT"
 sb_daemon_start
 sb_sipp reg -sf "$SB_SIPP_DIR/sig_registrar.xml" -p "$REG_PORT" -m 1
 sb_wait_port udp "$REG_PORT" 5 || sb_die "registrar did not listen"
@@ -68,13 +68,13 @@ echo "  alias: $SIG_CONTACT"
 sb_check "registrar stored an alias on the gateway" grep -q "sbf=" <<<"$SIG_CONTACT"
 
 # 1. late offer
-sb_bg late sipp -sf "$SB_SIPP_DIR/sig_uac_late.xml" -i 127.0.0.1 -p "$UAC_PORT" -mi 127.0.0.1 -mp "$UAC_MEDIA" \
+sb_bg late sipp -sf "$SB_SIPP_DIR/sig_uac_late.xml" -i "$SB_SIP_IP" -p "$UAC_PORT" -mi "$SB_SIP_IP" -mp "$UAC_MEDIA" \
 	-m 1 -nostdin -set ruri "$SIG_CONTACT" -d 5000 -timeout 35 \
-	-trace_msg -message_file "$SB_WORK/late.msg" "127.0.0.1:$SB_SIP_PORT"
+	-trace_msg -message_file "$SB_WORK/late.msg" "$SB_SIP_IPH:$SB_SIP_PORT"
 for ((i = 0; i < 150; i++)); do grep -q '^ACK' "$SB_WORK/late.msg" 2>/dev/null && break; sleep 0.1; done
 sleep 3
 # sipp does not read its media socket: what the gateway sends there queues up
-sb_nsx cat /proc/net/udp >"$SB_WORK/late_udp.txt"
+sb_nsx cat /proc/net/udp /proc/net/udp6 >"$SB_WORK/late_udp.txt"
 queued=$(awk -v p="$(printf ':%04X' "$UAC_MEDIA")" '$2 ~ p"$" { split($5, q, ":"); print q[2] "/" $13 }' "$SB_WORK/late_udp.txt")
 sb_check "late offer: the gateway sends the browser's audio to the phone's media port (rx queue/drops: $queued)" \
 	sh -c 'case "$1" in ""|00000000/0) exit 1 ;; esac' _ "$queued"
@@ -84,9 +84,9 @@ sb_check "late offer: the gateway's offer in the 200 is plain RTP" sh -c "tr -d 
 sb_wait_log callee 'SBCALLDONE 0' 20
 
 # 2. re-INVITEs from SIP
-sb_run 40 reinv sipp -sf "$SB_SIPP_DIR/sig_uac_reinvite.xml" -i 127.0.0.1 -p "$UAC_PORT" -mi 127.0.0.1 -mp "$UAC_MEDIA" \
+sb_run 40 reinv sipp -sf "$SB_SIPP_DIR/sig_uac_reinvite.xml" -i "$SB_SIP_IP" -p "$UAC_PORT" -mi "$SB_SIP_IP" -mp "$UAC_MEDIA" \
 	-m 1 -nostdin -set ruri "$SIG_CONTACT" -d 2500 -timeout 35 \
-	-trace_msg -message_file "$SB_WORK/reinv.msg" "127.0.0.1:$SB_SIP_PORT"
+	-trace_msg -message_file "$SB_WORK/reinv.msg" "$SB_SIP_IPH:$SB_SIP_PORT"
 sb_expect_eq "SIP re-INVITE hold (answer recvonly/inactive) and resume (sendrecv) (sipp exit)" 0 $?
 sb_wait_log callee 'SBCALLDONE 1' 20
 

@@ -14,12 +14,23 @@
 #   SB_BUILD     build directory holding gateway/sipbridge (default: build/ in the source tree)
 #   SB_RESULTS   directory for this test's scratch files and logs
 #                (default: a fresh mktemp dir; the runner sets it per test)
+#   SB_IP        loopback address of the test (default 127.0.0.1; ::1 for IPv6)
+#   SB_SIP_IP    the SIP side's (default SB_IP)
 #   SB_TEST_TIMEOUT  seconds after which the test kills itself (default 110)
 #   SB_KEEP      if set, the scratch dir is kept even when the test passes
 
 SB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 SB_BUILD=${SB_BUILD:-$SB_ROOT/build}
 SB_BIN=${SB_BIN:-$SB_BUILD/gateway/sipbridge}
+# The loopback addresses of the namespace: SB_IP for the daemon's HTTP,
+# admin and media.address (what the browser reaches), SB_SIP_IP for its
+# SIP listeners and the SIP peers (sipp, baresip). SB_IPH and SB_SIP_IPH
+# are their forms in host:port and URIs (IPv6 in brackets).
+SB_IP=${SB_IP:-127.0.0.1}
+SB_SIP_IP=${SB_SIP_IP:-$SB_IP}
+sb_iph() { case $1 in *:*) echo "[$1]" ;; *) echo "$1" ;; esac; }
+SB_IPH=$(sb_iph "$SB_IP")
+SB_SIP_IPH=$(sb_iph "$SB_SIP_IP")
 SB_FAILS=0
 SB_CHECKS=0
 declare -gA SB_PIDS=()      # name -> pid of every background process we started
@@ -344,6 +355,7 @@ sb_daemon_config() {
 	    -e "s|@RTP_HI@|$SB_RTP_HI|g" \
 	    -e "s|@OUTBOUND_PROXY@|${SB_OUTBOUND_PROXY:-}|g" \
 	    -e "s|@MEDIA_EXTRA@|${SB_MEDIA_EXTRA:-}|g" \
+	    -e "s|@IP@|$SB_IP|g" -e "s|@IPH@|$SB_IPH|g" -e "s|@SIPH@|$SB_SIP_IPH|g" \
 	    "$SB_ROOT/tests/lib/sipbridge.conf.in" >"$f"
 	[ -n "${SB_CONF_EXTRA:-}" ] && printf '%s\n' "$SB_CONF_EXTRA" >>"$f"
 	# SB_LOG_LEVEL=debug (env) makes the daemon log verbosely in every test
@@ -358,8 +370,8 @@ sb_daemon_start() {
 	local name=${1:-sipbridge} i
 	SB_CONF=$SB_WORK/$name.conf
 	sb_daemon_config "$SB_CONF"
-	SB_HTTP_URL="http://127.0.0.1:$SB_HTTP_PORT"
-	SB_WS_URL="ws://127.0.0.1:$SB_HTTP_PORT"
+	SB_HTTP_URL="http://$SB_IPH:$SB_HTTP_PORT"
+	SB_WS_URL="ws://$SB_IPH:$SB_HTTP_PORT"
 	sb_bg "$name" "$SB_BIN" -c "$SB_CONF"
 	for ((i = 0; i < 100; i++)); do
 		if ! sb_alive "$name"; then
@@ -417,7 +429,7 @@ SB_SIPP_DIR=$SB_ROOT/tests/sip/scenarios
 # (e.g. -sf "$SB_SIPP_DIR/uas_answer.xml" -p PORT -m 1).
 sb_sipp() {
 	local name=$1; shift
-	sb_bg "$name" sipp -i 127.0.0.1 -nostdin -trace_msg -message_file "$SB_WORK/$name.msg" \
+	sb_bg "$name" sipp -i "$SB_SIP_IP" -nostdin -trace_msg -message_file "$SB_WORK/$name.msg" \
 		-trace_err -error_file "$SB_WORK/$name.err" "$@"
 }
 
@@ -432,9 +444,11 @@ sb_baresip_conf() {
 	rec=$(readlink "$dir/rec")
 	case $codecs in opus*) rate=48000 ;; esac
 	sed -e "s|@SIP_PORT@|$port|g" -e "s|@RTP_LO@|$rtp|g" -e "s|@RTP_HI@|$((rtp + 10))|g" \
+	    -e "s|@IP@|$SB_SIP_IP|g" -e "s|@IPH@|$SB_SIP_IPH|g" \
 	    -e "s|@WAV@|$wav|g" -e "s|@REC@|$rec|g" -e "s|@SRATE@|$rate|g" \
 	    "$SB_ROOT/tests/sip/baresip/config.in" >"$dir/config"
 	sed -e "s|@USER@|$user|g" -e "s|@SIP_PORT@|$port|g" -e "s|@CODECS@|$codecs|g" \
+	    -e "s|@IPH@|$SB_SIP_IPH|g" \
 	    "$SB_ROOT/tests/sip/baresip/accounts.in" >"$dir/accounts"
 }
 
@@ -474,7 +488,7 @@ sb_baresip_callee() {
 	sb_tone "$SB_WORK/tone400_8k.wav" 400 8000 "$secs"
 	sb_tone "$SB_WORK/tone1k_48k.wav" 1000 48000 "$secs"
 	sb_baresip_conf "$SB_WORK/bs" "$BS_PORT" "$BS_RTP" "$SB_WORK/tone400_8k.wav" "$codec" callee
-	SB_OUTBOUND_PROXY="sip:127.0.0.1:$BS_PORT"
+	SB_OUTBOUND_PROXY="sip:$SB_SIP_IPH:$BS_PORT"
 }
 
 # sb_baresip_rec DIR [dec|enc]: print the path of the newest recording.

@@ -119,6 +119,31 @@ static void test_bad_configs(void **state)
 }
 
 /* route.dtmf: default auto; the three values, any case. */
+/* The SIP side's RTP address for peers of the other family: the first
+ * listen.sip host of that family, never a wildcard. */
+static void test_media_address_alt(void **state)
+{
+	static const struct { const char *conf, *want; } cases[] = {
+		{ "", "" },   /* defaults: IPv4 everywhere */
+		{ "listen: { sip = [ \"udp:127.0.0.1:5060\", \"udp:[::1]:5062\" ]; };",
+		  "::1" },
+		{ "listen: { sip = [ \"udp:[::]:5060\", \"tcp:[::1]:5060\" ]; };",
+		  "::1" },
+		{ "listen: { sip = [ \"udp:[::]:5060\" ]; };", "" },
+		{ "listen: { sip = [ \"udp:127.0.0.1:5060\" ]; };"
+		  " media: { address = \"::1\"; };", "127.0.0.1" },
+	};
+	(void)state;
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autofree char *p = write_tmp(cases[i].conf);
+		g_autoptr(GError) err = NULL;
+		g_autoptr(sb_config) c = sb_config_load(p, &err);
+		assert_non_null(c);
+		assert_string_equal(c->media_address_alt, cases[i].want);
+		g_unlink(p);
+	}
+}
+
 static void test_route_dtmf(void **state)
 {
 	static const struct { const char *v; sb_dtmf_mode m; } ok[] = {
@@ -170,6 +195,7 @@ int main(void)
 		cmocka_unit_test(test_shipped_defaults),
 		cmocka_unit_test(test_empty_file_is_defaults),
 		cmocka_unit_test(test_media_transcoding_keys),
+		cmocka_unit_test(test_media_address_alt),
 		cmocka_unit_test(test_bad_configs),
 		cmocka_unit_test(test_route_dtmf),
 		cmocka_unit_test(test_missing_file),

@@ -1,5 +1,6 @@
 /* Plain RTP leg and media session negotiation without browsers:
- * symmetric latching and strangers, RTP inactivity timeout, SR/RR built
+ * symmetric latching and strangers, the leg following an IPv6 peer
+ * (dual stack), RTP inactivity timeout, SR/RR built
  * from the leg's own counters, offer/answer errors (no shared codec,
  * wrong transport, answer without offer, double offer), hold and resume
  * with seq/ts continuity, a late offer, and transcoding admission
@@ -226,6 +227,89 @@ static void test_latching(void **state)
 	sb_leg_handle_rtcp(f->leg, rtcp, (size_t)rn);
 	assert_int_equal(sb_leg_get_stats(f->leg)->peer_reports, 2);
 	assert_int_equal(sb_leg_get_stats(f->leg)->peer_fraction_lost, 0);
+}
+
+static int udp6_socket(uint16_t *port)
+{
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6,
+				  .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&a, &len) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	*port = ntohs(a.sin6_port);
+	return fd;
+}
+
+/* media.address IPv4, a SIP listener on ::1 (alt_addr): an IPv6 peer's
+ * offer moves the leg to ::1 and the media flows there both ways; an
+ * IPv6 answer to our IPv4 offer, or an IPv6 offer with no address of
+ * that family, is refused (-EAFNOSUPPORT: 488); and a leg told where
+ * the INVITE goes (family) starts on ::1. */
+static void test_dual_stack(void **state)
+{
+	fixture *f = *state;
+	uint16_t phone_port;
+	int phone = udp6_socket(&phone_port);
+	if (phone < 0)
+		skip();
+	sb_leg_params p = { .ctx = f->ctx, .media_addr = "127.0.0.1",
+			    .alt_addr = "::1", .port_min = 43000,
+			    .port_max = 43999, .ssrc = 0x2222 };
+	assert_int_equal(sb_rtp_leg_new(&p, &f->leg), 0);
+	sb_leg_set_callbacks(f->leg, on_recv, on_event, f);
+	sb_media_desc local, remote;
+	avp(&remote, phone_port);
+	g_strlcpy(remote.addr, "::1", sizeof(remote.addr));
+	assert_int_equal(sb_leg_set_remote(f->leg, false, &remote),
+			 -EAFNOSUPPORT);
+	assert_int_equal(sb_leg_set_remote(f->leg, true, &remote), 0);
+	memset(&local, 0, sizeof(local));
+	assert_int_equal(sb_leg_get_local(f->leg, false, &local), 0);
+	assert_string_equal(local.addr, "::1");
+
+	uint8_t buf[SB_LEG_BUF];
+	sb_rtp_hdr h = { .pt = 0, .seq = 5, .ssrc = 0x3333 };
+	ssize_t n = sb_rtp_build(buf, sizeof(buf), &h, NULL, 0);
+	struct sockaddr_in6 to = { .sin6_family = AF_INET6,
+				   .sin6_addr = IN6ADDR_LOOPBACK_INIT,
+				   .sin6_port = htons(local.port) };
+	assert_int_equal(sendto(phone, buf, (size_t)n, 0,
+				(struct sockaddr *)&to, sizeof(to)), n);
+	spin(f, 100);
+	assert_int_equal(f->leg_rx, 1);
+	assert_int_equal(f->last.ssrc, 0x3333);
+	h.ssrc = 0x2222;
+	n = sb_rtp_build(buf, sizeof(buf), &h, NULL, 0);
+	assert_int_equal(sb_leg_send_rtp(f->leg, buf, (size_t)n, sizeof(buf)),
+			 0);
+	spin(f, 50);
+	uint8_t in[1500];
+	ssize_t got = recv(phone, in, sizeof(in), 0);
+	assert_true(got >= 12);
+	assert_int_equal(in[8], 0); /* our SSRC, 0x00002222 */
+	assert_int_equal(in[11], 0x22);
+	close(phone);
+	sb_leg_free(f->leg);
+
+	/* no address of the peer's family */
+	p.alt_addr = NULL;
+	assert_int_equal(sb_rtp_leg_new(&p, &f->leg), 0);
+	assert_int_equal(sb_leg_set_remote(f->leg, true, &remote),
+			 -EAFNOSUPPORT);
+	sb_leg_free(f->leg);
+
+	/* the INVITE goes to an IPv6 literal: our offer is on ::1 */
+	p.alt_addr = "::1";
+	p.family = AF_INET6;
+	assert_int_equal(sb_rtp_leg_new(&p, &f->leg), 0);
+	memset(&local, 0, sizeof(local));
+	assert_int_equal(sb_leg_get_local(f->leg, true, &local), 0);
+	assert_string_equal(local.addr, "::1");
 }
 
 static void test_hold_sends_nothing(void **state)
@@ -801,6 +885,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_latching, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dual_stack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hold_sends_nothing, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_rtp_timeout, setup,
