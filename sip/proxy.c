@@ -587,9 +587,6 @@ static bool is_dialog_creating(sip_method_t m)
 	       m == sip_method_refer || m == sip_method_notify;
 }
 
-/* Where an in-dialog request from the browser goes: after our own Route
- * entries (which must carry this flow's token), the next Route, else the
- * Request-URI (RFC 3261 §16.12 loose routing). */
 /* AF_INET6 or AF_INET when the URI's host is an IP literal, else 0
  * (a name: the media anchor keeps media.address's family). */
 static int url_family(const url_t *u)
@@ -610,6 +607,9 @@ static int url_family(const url_t *u)
 	return sb_ip_family(host);
 }
 
+/* Where an in-dialog request from the browser goes: after our own Route
+ * entries (which must carry this flow's token), the next Route, else the
+ * Request-URI (RFC 3261 §16.12 loose routing). */
 static char *in_dialog_next_hop(msg_t *msg, sip_t *sip, sb_flow *f, bool *ok)
 {
 	char tok[64] = "";
