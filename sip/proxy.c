@@ -312,8 +312,12 @@ static void send_response_to_ws(sb_proxy *p, msg_t *msg, int status, void *ctx)
 		sip_t *sip = sip_object(msg);
 		const char *phrase;
 		int code = sb_proxy_sdp_status(status, &phrase);
-		g_warning("media refused the SDP of a %d response (%s): relaying %d",
-			  sip->sip_status->st_status, g_strerror(-status), code);
+		if (status == -ECANCELED)   /* the call ended meanwhile */
+			g_message("call gone while the SDP of a %d response was processed: relaying %d",
+				  sip->sip_status->st_status, code);
+		else
+			g_warning("media refused the SDP of a %d response (%s): relaying %d",
+				  sip->sip_status->st_status, g_strerror(-status), code);
 		sip_status_t *st = sip_status_create(msg_home(msg), code, phrase, NULL);
 		msg_header_replace(msg, (msg_pub_t *)sip, (msg_header_t *)sip->sip_status,
 				   (msg_header_t *)st);

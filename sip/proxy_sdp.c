@@ -179,6 +179,10 @@ int sb_proxy_sdp_status(int err, const char **phrase)
 	case -EBUSY:
 		*phrase = "Service Unavailable (media capacity)";
 		return 503;
+	case -EADDRINUSE:
+		/* every port pair of media.rtp_ports taken: capacity too */
+		*phrase = "Service Unavailable (no free media port)";
+		return 503;
 	case -EUSERS:
 		*phrase = "Busy Here (conference room full)";
 		return 486;
