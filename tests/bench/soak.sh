@@ -59,6 +59,10 @@ sb_require_daemon
 sb_init "${SB_NAME:-soak}"
 
 sb_free_port UAS_PORT; sb_free_port SIPP_PORT
+# A call holds three ports (the browser leg's ICE socket and the SIP side's
+# RTP pair), and ICE sockets land inside pairs: the tests' default 200
+# ports ran out of pairs for 2 of 5,000 calls (503 "no free media port").
+sb_free_range SB_RTP_LO SB_RTP_HI 1000
 SB_OUTBOUND_PROXY="sip:127.0.0.1:$UAS_PORT"
 # The generator is one address and few users: lift the per-address and
 # per-user limits (they are tested in t_security_*); a leaked count would
