@@ -361,7 +361,7 @@ if ! command -v gnuplot >/dev/null && [ "${SB_INSTALL:-0}" = 1 ]; then
 fi
 if command -v gnuplot >/dev/null; then
 	if "$ROOT/tests/bench/plot_cpu.sh" "$WORK" "$PLOT" \
-		"$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc)-vCPU shared VM, daemon on CPU $GW_CPU, load average before: $LOAD0" \
+		"$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc --all)-vCPU shared VM, daemon on CPU $GW_CPU, load average before: $LOAD0" \
 		>>"$WORK/gnuplot.log" 2>&1; then
 		echo "plot: $PLOT"
 	else
@@ -379,7 +379,7 @@ if [ "$DOC" != "-" ]; then
 		echo
 		echo "Command: \`$CMDLINE\`"
 		echo
-		echo "Machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), Linux $(uname -r);" \
+		echo "Machine: $(nproc --all) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), Linux $(uname -r);" \
 			"daemon on CPU $GW_CPU (sipbridge media.workers = 1; rtpengine ${RTP_VER:-absent}, userspace, num-threads = 1)," \
 			"sbload on CPU $GEN_CPU, nice $NICE; ${DUR} s window per step; $((T1 - T0)) s in all;" \
 			"load average before the run: $LOAD0 (other jobs share the machine)."

@@ -175,7 +175,7 @@ if [ "$DOC" != "-" ]; then
 		echo
 		echo "Command: \`$CMDLINE\`"
 		echo
-		echo "Machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), Linux $(uname -r);" \
+		echo "Machine: $(nproc --all) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), Linux $(uname -r);" \
 			"daemon on CPU $GW_CPU (media.workers = 1), sbload on CPU $GEN_CPU, both at nice $NICE; ${DUR} s window per step;" \
 			"load average before the run: $LOAD0 (other jobs share the machine)."
 		echo

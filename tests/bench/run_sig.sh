@@ -113,7 +113,7 @@ if [ "$DOC" != "-" ]; then
 		echo
 		echo "Command: \`$CMDLINE\`"
 		echo
-		echo "Machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), Linux $(uname -r);" \
+		echo "Machine: $(nproc --all) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), Linux $(uname -r);" \
 			"daemon on CPU $GW_CPU, sbload and sipp $(sipp -v 2>&1 | grep -o 'v[0-9.]*' | head -1) on CPU $GEN_CPU, nice $NICE; ${DUR} s window;" \
 			"load average before the run: $LOAD0 (other jobs share the machine)."
 		echo
