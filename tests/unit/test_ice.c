@@ -118,6 +118,16 @@ static void make_on(fixture *f, end *e, const char *addr, bool controlling,
 	assert_int_equal(sb_ice_new(f->ctx, &p, &ops, e, &e->ice), 0);
 }
 
+/* Each side takes the other's description; both reach CONNECTED. */
+static void connect_ends(fixture *f, const sb_media_desc *da,
+			 const sb_media_desc *db)
+{
+	assert_int_equal(sb_ice_set_remote(f->a.ice, db), 0);
+	assert_int_equal(sb_ice_set_remote(f->b.ice, da), 0);
+	bool yes = true;
+	run_until(f, &f->a.connected, &f->b.connected, &yes);
+}
+
 static void make(fixture *f, end *e, bool controlling, const char *pub,
 		 uint16_t pmin, uint16_t pmax)
 {
@@ -148,10 +158,7 @@ static void test_connect_and_queue(void **state)
 	assert_int_equal(sb_ice_send(f->b.ice, hello, sizeof(hello)), 0);
 	assert_false(sb_ice_is_restart(f->a.ice, &db));
 
-	assert_int_equal(sb_ice_set_remote(f->a.ice, &db), 0);
-	assert_int_equal(sb_ice_set_remote(f->b.ice, &da), 0);
-	bool yes = true;
-	run_until(f, &f->a.connected, &f->b.connected, &yes);
+	connect_ends(f, &da, &db);
 	const uint8_t rtp[] = { 0x80, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 9 };
 	assert_int_equal(sb_ice_send(f->a.ice, rtp, sizeof(rtp)), 0);
 	bool got_a = false, got_b = false;
@@ -203,10 +210,7 @@ static void test_connect_ipv6(void **state)
 	g_snprintf(port, sizeof(port), " ::1 %u ", da.port);
 	assert_non_null(strstr(da.cands[0], port));
 
-	assert_int_equal(sb_ice_set_remote(f->a.ice, &db), 0);
-	assert_int_equal(sb_ice_set_remote(f->b.ice, &da), 0);
-	bool yes = true;
-	run_until(f, &f->a.connected, &f->b.connected, &yes);
+	connect_ends(f, &da, &db);
 	const uint8_t rtp[] = { 0x80, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 6 };
 	assert_int_equal(sb_ice_send(f->a.ice, rtp, sizeof(rtp)), 0);
 	run_until_rx(f, &f->b, 1);
