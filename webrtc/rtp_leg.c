@@ -345,16 +345,22 @@ static int bind_on(rtp_leg *r, const char *addr)
  * that family before we answer; an answer cannot, since our offer
  * already named an address (the family was chosen for the offer from
  * where the INVITE went: sb_leg_params.family). */
+/* Our address in family: media_addr, else alt_addr; NULL = none. */
+static const char *addr_of_family(const rtp_leg *r, int family)
+{
+	peer_addr a;
+	if (parse_addr(r->media_addr, 0, &a) == 0 && a.ss.ss_family == family)
+		return r->media_addr;
+	if (parse_addr(r->alt_addr, 0, &a) == 0 && a.ss.ss_family == family)
+		return r->alt_addr;
+	return NULL;
+}
+
 static int follow_family(rtp_leg *r, int family, bool offer)
 {
 	if (family == r->family)
 		return 0;
-	const char *addr = NULL;
-	peer_addr a;
-	if (parse_addr(r->media_addr, 0, &a) == 0 && a.ss.ss_family == family)
-		addr = r->media_addr;
-	else if (parse_addr(r->alt_addr, 0, &a) == 0 && a.ss.ss_family == family)
-		addr = r->alt_addr;
+	const char *addr = addr_of_family(r, family);
 	if (!offer || !addr)
 		return -EAFNOSUPPORT;
 	unbind(r);
@@ -509,11 +515,8 @@ int sb_rtp_leg_new(const sb_leg_params *p, sb_leg **out)
 	r->timeout_ms = p->rtp_timeout_ms;
 	r->port_min = p->port_min;
 	r->port_max = p->port_max;
-	peer_addr alt;
-	bool start_alt = p->family && p->family != probe.ss.ss_family &&
-			 r->alt_addr[0] && parse_addr(r->alt_addr, 0, &alt) == 0 &&
-			 alt.ss.ss_family == p->family;
-	int err = bind_on(r, start_alt ? r->alt_addr : r->media_addr);
+	const char *start = p->family ? addr_of_family(r, p->family) : NULL;
+	int err = bind_on(r, start ? start : r->media_addr);
 	if (err < 0) {
 		rl_free(&r->base);
 		return err;
