@@ -14,6 +14,12 @@ noinst_PROGRAMS += tests/bench/bench_ops
 tests_bench_bench_ops_SOURCES = tests/bench/bench_ops.c tests/bench/cpu_time.h
 tests_bench_bench_ops_LDADD = $(WEBRTC_LIBS)
 
+# How long the machine takes to wake a sleeping receiver (the latency
+# floor under both systems' figures).
+noinst_PROGRAMS += tests/bench/bench_wake
+tests_bench_bench_wake_SOURCES = tests/bench/bench_wake.c
+tests_bench_bench_wake_LDADD = -lpthread
+
 # What the socket poller pays per datagram, each way of reading.
 noinst_PROGRAMS += tests/bench/bench_poll
 tests_bench_bench_poll_SOURCES = tests/bench/bench_poll.c

@@ -106,9 +106,12 @@ bench_gw_conf "$WORK/gw.conf"
 # set: a relayed packet is one UDP receive + one send (the sendto+recv
 # pair) and one SRTP protect or unprotect; a relayed call moves 100
 # packets a second (50 each way). A transcoded call adds the codec work
-# bench_codec measures per 20 ms (both directions).
+# bench_codec measures per 20 ms (both directions). bench_wake gives the
+# latency floor under both systems: how long this machine takes to wake a
+# receiver asleep on the daemon's core.
 ops_costs() {
 	local ops=$BUILD/tests/bench/bench_ops codec=$BUILD/tests/bench/bench_codec
+	local wake=$BUILD/tests/bench/bench_wake
 	if [ ! -x "$ops" ] || [ ! -x "$codec" ]; then
 		echo "per-operation costs: skipped (build tests/bench/bench_ops and tests/bench/bench_codec)"
 		return
@@ -116,6 +119,8 @@ ops_costs() {
 	taskset -c "$GW_CPU" nice -n "$NICE" "$ops" >"$WORK/ops.txt" 2>&1
 	SB_SRTP_NSS=1 taskset -c "$GW_CPU" nice -n "$NICE" "$ops" 2>&1 | grep '^srtp' >>"$WORK/ops.txt"
 	taskset -c "$GW_CPU" nice -n "$NICE" "$codec" 2>&1 | grep -E '^(opus 8|PCMU|call opus48/c5|SILK call)' >>"$WORK/ops.txt"
+	# its threads pin themselves: receiver on the daemon's CPU
+	[ -x "$wake" ] && nice -n "$NICE" "$wake" "$GW_CPU" "$GEN_CPU" >>"$WORK/ops.txt" 2>&1
 	awk '
 		/^srtp AES_CM/ && /OpenSSL/ { ossl = ($5 + $8) / 2 }
 		/^srtp AES_CM/ && /libsrtp2/ { nss = ($5 + $8) / 2 }
