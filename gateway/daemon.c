@@ -16,6 +16,7 @@
 #include "gateway/media_anchor.h"
 #include "gateway/ops.h"
 #include "gateway/worker.h"
+#include "common/ip.h"
 #include "sip/proxy.h"
 #include "sip/security_log.h"
 #include "sip/sip_stack.h"
@@ -152,6 +153,24 @@ static const char *transport_name(sb_sip_transport t)
 	return t == SB_SIP_TRANSPORT_TCP ? "tcp" : t == SB_SIP_TRANSPORT_TLS ? "tls" : "udp";
 }
 
+/* What a wildcard SIP listener advertises toward a peer whose route is
+ * unknown: the media address of that family (the host phones reach). */
+static sb_sip_face_fallback face_fallback(const sb_config *c)
+{
+	sb_sip_face_fallback fb = { NULL, NULL };
+	const char *addrs[] = { c->media_address, c->media_address_alt };
+	for (size_t i = 0; i < G_N_ELEMENTS(addrs); i++) {
+		const char *a = addrs[i];
+		if (!a || !*a || sb_sip_face_is_wildcard(a))
+			continue;
+		if (sb_ip_family(a) == AF_INET && !fb.v4)
+			fb.v4 = a;
+		else if (sb_ip_family(a) == AF_INET6 && !fb.v6)
+			fb.v6 = a;
+	}
+	return fb;
+}
+
 static void media_ended(const char *call_id, const char *reason, void *user_data)
 {
 	sb_daemon *d = user_data;
@@ -221,6 +240,7 @@ static bool start(sb_daemon *d, GError **err)
 		.outbound_proxy = d->cfg->outbound_proxy,
 		.sip = ls, .n_sip = d->cfg->n_sip,
 		.ws_host = ws_host,
+		.face_fallback = face_fallback(d->cfg),
 		.svc_echo = d->cfg->svc_echo,
 		.svc_conf_prefix = d->cfg->svc_conference_prefix,
 	};

@@ -66,39 +66,31 @@ void sb_proxy_dialog_end(sb_proxy *p, sb_dialog *d)
 	g_hash_table_remove(p->dialogs, d->call_id);
 }
 
-const sb_proxy_listen *sb_proxy_listener_for(const sb_proxy *p, const url_t *next)
+char *sb_proxy_sip_uri(const sb_proxy *p, const sb_sip_peer *peer, const char *user,
+		       const char *params, const char *token)
 {
-	char tp[8] = "udp";
-	if (next && next->url_type == url_sips)
-		g_strlcpy(tp, "tls", sizeof(tp));
-	if (next && next->url_params)
-		url_param(next->url_params, "transport", tp, sizeof(tp));
-	for (unsigned i = 0; i < p->n_sip; i++)
-		if (!g_ascii_strcasecmp(p->sip[i].transport, tp))
-			return &p->sip[i];
-	return p->n_sip ? &p->sip[0] : NULL;
-}
-
-static char *sip_face_uri(const sb_proxy_listen *l, const char *user,
-			  const char *params, const char *token)
-{
-	bool v6 = strchr(l->host, ':') != NULL;
-	return g_strdup_printf("sip:%s%s%s%s%s:%u;transport=%s%s;" SB_FLOW_PARAM "=%s",
+	const sb_proxy_listen *l = sb_sip_face_listener(p->sip, p->n_sip, peer);
+	if (!l)
+		return NULL;
+	char host[INET6_ADDRSTRLEN];
+	sb_sip_face_host(l, peer, &p->face_fallback, host, sizeof(host));
+	bool v6 = strchr(host, ':') != NULL;
+	return g_strdup_printf("sip:%s%s%s%s%s:%u;transport=%s%s%s%s",
 			       user ? user : "", user ? "@" : "", v6 ? "[" : "",
-			       l->host, v6 ? "]" : "", l->port, l->transport,
-			       params ? params : "", token);
+			       host, v6 ? "]" : "", l->port, l->transport,
+			       params ? params : "", token ? ";" SB_FLOW_PARAM "=" : "",
+			       token ? token : "");
 }
 
 /* RFC 5658 double Record-Route: one entry facing each side, both carrying
  * the flow token so in-dialog requests find the WebSocket again. The top
  * entry faces the next hop. */
 int sb_proxy_add_record_routes(sb_proxy *p, msg_t *msg, sip_t *sip, sb_flow *f,
-			     const url_t *next, bool toward_sip)
+			     const sb_sip_peer *peer, bool toward_sip)
 {
-	const sb_proxy_listen *l = sb_proxy_listener_for(p, next);
-	if (!l)
+	g_autofree char *sipside = sb_proxy_sip_uri(p, peer, NULL, ";lr;r2=on", f->token);
+	if (!sipside)
 		return -ENOENT;
-	g_autofree char *sipside = sip_face_uri(l, NULL, ";lr;r2=on", f->token);
 	g_autofree char *wsside = g_strdup_printf(
 		"sip:%s;transport=ws;lr;r2=on;" SB_FLOW_PARAM "=%s", p->ws_host, f->token);
 	g_autofree char *first = g_strdup_printf("<%s>", toward_sip ? wsside : sipside);
@@ -179,13 +171,12 @@ static void nack_remember(sb_proxy *p, const char *branch)
 /* ---- REGISTER: Path and Contact alias (RFC 3327) ------------------------ */
 
 static int register_rewrite(sb_proxy *p, msg_t *msg, sip_t *sip, sb_flow *f,
-			    const url_t *next)
+			    const sb_sip_peer *peer)
 {
-	const sb_proxy_listen *l = sb_proxy_listener_for(p, next);
-	if (!l)
-		return -ENOENT;
 	su_home_t *home = msg_home(msg);
-	g_autofree char *path = sip_face_uri(l, NULL, ";lr;ob", f->token);
+	g_autofree char *path = sb_proxy_sip_uri(p, peer, NULL, ";lr;ob", f->token);
+	if (!path)
+		return -ENOENT;
 	g_autofree char *path_hdr = g_strdup_printf("<%s>", path);
 	sip_path_t *ph = sip_path_make(home, path_hdr);
 	if (!ph || msg_header_insert(msg, (msg_pub_t *)sip, (msg_header_t *)ph) < 0)
@@ -203,7 +194,7 @@ static int register_rewrite(sb_proxy *p, msg_t *msg, sip_t *sip, sb_flow *f,
 		const char *user = m->m_url->url_user ? m->m_url->url_user : "";
 		char *orig = url_as_string(home, m->m_url);
 		sb_flow_set_contact(f, user, orig);
-		g_autofree char *alias = sip_face_uri(l, user, NULL, f->token);
+		g_autofree char *alias = sb_proxy_sip_uri(p, peer, user, NULL, f->token);
 		GString *c = g_string_new(NULL);
 		g_string_append_printf(c, "%s<%s>", m->m_display ? m->m_display : "", alias);
 		for (int i = 0; m->m_params && m->m_params[i]; i++)
@@ -724,10 +715,12 @@ static void ws_request(sb_proxy *p, sb_flow *f, msg_t *msg, sip_t *sip)
 	}
 
 	url_t *next_url = url_hdup(msg_home(msg), URL_STRING_MAKE(next_hop)->us_url);
+	sb_sip_peer peer;
+	sb_sip_peer_from_url(next_url, &peer);
 	if (!in_dialog && is_dialog_creating(m))
-		sb_proxy_add_record_routes(p, msg, sip, f, next_url, true);
+		sb_proxy_add_record_routes(p, msg, sip, f, &peer, true);
 	if (m == sip_method_register)
-		register_rewrite(p, msg, sip, f, next_url);
+		register_rewrite(p, msg, sip, f, &peer);
 
 	sb_dialog *d = sb_proxy_dialog(p, call_id);
 	if (m == sip_method_invite && !in_dialog) {
@@ -910,6 +903,9 @@ sb_proxy *sb_proxy_new(nta_agent_t *agent, const sb_proxy_config *cfg)
 		p->sip[i].host = g_strdup(cfg->sip[i].host);
 		p->sip[i].port = cfg->sip[i].port;
 	}
+	p->face_v4 = g_strdup(cfg->face_fallback.v4 ? cfg->face_fallback.v4 : "");
+	p->face_v6 = g_strdup(cfg->face_fallback.v6 ? cfg->face_fallback.v6 : "");
+	p->face_fallback = (sb_sip_face_fallback){ p->face_v4, p->face_v6 };
 	p->ws_host = g_strdup(cfg->ws_host ? cfg->ws_host : "sipbridge.invalid");
 	p->svc_echo = g_strdup(cfg->svc_echo ? cfg->svc_echo : "");
 	p->svc_conf_prefix = g_strdup(cfg->svc_conf_prefix ? cfg->svc_conf_prefix : "");
@@ -948,6 +944,8 @@ void sb_proxy_free(sb_proxy *p)
 	g_free(p->sip);
 	g_free(p->outbound_proxy);
 	g_free(p->ws_host);
+	g_free(p->face_v4);
+	g_free(p->face_v6);
 	g_free(p->svc_echo);
 	g_free(p->svc_conf_prefix);
 	g_free(p);

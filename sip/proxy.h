@@ -14,6 +14,7 @@
 #include "sip/limits.h"
 #include "sip/registrations.h"
 #include "sip/sdp_hook.h"
+#include "sip/sip_face.h"
 #include "sip/sip_stack.h"
 #include "sip/ws_transport.h"
 
@@ -27,6 +28,9 @@ typedef struct sb_proxy_config {
 	const sb_proxy_listen *sip;      /* the gateway's SIP listeners */
 	unsigned n_sip;
 	const char *ws_host;             /* host for WS-side Via/Record-Route */
+	/* what a wildcard SIP listener advertises when the route toward the
+	 * peer is unknown (sip_face.h): the gateway's media addresses */
+	sb_sip_face_fallback face_fallback;
 	const char *svc_echo;            /* user part of the echo service */
 	const char *svc_conf_prefix;     /* user prefix of conference rooms */
 } sb_proxy_config;

@@ -13,6 +13,7 @@
 #include "sip/flow.h"
 #include "sip/proxy.h"
 #include "sip/proxy_msg.h"
+#include "sip/sip_face.h"
 
 struct sb_proxy {
 	nta_agent_t *agent;              /* borrowed: the stack owns it */
@@ -20,6 +21,8 @@ struct sb_proxy {
 	sb_proxy_listen *sip;            /* owned array (strings owned) */
 	unsigned n_sip;
 	char *ws_host;                   /* owned */
+	char *face_v4, *face_v6;         /* owned, "" = none */
+	sb_sip_face_fallback face_fallback; /* points at face_v4/v6 */
 	char *svc_echo;                  /* owned */
 	char *svc_conf_prefix;           /* owned */
 	sb_sdp_hook hook;
@@ -83,10 +86,14 @@ void sb_proxy_ws_reply(sb_proxy *p, sb_flow *f, const sip_t *req, int status,
 		       const char *phrase, const char *extra);
 sb_dialog *sb_proxy_dialog(sb_proxy *p, const char *call_id);
 void sb_proxy_dialog_end(sb_proxy *p, sb_dialog *d);
-const sb_proxy_listen *sb_proxy_listener_for(const sb_proxy *p, const url_t *next);
+/* "sip:[user@]host:port;transport=T" + params (";lr...", may be NULL)
+ * + ";sbf=token" (when token) of the listener facing peer, at the address
+ * peer reaches it on (sip_face.h); NULL without listeners. */
+char *sb_proxy_sip_uri(const sb_proxy *p, const sb_sip_peer *peer, const char *user,
+		       const char *params, const char *token);
 void sb_proxy_stxn_free(sb_stxn *t);
 int sb_proxy_add_record_routes(sb_proxy *p, msg_t *msg, sip_t *sip, sb_flow *f,
-			       const url_t *next, bool toward_sip);
+			       const sb_sip_peer *peer, bool toward_sip);
 
 /* proxy_sip.c */
 int sb_proxy_sip_request(sb_proxy *p, msg_t *msg, sip_t *sip);

@@ -282,10 +282,7 @@ static bool to_gateway_itself(const sb_proxy *p, const sip_t *sip)
 	const url_t *u = sip->sip_request->rq_url;
 	if (u->url_user || !u->url_host)
 		return false;
-	for (unsigned i = 0; i < p->n_sip; i++)
-		if (!g_ascii_strcasecmp(u->url_host, p->sip[i].host))
-			return true;
-	return false;
+	return sb_sip_face_is_ours(p->sip, p->n_sip, u->url_host);
 }
 
 int sb_proxy_sip_request(sb_proxy *p, msg_t *msg, sip_t *sip)
@@ -357,7 +354,9 @@ int sb_proxy_sip_request(sb_proxy *p, msg_t *msg, sip_t *sip)
 	if (!in_dialog && (m == sip_method_invite || m == sip_method_subscribe ||
 			   m == sip_method_refer || m == sip_method_notify)) {
 		/* Double Record-Route, the top one facing the browser. */
-		sb_proxy_add_record_routes(p, fwd, fs, f, NULL, false);
+		sb_sip_peer peer;
+		sb_sip_peer_from_msg(msg, sip, &peer);
+		sb_proxy_add_record_routes(p, fwd, fs, f, &peer, false);
 	}
 	char *limit_key = NULL;
 	if (m == sip_method_invite && !in_dialog && !d && p->draining) {

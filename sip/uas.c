@@ -42,15 +42,15 @@ static void make_tag(char *buf, size_t size)
 	g_snprintf(buf, size, "sb%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2], r[3], r[4], r[5]);
 }
 
-static char *contact_of(const sb_proxy *p, const sb_dialog *d, bool ws)
+/* Our Contact as a local service: toward a browser (sip_peer NULL) the
+ * WebSocket side's host, toward a phone the listener facing it. */
+static char *contact_of(const sb_proxy *p, const sb_dialog *d, const sb_sip_peer *sip_peer)
 {
 	const char *user = d->service[0] == 'c' ? "conference" : d->service;
-	if (ws)
+	if (!sip_peer)
 		return g_strdup_printf("Contact: <sip:%s@%s;transport=ws>\r\n", user, p->ws_host);
-	const sb_proxy_listen *l = sb_proxy_listener_for(p, NULL);
-	return g_strdup_printf("<sip:%s@%s%s%s:%u;transport=%s>", user,
-			       strchr(l->host, ':') ? "[" : "", l->host,
-			       strchr(l->host, ':') ? "]" : "", l->port, l->transport);
+	g_autofree char *uri = sb_proxy_sip_uri(p, sip_peer, user, NULL, NULL);
+	return uri ? g_strdup_printf("<%s>", uri) : NULL;
 }
 
 static sb_dialog *local_dialog(sb_proxy *p, sb_flow *f, const sip_t *sip,
@@ -105,7 +105,7 @@ static void ws_answered(sb_proxy *p, msg_t *msg, int status, void *ctx)
 	}
 	g_autofree char *body = sip->sip_payload
 		? g_strndup(sip->sip_payload->pl_data, sip->sip_payload->pl_len) : NULL;
-	g_autofree char *contact = contact_of(p, d, true);
+	g_autofree char *contact = contact_of(p, d, NULL);
 	g_autofree char *r = sb_pmsg_response_text_body(sip, 200, "OK", d->local_tag,
 		contact, body);
 	sb_ws_conn_send(c->flow->conn, r, strlen(r));
@@ -175,6 +175,7 @@ void sb_uas_ws_request(sb_proxy *p, sb_flow *f, msg_t *msg, sip_t *sip,
 typedef struct sip_ctx {
 	nta_incoming_t *irq;      /* owned */
 	char *call_id;
+	sb_sip_peer peer;         /* the phone, for our Contact */
 } sip_ctx;
 
 static void sip_ctx_free(gpointer data)
@@ -208,7 +209,7 @@ static void sip_answered(sb_proxy *p, msg_t *msg, int status, void *ctx)
 		return;
 	}
 	g_autofree char *body = g_strndup(sip->sip_payload->pl_data, sip->sip_payload->pl_len);
-	g_autofree char *contact = contact_of(p, d, false);
+	g_autofree char *contact = contact_of(p, d, &c->peer);
 	nta_incoming_treply(c->irq, 200, "OK", SIPTAG_CONTACT_STR(contact),
 			    SIPTAG_CONTENT_TYPE_STR("application/sdp"),
 			    SIPTAG_PAYLOAD_STR(body), TAG_END());
@@ -238,6 +239,7 @@ void sb_uas_sip_request(sb_proxy *p, msg_t *msg, sip_t *sip, const char *service
 		sip_ctx *c = g_new0(sip_ctx, 1);
 		c->irq = irq;
 		c->call_id = g_strdup(d->call_id);
+		sb_sip_peer_from_msg(copy, sip_object(copy), &c->peer);
 		sb_proxy_sdp(p, d, copy, SB_SIDE_SIP, sip_answered, c, sip_ctx_free);
 		return;
 	}

@@ -16,6 +16,8 @@
 #                (default: a fresh mktemp dir; the runner sets it per test)
 #   SB_IP        loopback address of the test (default 127.0.0.1; ::1 for IPv6)
 #   SB_SIP_IP    the SIP side's (default SB_IP)
+#   SB_SIP_LISTEN  host the SIP listeners bind (default SB_SIP_IP; e.g. a
+#                wildcard 0.0.0.0, which the peers still reach at SB_SIP_IP)
 #   SB_TEST_TIMEOUT  seconds after which the test kills itself (default 110)
 #   SB_KEEP      if set, the scratch dir is kept even when the test passes
 
@@ -355,7 +357,7 @@ sb_daemon_config() {
 	    -e "s|@RTP_HI@|$SB_RTP_HI|g" \
 	    -e "s|@OUTBOUND_PROXY@|${SB_OUTBOUND_PROXY:-}|g" \
 	    -e "s|@MEDIA_EXTRA@|${SB_MEDIA_EXTRA:-}|g" \
-	    -e "s|@IP@|$SB_IP|g" -e "s|@IPH@|$SB_IPH|g" -e "s|@SIPH@|$SB_SIP_IPH|g" \
+	    -e "s|@IP@|$SB_IP|g" -e "s|@IPH@|$SB_IPH|g" -e "s|@SIPH@|$(sb_iph "${SB_SIP_LISTEN:-$SB_SIP_IP}")|g" \
 	    "$SB_ROOT/tests/lib/sipbridge.conf.in" >"$f"
 	[ -n "${SB_CONF_EXTRA:-}" ] && printf '%s\n' "$SB_CONF_EXTRA" >>"$f"
 	# SB_LOG_LEVEL=debug (env) makes the daemon log verbosely in every test

@@ -53,6 +53,11 @@ for m in MESSAGE OPTIONS SUBSCRIBE; do
 	e "$m SIP->browser out of dialog (alias + Path): intact, 200 back" "$m sip->ws (out of dialog)" "s.arrived && s.body && s.status === 200"
 done
 e "OPTIONS to the gateway itself: 200 with Allow" "OPTIONS to the gateway" 's.status === 200 && /INVITE/.test(s.allow) && /SUBSCRIBE/.test(s.allow)'
+# Path, the alias and the Record-Route entries facing SIP name the address
+# the SIP side reaches the gateway at, also when the listener is a
+# wildcard (t_sig_methods_wildcard.sh): never 0.0.0.0.
+e "the SIP side is given $SB_SIP_IPH to send to (Path, alias, Record-Route)" advertised \
+	"s.uris.length >= 5 && s.uris.every(u => u.replace(/^sips?:([^@;]*@)?/, '').startsWith('$SB_SIP_IPH:'))"
 sb_expect_json "no orphan calls or transactions afterwards" "$J" 'r.idle && r.idle.calls === 0 && r.idle.transactions === 0'
 sb_check "daemon still running" sb_alive sipbridge
 sb_stop sipbridge 5

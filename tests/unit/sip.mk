@@ -13,3 +13,10 @@ TESTS += tests/unit/test_registrations
 tests_unit_test_registrations_SOURCES = tests/unit/test_registrations.c
 tests_unit_test_registrations_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_registrations_LDADD = $(SIP_LIBS) $(CMOCKA_LIBS)
+
+# sip/sip_face.c: the listener and address facing a SIP peer
+check_PROGRAMS += tests/unit/test_sip_face
+TESTS += tests/unit/test_sip_face
+tests_unit_test_sip_face_SOURCES = tests/unit/test_sip_face.c
+tests_unit_test_sip_face_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_sip_face_LDADD = $(SIP_LIBS) $(CMOCKA_LIBS)

@@ -6,6 +6,11 @@
 async (a, t) => {
   const R = { steps: {} };
   const S = (k, v) => { R.steps[k] = v; };
+  // every URI the gateway gives the SIP side to send to (Path, the
+  // Contact alias, Record-Route entries not facing the WebSocket)
+  const adv = [];
+  const advertised = (...vals) => { for (const v of vals) for (const u of (v || '').match(/<[^>]+>/g) || [v || ''])
+    if (u && !/transport=ws/.test(u)) adv.push(u.replace(/^<|>$/g, '')); };
   const w = await t.ua(a.ws, 'alice');
   const p = await t.udp(a.uas, 'phone');
   const auth = 'Digest username="alice", realm="sipbridge.test", nonce="abc123", uri="sip:sipbridge.test", response="0123456789abcdef0123456789abcdef", algorithm=MD5';
@@ -17,6 +22,7 @@ async (a, t) => {
   const alias = regIn && (/<([^>]+)>/.exec(regIn.h('contact')) || [])[1];
   const path = regIn && regIn.h('path');
   if (regIn) p.reply(regIn, 200, 'OK', { toTag: 'r1', headers: [`Contact: <${alias}>;expires=600`, 'Path: ' + path] });
+  advertised(path, alias);
   const regOk = await w.wait(m => m.status && m.h('call-id') === reg.callId);
   S('REGISTER', { arrived: !!regIn, auth: regIn && regIn.h('authorization') === auth, path: !!path, alias,
     status: regOk && regOk.status, contact_restored: regOk && /\.invalid/.test(regOk.h('contact') || '') });
@@ -42,6 +48,7 @@ async (a, t) => {
   if (subIn) p.reply(subIn, 200, 'OK', { toTag: 's1', headers: ['Expires: 60'] });
   const subr = await w.wait(m => m.status && m.h('call-id') === sub.callId);
   S('SUBSCRIBE ws->sip', { arrived: !!subIn, rr: subIn && subIn.hs('record-route').length, status: subr && subr.status });
+  advertised(...(subIn ? subIn.hs('record-route') : []));
   if (subIn) {
     const pd = p.dialogAsCallee(subIn, 's1');
     const pidf = '<?xml version="1.0"?><presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:bob@sipbridge.test"><tuple id="t"><status><basic>open</basic></status></tuple></presence>';
@@ -56,6 +63,7 @@ async (a, t) => {
   const inv = w.req('INVITE', 'sip:bob@sipbridge.test', { body: t.sdp(40000) });
   const invIn = await p.wait(m => m.method === 'INVITE');
   if (!invIn) { S('INVITE ws->sip', { arrived: false }); return R; }
+  advertised(...invIn.hs('record-route'));
   p.reply(invIn, 200, 'OK', { toTag: 'c1', body: t.rtpSdp(6000) });
   const ok = await w.wait(m => m.status >= 200 && m.h('call-id') === inv.callId && m.cseq().method === 'INVITE');
   S('INVITE ws->sip', { arrived: true, plain_rtp_offer: /RTP\/AVP/.test(invIn.body) && !/ice-ufrag/.test(invIn.body),
@@ -156,6 +164,7 @@ async (a, t) => {
         prack: !!prIn, rack: prIn && prIn.h('rack'), status: pr200 && pr200.status });
       w.reply(inn, 200, 'OK', { toTag: 'w2', body: t.sdp(40002) });
       const ok2 = await p.wait(m => m.status === 200 && m.h('call-id') === c.callId && m.cseq().method === 'INVITE', 10000);
+      advertised(...(ok2 ? ok2.hs('record-route') : []));
       const cd2 = ok2 && p.dialogAsCaller(c, ok2);
       if (cd2) p.inDialog(cd2, 'ACK', { cseq: c.cseq, noContact: true });
       const ack = await w.wait(m => m.method === 'ACK' && m.h('call-id') === c.callId);
@@ -188,6 +197,7 @@ async (a, t) => {
     const rr = await p.wait(m => m.status && m.h('call-id') === r.callId);
     S('OPTIONS to the gateway', { status: rr && rr.status, allow: rr && rr.h('allow') });
   }
+  S('advertised', { uris: adv });
   await t.sleep(500);
   R.idle = await t.idle(10000);
   w.close(); p.close();
