@@ -335,12 +335,27 @@ int sb_dialplan_normalise(const char *dialled, const char *intl_prefix,
 	return 0;
 }
 
-static const service *find_service(const sb_dialplan *dp, const char *target)
+bool sb_dialplan_room_name_ok(const char *s)
+{
+	if (!s || !*s)
+		return false;
+	for (; *s; s++)
+		if (!g_ascii_isalnum(*s) && !strchr("-_.", *s))
+			return false;
+	return true;
+}
+
+/* On the user part as dialled, not the normalised target: exactly what
+ * the proxy answers itself (sb_uas_service_of). Anything else goes to
+ * the trunk, so the rules must judge it: "conf-+1900...", or "ech%6F",
+ * which only decodes to the echo service's name. */
+static const service *find_service(const sb_dialplan *dp, const char *dialled)
 {
 	for (unsigned i = 0; i < dp->services->len; i++) {
 		const service *s = g_ptr_array_index(dp->services, i);
-		if (s->prefix ? g_str_has_prefix(target, s->name)
-			      : !strcmp(target, s->name))
+		if (s->prefix ? g_str_has_prefix(dialled, s->name) &&
+				sb_dialplan_room_name_ok(dialled + strlen(s->name))
+			      : !strcmp(dialled, s->name))
 			return s;
 	}
 	return NULL;
@@ -369,7 +384,7 @@ bool sb_dialplan_decide(const sb_dialplan *dp, const char *caller,
 		v->target[0] = '\0';
 		return verdict(v, false, "malformed-target");
 	}
-	const service *svc = find_service(dp, v->target);
+	const service *svc = find_service(dp, dialled ? dialled : "");
 	if (svc)
 		return verdict(v, true, svc->label);
 	const rule_set *set = set_for(dp, caller);

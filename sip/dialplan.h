@@ -91,9 +91,13 @@ int sb_dialplan_add_rule(sb_dialplan *dp, const char *set, const char *rule);
 /* Map caller user (1..64 chars) to set; a later mapping replaces an
  * earlier one. The set need not exist yet: see sb_dialplan_validate(). */
 int sb_dialplan_map_user(sb_dialplan *dp, const char *user, const char *set);
-/* Always allow target name (prefix=false) or any target starting with
- * it (prefix=true, e.g. "conf-"). "" is ignored (service disabled). */
+/* Always allow dialling name (prefix=false), or name followed by a room
+ * name (prefix=true, e.g. "conf-": sb_dialplan_room_name_ok), as
+ * dialled, before normalisation. "" is ignored (service disabled). */
 int sb_dialplan_add_service(sb_dialplan *dp, const char *name, bool prefix);
+
+/* A conference room's name: 1 or more of [A-Za-z0-9._-]. */
+bool sb_dialplan_room_name_ok(const char *s);
 
 /* NULL when the plan is complete ("default" exists, every mapped set
  * exists), else a message; *detail (may be NULL) gets the offending set

@@ -25,10 +25,8 @@ const char *sb_uas_service_of(const sb_proxy *p, const sip_t *sip, char *buf,
 		return buf;
 	}
 	size_t n = strlen(p->svc_conf_prefix);
-	if (n && !strncmp(user, p->svc_conf_prefix, n) && user[n]) {
-		for (const char *c = user + n; *c; c++)
-			if (!g_ascii_isalnum(*c) && !strchr("-_.", *c))
-				return NULL;
+	if (n && !strncmp(user, p->svc_conf_prefix, n) &&
+	    sb_dialplan_room_name_ok(user + n)) {
 		g_snprintf(buf, size, "conf:%s", user + n);
 		return buf;
 	}

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Security on calls from browsers (raw SIP over WebSocket, identities from
 # tokens), each refusal with its exact response and log line:
-#   dial plan: +1900... -> 403 with the reason; +44... -> relayed, sipp answers
+#   dial plan: +1900... -> 403 with the reason; +44... -> relayed, sipp answers;
+#     conf-+1900... (no room name, so not the conference service) -> 403
 #   limits.calls_per_user = 1 -> the user's second call gets 503 + Retry-After;
 #     after BYE the slot is free again
 #   limits.calls_total = 2 -> a third user's call gets 503 + Retry-After
@@ -36,7 +37,8 @@ seclog_has() { grep -E -- "security: $1" "$LOG" >/dev/null; }
 S=$SB_WORK
 client alice alice inv:+19005550100 inv:+442071234567 inv:+442071234568 touch:$S/a1 \
 	waitfile:$S/c1 bye:0 inv:+442071234569 bye:1 touch:$S/a2
-client bob bob waitfile:$S/a1 inv:+442071230001 touch:$S/b1 waitfile:$S/c1 bye:0
+client bob bob waitfile:$S/a1 inv:+442071230001 touch:$S/b1 waitfile:$S/c1 bye:0 \
+	inv:conf-+19005550101
 client carol carol waitfile:$S/b1 inv:+442071230002 touch:$S/c1 waitfile:$S/a2 \
 	sdpsize:+442071230003:3000 mlines:+442071230004:3 inv:0044-20-7123-0005 bye:0
 for n in alice bob carol; do
@@ -53,6 +55,12 @@ sb_check "log: call-denied with user, target and rule" \
 	seclog_has 'event=call-denied ip=127\.0\.0\.1 user="alice" target="\+19005550100" rule="deny:\+1900\*"$'
 sb_expect_eq "+44 number: relayed and answered by sipp" "200 OK|" "$(step alice 1)"
 sb_expect_eq "national format 0044-20-... normalised to +44, allowed" "200 OK|" "$(step carol 5)"
+# a conference-looking name that is no room name goes to the trunk, so the
+# dial plan judges it (it used to pass as the conference service)
+sb_expect_eq "conf-+1900...: not a room, 403 by the dial plan" \
+	"403 Forbidden (destination not allowed by the dial plan)|" "$(step bob 4)"
+sb_check "log: call-denied for conf-+1900... by deny:*" \
+	seclog_has 'event=call-denied ip=127\.0\.0\.1 user="bob" target="conf-\+19005550101" rule="deny:\*"$'
 
 echo "calls per user (1)"
 sb_expect_eq "alice's second call: 503 with Retry-After" \

@@ -153,7 +153,13 @@ static const decide_case decisions[] = {
 	/* services: always allowed, even for "nothing" */
 	{ "eve", "echo", true, "service:echo", NULL, NULL },
 	{ "bob", "conf-42", true, "service:conf-*", NULL, NULL },
-	{ NULL, "conf-sales;x=1", true, "service:conf-*", NULL, "conf-sales" },
+	/* ... as dialled: what only looks like a service once normalised,
+	 * or has no room name, goes to the trunk and meets the rules */
+	{ "eve", "conf-sales;x=1", false, "default-deny", "nothing", "conf-sales" },
+	{ "eve", "conf-+19005551234", false, "default-deny", "nothing", NULL },
+	{ "eve", "conf-", false, "default-deny", "nothing", NULL },
+	{ "eve", "ech%6F", false, "default-deny", "nothing", "echo" },
+	{ "eve", "conf-room.2_b", true, "service:conf-*", NULL, NULL },
 	{ NULL, "echo2", true, "allow:[a-z]*", "default", NULL },
 	{ "eve", "echo2", false, "default-deny", "nothing", NULL },
 	/* malformed */
