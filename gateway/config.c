@@ -5,6 +5,7 @@
  * thread (load); the result is immutable. */
 #include "gateway/config.h"
 #include "common/ip.h"
+#include "webrtc/leg.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -29,11 +30,15 @@ typedef struct schema_key {
 static const char *check_hostport(const config_setting_t *s);
 static const char *check_hostport_opt(const config_setting_t *s);
 static const char *check_sip_listen(const config_setting_t *s);
-static const char *check_ip_opt(const config_setting_t *s);
 static const char *check_ip(const config_setting_t *s);
 static const char *check_sip_uri_opt(const config_setting_t *s);
 static const char *check_port_range(const config_setting_t *s);
 static const char *check_nonneg(const config_setting_t *s);
+static const char *check_positive(const config_setting_t *s);
+static const char *check_echo_delay(const config_setting_t *s);
+static const char *check_reachable_ip(const config_setting_t *s);
+static const char *check_reachable_ip_opt(const config_setting_t *s);
+static const char *check_stun_server(const config_setting_t *s);
 /* route.dtmf: the form DTMF from the browser takes toward SIP. */
 static int dtmf_mode_of(const char *v, sb_dtmf_mode *out)
 {
@@ -75,10 +80,10 @@ static const schema_key schema[] = {
 	{ "route.outbound_proxy", T_STRING, check_sip_uri_opt },
 	{ "route.dtmf", T_STRING, check_dtmf },
 	{ "media", T_GROUP, NULL },
-	{ "media.address", T_STRING, check_ip },
-	{ "media.public_address", T_STRING, check_ip_opt },
+	{ "media.address", T_STRING, check_reachable_ip },
+	{ "media.public_address", T_STRING, check_reachable_ip_opt },
 	{ "media.rtp_ports", T_PORT_RANGE, check_port_range },
-	{ "media.stun_server", T_STRING, check_hostport_opt },
+	{ "media.stun_server", T_STRING, check_stun_server },
 	{ "media.rtp_timeout", T_INT, check_nonneg },
 	{ "media.workers", T_INT, check_nonneg },
 	{ "media.prefer_opus", T_BOOL, NULL },
@@ -88,8 +93,8 @@ static const schema_key schema[] = {
 	{ "services", T_GROUP, NULL },
 	{ "services.echo", T_STRING, check_user },
 	{ "services.conference_prefix", T_STRING, check_user },
-	{ "services.conference_max_participants", T_INT, check_nonneg },
-	{ "services.echo_delay_ms", T_INT, check_nonneg },
+	{ "services.conference_max_participants", T_INT, check_positive },
+	{ "services.echo_delay_ms", T_INT, check_echo_delay },
 	{ "web", T_GROUP, NULL },
 	{ "web.root", T_STRING, NULL },
 	{ "web.ws_max_message", T_INT, check_nonneg },
@@ -187,9 +192,32 @@ static const char *check_ip(const config_setting_t *s)
 	return NULL;
 }
 
-static const char *check_ip_opt(const config_setting_t *s)
+/* An address others are told to send to (ICE candidate, SDP c=): a
+ * wildcard would reach nobody. */
+static const char *check_reachable_ip(const config_setting_t *s)
 {
-	return *config_setting_get_string(s) ? check_ip(s) : NULL;
+	const char *e = check_ip(s);
+	if (e)
+		return e;
+	if (sb_ip_is_wildcard(config_setting_get_string(s)))
+		return "must be an address browsers and phones can reach, not a wildcard";
+	return NULL;
+}
+
+static const char *check_reachable_ip_opt(const config_setting_t *s)
+{
+	return *config_setting_get_string(s) ? check_reachable_ip(s) : NULL;
+}
+
+static const char *check_stun_server(const config_setting_t *s)
+{
+	sb_hostport hp;
+	const char *v = config_setting_get_string(s);
+	if (!*v)
+		return NULL;
+	if (sb_config_parse_hostport(v, &hp) < 0 || sb_ip_is_wildcard(hp.host))
+		return "expected \"IP:PORT\" of a STUN server (IPv6 as \"[::1]:PORT\")";
+	return NULL;
 }
 
 static const char *check_sip_uri_opt(const config_setting_t *s)
@@ -221,6 +249,17 @@ static const char *check_port_range(const config_setting_t *s)
 static const char *check_nonneg(const config_setting_t *s)
 {
 	return config_setting_get_int(s) < 0 ? "must not be negative" : NULL;
+}
+
+static const char *check_positive(const config_setting_t *s)
+{
+	return config_setting_get_int(s) < 1 ? "must be at least 1" : NULL;
+}
+
+static const char *check_echo_delay(const config_setting_t *s)
+{
+	int v = config_setting_get_int(s);
+	return v < 0 || v > SB_ECHO_MAX_DELAY_MS ? "must be 0 to 2000 (ms)" : NULL;
 }
 
 static const char *check_user(const config_setting_t *s)
@@ -389,7 +428,7 @@ static char *alt_media_address(const sb_config *c)
 	for (unsigned i = 0; fam && i < c->n_sip; i++) {
 		const char *h = c->sip[i].addr.host;
 		int f = sb_ip_family(h);
-		if (f && f != fam && strcmp(h, "0.0.0.0") && strcmp(h, "::"))
+		if (f && f != fam && !sb_ip_is_wildcard(h))
 			return g_strdup(h);
 	}
 	return g_strdup("");
@@ -460,7 +499,7 @@ static int load_security(const config_t *cf, sb_config *c, const char *file,
 	return 0;
 }
 
-static bool is_loopback(const char *host)
+bool sb_config_host_is_loopback(const char *host)
 {
 	return g_str_has_prefix(host, "127.") || !strcmp(host, "::1") ||
 	       !g_ascii_strcasecmp(host, "localhost");
@@ -470,15 +509,31 @@ bool sb_config_is_open_relay(const sb_config *c, const char **which)
 {
 	if (c->open_relay || c->auth.keys || c->dialplan)
 		return false;
-	if (c->has_http && !is_loopback(c->http.host)) {
+	if (c->has_http && !sb_config_host_is_loopback(c->http.host)) {
 		*which = "listen.http";
 		return true;
 	}
-	if (c->has_https && !is_loopback(c->https.host)) {
+	if (c->has_https && !sb_config_host_is_loopback(c->https.host)) {
 		*which = "listen.https";
 		return true;
 	}
 	return false;
+}
+
+char *sb_config_startup_error(const sb_config *c)
+{
+	const char *which;
+	if (sb_config_is_open_relay(c, &which))
+		return g_strdup_printf(
+			"%s binds beyond loopback with neither auth.token_secrets nor a "
+			"dialplan: anyone could call any number through this gateway. "
+			"Configure one, or set security.open_relay = true", which);
+	const char *files[] = { c->tls_cert, c->tls_key };
+	for (size_t i = 0; i < G_N_ELEMENTS(files); i++)
+		if (*files[i] && access(files[i], R_OK) < 0)
+			return g_strdup_printf("%s %s: %s", i ? "tls.key" : "tls.cert",
+					       files[i], g_strerror(errno));
+	return NULL;
 }
 
 static int cross_check(const config_t *cf, sb_config *c, const char *file,

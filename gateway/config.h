@@ -109,6 +109,15 @@ typedef struct sb_config {
  * plan restrict who may call where, and security.open_relay is not set. */
 bool sb_config_is_open_relay(const sb_config *c, const char **which);
 
+/* 127.0.0.0/8, ::1 or "localhost". */
+bool sb_config_host_is_loopback(const char *host);
+
+/* Why a configuration that loaded cannot start: an open relay, a TLS
+ * file that cannot be read. NULL when it can; else a message (caller
+ * frees). The daemon refuses to start with it and --check-config reports
+ * it, so that a check that passes means a start that does. */
+char *sb_config_startup_error(const sb_config *c);
+
 /* Load and validate FILE. On error returns NULL and sets *err to
  * "FILE:LINE: message". Caller owns the result (unref). */
 sb_config *sb_config_load(const char *path, GError **err);

@@ -161,7 +161,7 @@ static sb_sip_face_fallback face_fallback(const sb_config *c)
 	const char *addrs[] = { c->media_address, c->media_address_alt };
 	for (size_t i = 0; i < G_N_ELEMENTS(addrs); i++) {
 		const char *a = addrs[i];
-		if (!a || !*a || sb_sip_face_is_wildcard(a))
+		if (!a || !*a || sb_ip_is_wildcard(a))
 			continue;
 		if (sb_ip_family(a) == AF_INET && !fb.v4)
 			fb.v4 = a;
@@ -199,14 +199,18 @@ static bool start(sb_daemon *d, GError **err)
 	if (!stun_symbol_ok(err))
 		return false;
 	const char *which;
-	if (sb_config_is_open_relay(d->cfg, &which)) {
+	if (sb_config_is_open_relay(d->cfg, &which))
 		sb_seclog_open_relay_refused(NULL, which, "no-tokens-no-dialplan", NULL);
-		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
-			    "%s binds beyond loopback with neither auth.token_secrets nor a "
-			    "dialplan: anyone could call any number through this gateway. "
-			    "Configure one, or set security.open_relay = true", which);
+	g_autofree char *why = sb_config_startup_error(d->cfg);
+	if (why) {
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", why);
 		return false;
 	}
+	/* allowed (a monitoring network), but it has no authentication */
+	if (d->cfg->has_admin && !sb_config_host_is_loopback(d->cfg->admin.host))
+		g_warning("listen.admin %s:%u is beyond loopback and has no authentication: "
+			  "anyone who reaches it can end calls, drain and reload the gateway",
+			  d->cfg->admin.host, d->cfg->admin.port);
 	if (sb_cert_new("sipbridge", &d->cert) < 0) {
 		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
 			    "cannot create the DTLS certificate");

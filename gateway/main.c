@@ -47,6 +47,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (check) {
+		g_autofree char *why = sb_config_startup_error(cfg);
+		if (why) {
+			fprintf(stderr, "%s: %s\n", path, why);
+			return 1;
+		}
 		printf("%s: configuration OK\n", path);
 		return 0;
 	}

@@ -14,17 +14,6 @@
 
 #include "common/ip.h"
 
-bool sb_sip_face_is_wildcard(const char *host)
-{
-	struct in6_addr a6;
-	struct in_addr a4;
-	if (!host || !strcmp(host, "*"))
-		return host != NULL;
-	if (inet_pton(AF_INET, host, &a4) == 1)
-		return a4.s_addr == htonl(INADDR_ANY);
-	return inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_UNSPECIFIED(&a6);
-}
-
 /* host may be an IPv6 literal in brackets, as in a URL */
 static void set_addr(struct sockaddr_storage *ss, const char *host, unsigned port)
 {
@@ -134,7 +123,7 @@ void sb_sip_face_host(const sb_sip_listen_spec *l, const sb_sip_peer *peer,
 		      const sb_sip_face_fallback *fb, char *buf, size_t size)
 {
 	g_strlcpy(buf, l->host, size);
-	if (!sb_sip_face_is_wildcard(l->host))
+	if (!sb_ip_is_wildcard(l->host))
 		return;
 	int lf = host_family(l->host), pf = peer->addr.ss_family;
 	/* an IPv4 socket cannot reach an IPv6 peer: then only the fallback */
@@ -183,7 +172,7 @@ bool sb_sip_face_is_ours(const sb_sip_listen_spec *ls, unsigned n, const char *h
 		if (h.ss_family && h.ss_family == l.ss_family &&
 		    !memcmp(&h, &l, sizeof(h)))
 			return true;
-		wildcard |= sb_sip_face_is_wildcard(ls[i].host);
+		wildcard |= sb_ip_is_wildcard(ls[i].host);
 	}
 	return wildcard && is_local_address(&h);
 }

@@ -63,7 +63,4 @@ void sb_sip_face_host(const sb_sip_listen_spec *l, const sb_sip_peer *peer,
  * is a wildcard. */
 bool sb_sip_face_is_ours(const sb_sip_listen_spec *ls, unsigned n, const char *host);
 
-/* True for "0.0.0.0", "::" (any spelling) and "*". */
-bool sb_sip_face_is_wildcard(const char *host);
-
 #endif

@@ -38,6 +38,17 @@ sb_expect_eq "--check-config on an unknown key exits 1" 1 "$rc"
 sb_check "unknown key reported with its line ($out)" grep -Eq "unknown.conf:[0-9]+: " <<<"$out"
 out=$("$SB_BIN" -c "$SB_WORK/missing.conf" --check-config 2>&1); rc=$?
 sb_check "--check-config on a missing file fails ($out)" test "$rc" -ne 0
+# valid syntax the daemon still refuses to start with: --check-config says
+# so too (an open relay; a TLS file it cannot read)
+sed 's/^\( *http *= *\)"[^"]*:\([0-9]*\)"/\1"0.0.0.0:\2"/' "$SB_WORK/good.conf" >"$SB_WORK/relay.conf"
+out=$("$SB_BIN" -c "$SB_WORK/relay.conf" --check-config 2>&1); rc=$?
+sb_expect_eq "--check-config on an open relay (http on 0.0.0.0, no tokens, no dial plan) exits 1" 1 "$rc"
+sb_check "open relay reported with the file and the key ($out)" \
+	grep -q "relay.conf: listen.http binds beyond loopback" <<<"$out"
+sed 's|^tls: *{ *cert = ""; *key = "";|tls:   { cert = "'"$SB_WORK"'/none.pem"; key = "";|' "$SB_WORK/good.conf" >"$SB_WORK/cert.conf"
+out=$("$SB_BIN" -c "$SB_WORK/cert.conf" --check-config 2>&1); rc=$?
+sb_expect_eq "--check-config with an unreadable tls.cert exits 1" 1 "$rc"
+sb_check "unreadable tls.cert reported ($out)" grep -q "tls.cert .*none.pem: No such file" <<<"$out"
 
 echo "start, /health, page"
 sb_daemon_start

@@ -92,6 +92,13 @@ static const bad_case bad[] = {
 	{ "listen: {\n sip = [ \"sctp:127.0.0.1:5060\" ];\n};\n", 2, "udp:IP:PORT" },
 	{ "\n\nmedia: { rtp_ports = [ 30000, 20000 ]; };\n", 3, "MIN" },
 	{ "media: { address = \"localhost\"; };\n", 1, "IP address" },
+	/* what peers are told to send to: never a wildcard */
+	{ "media: { address = \"0.0.0.0\"; };\n", 1, "not a wildcard" },
+	{ "media: {\n public_address = \"::\"; };\n", 2, "not a wildcard" },
+	{ "media: { stun_server = \"*:3478\"; };\n", 1, "STUN server" },
+	{ "media: { stun_server = \"stun.example.com:3478\"; };\n", 1, "IP:PORT" },
+	{ "services: { echo_delay_ms = 2500; };\n", 1, "0 to 2000" },
+	{ "services: { conference_max_participants = 0; };\n", 1, "at least 1" },
 	{ "route: { outbound_proxy = \"http://x\"; };\n", 1, "SIP URI" },
 	{ "listen: { https = \"0.0.0.0:8443\"; };\n", 1, "tls.cert" },
 	{ "log: { level = \"loud\"; };\n", 1, "debug" },

@@ -15,6 +15,7 @@
 #include <glib.h>
 #include <sofia-sip/url.h>
 
+#include "common/ip.h"
 #include "sip/sip_face.h"
 
 static bool have_ipv6_loopback(void)
@@ -40,13 +41,13 @@ static void peer_at(sb_sip_peer *p, const char *tp, const char *url)
 static void test_wildcard(void **state)
 {
 	(void)state;
-	assert_true(sb_sip_face_is_wildcard("0.0.0.0"));
-	assert_true(sb_sip_face_is_wildcard("::"));
-	assert_true(sb_sip_face_is_wildcard("0:0::0"));
-	assert_true(sb_sip_face_is_wildcard("*"));
-	assert_false(sb_sip_face_is_wildcard("127.0.0.1"));
-	assert_false(sb_sip_face_is_wildcard("::1"));
-	assert_false(sb_sip_face_is_wildcard(NULL));
+	assert_true(sb_ip_is_wildcard("0.0.0.0"));
+	assert_true(sb_ip_is_wildcard("::"));
+	assert_true(sb_ip_is_wildcard("0:0::0"));
+	assert_true(sb_ip_is_wildcard("*"));
+	assert_false(sb_ip_is_wildcard("127.0.0.1"));
+	assert_false(sb_ip_is_wildcard("::1"));
+	assert_false(sb_ip_is_wildcard(NULL));
 }
 
 static void test_peer_from_url(void **state)
