@@ -15,6 +15,7 @@
 #include "gateway/log.h"
 #include "gateway/media_anchor.h"
 #include "gateway/ops.h"
+#include "gateway/stun_probe.h"
 #include "gateway/worker.h"
 #include "common/ip.h"
 #include "sip/proxy.h"
@@ -37,6 +38,7 @@ typedef struct sb_daemon {
 	sb_media_anchor *media;    /* owned */
 	sb_ops *ops;               /* owned: metrics, admin API, CDRs */
 	sb_http_server *http;      /* owned */
+	sb_stun_probe *stun;       /* owned: media.stun_server, or NULL */
 	GSource *trim;             /* owned: the periodic heap trim */
 	gint64 started_us;
 	bool stopping;
@@ -100,6 +102,23 @@ static gboolean on_sigint(gpointer data)
 
 /* Reload the file: what is read per call or per line changes at once
  * (routes, services, security, log level); listeners and workers stay. */
+static void on_srflx(const char *addr, void *user_data)
+{
+	sb_daemon *d = user_data;
+	sb_media_anchor_set_srflx(d->media, addr);
+}
+
+/* (Re)start learning our mapped address for the configuration in force;
+ * an explicit media.public_address needs none. */
+static void stun_apply(sb_daemon *d)
+{
+	g_clear_pointer(&d->stun, sb_stun_probe_free);
+	sb_media_anchor_set_srflx(d->media, NULL);
+	if (*d->cfg->stun_server && !*d->cfg->media_public_address)
+		d->stun = sb_stun_probe_new(d->cfg->stun_server, d->cfg->media_address,
+					    on_srflx, d);
+}
+
 static int reload(char **error, void *user_data)
 {
 	sb_daemon *d = user_data;
@@ -121,6 +140,7 @@ static int reload(char **error, void *user_data)
 	sb_proxy_set_services(d->proxy, n->svc_echo, n->svc_conference_prefix);
 	sb_proxy_set_security(d->proxy, &n->auth, &n->limits, n->dialplan);
 	sb_media_anchor_set_config(d->media, n);
+	stun_apply(d);
 	if (n->has_https)
 		sb_http_server_reload_cert(d->http, n->tls_cert, n->tls_key);
 	g_message("configuration reloaded from %s", n->path);
@@ -256,6 +276,7 @@ static bool start(sb_daemon *d, GError **err)
 				       media_ended, d);
 	sb_sdp_hook hook = sb_media_anchor_hook(d->media);
 	sb_proxy_set_sdp_hook(d->proxy, &hook);
+	stun_apply(d);
 	d->ops = sb_ops_new(&(sb_ops_deps){ .proxy = d->proxy, .media = d->media,
 		.workers = d->workers, .cdr_path = d->cfg->cdr_path,
 		.media_addr = *d->cfg->media_public_address ? d->cfg->media_public_address
@@ -299,6 +320,7 @@ static void stop(sb_daemon *d)
 	sb_worker_pool_free(d->workers);
 	drain(d->ctx);
 	sb_http_server_free(d->http);
+	g_clear_pointer(&d->stun, sb_stun_probe_free);
 	drain(d->ctx);
 	sb_proxy_free(d->proxy);
 	sb_media_anchor_free(d->media);

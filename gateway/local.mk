@@ -13,6 +13,7 @@ libsb_gateway_a_SOURCES = \
 	gateway/log.c gateway/log.h \
 	gateway/media_anchor.c gateway/media_anchor.h \
 	gateway/ops.c gateway/ops.h \
+	gateway/stun_probe.c gateway/stun_probe.h \
 	gateway/metrics.c gateway/metrics.h \
 	gateway/msg.c gateway/msg.h \
 	gateway/worker.c gateway/worker.h

@@ -28,6 +28,7 @@ typedef struct worker_call {
 	sb_leg_kind kind[2];
 	int sip_family;                /* sb_sdp_event.sip_family of the first SDP */
 	char *room;                    /* owned: conference room, or NULL */
+	char *srflx;                   /* owned: mapped IP when the call began, or NULL */
 	char *call_id;                 /* owned, for events */
 	GMainContext *sig_ctx;         /* owned ref: where events go */
 	sb_media_anchor *anchor;       /* used on the signalling thread only */
@@ -76,6 +77,7 @@ struct sb_media_anchor {
 	void *end_data;
 	sb_media_anchor_final_cb final_cb;
 	void *final_data;
+	char srflx[64];                /* learnt mapped IP, "" = none */
 };
 
 /* OP_LOCAL: a local service answers the offer itself (echo, rooms). */
@@ -216,7 +218,7 @@ static int ensure_session(worker_call *wc)
 		.sip_family = wc->sip_family,
 		.port_min = c->rtp_port_min,
 		.port_max = c->rtp_port_max,
-		.stun_server = c->stun_server,
+		.srflx_addr = wc->srflx,
 		.rtp_timeout_ms = c->rtp_timeout_s * 1000,
 		.cert = wc->cert,
 		.kind = { wc->kind[0], wc->kind[1] },
@@ -241,6 +243,7 @@ static void worker_call_free(worker_call *wc)
 	sb_cert_unref(wc->cert);
 	g_main_context_unref(wc->sig_ctx);
 	g_free(wc->room);
+	g_free(wc->srflx);
 	g_free(wc->call_id);
 	g_free(wc);
 }
@@ -538,6 +541,7 @@ static anchor_call *call_new(sb_media_anchor *a, const sb_sdp_event *ev,
 	wc->anchor = a;
 	wc->worker = c->worker;
 	wc->room = g_strdup(c->room);
+	wc->srflx = a->srflx[0] ? g_strdup(a->srflx) : NULL;
 	wc->sip_family = sip_family;
 	SB_DEBUG(c->tag, "media toward SIP in %s (first SDP from %s%s)",
 		 sip_family == AF_INET6 ? "IPv6" : sip_family == AF_INET ? "IPv4"
@@ -816,6 +820,11 @@ void sb_media_anchor_stop(sb_media_anchor *a)
 		post_destroy(a, v);
 	g_hash_table_remove_all(a->calls);
 	g_hash_table_remove_all(a->rooms);
+}
+
+void sb_media_anchor_set_srflx(sb_media_anchor *a, const char *addr)
+{
+	g_strlcpy(a->srflx, addr ? addr : "", sizeof(a->srflx));
 }
 
 void sb_media_anchor_free(sb_media_anchor *a)

@@ -71,6 +71,11 @@ void sb_media_anchor_free(sb_media_anchor *a);
 /* New calls use this configuration (reload). */
 void sb_media_anchor_set_config(sb_media_anchor *a, sb_config *cfg);
 
+/* New calls offer browsers a srflx candidate at addr, our mapped IP
+ * (gateway/stun_probe.h); "" or NULL: none. Ignored while
+ * media.public_address is set. */
+void sb_media_anchor_set_srflx(sb_media_anchor *a, const char *addr);
+
 /* The hook to install in the proxy; data points at a. */
 sb_sdp_hook sb_media_anchor_hook(sb_media_anchor *a);
 

@@ -120,7 +120,7 @@ struct sb_ice {
 	char kept_addr[64];
 	uint16_t kept_port;
 	char *kept_pair;                 /* owned: sb_ice_describe_pair's text */
-	char *stun_server;       /* owned copy, "" for none */
+	char srflx_addr[64];     /* our mapped address, "" for none */
 };
 
 /* SB_ICE_VIA_LIBNICE=1 leaves every packet to libnice (and its consent
@@ -389,31 +389,6 @@ static void schedule_takeover(sb_ice *ice)
 	g_source_attach(ice->takeover, ice->ctx);
 }
 
-static int set_stun(NiceAgent *agent, const char *server)
-{
-	g_autofree char *host = NULL;
-	guint16 port = 3478;
-	const char *colon = strrchr(server, ':');
-	const char *close_br = strrchr(server, ']');
-
-	if (colon && (!close_br || colon > close_br)) {
-		host = g_strndup(server, (gsize)(colon - server));
-		port = (guint16)g_ascii_strtoull(colon + 1, NULL, 10);
-	} else {
-		host = g_strdup(server);
-	}
-	/* strip [] of an IPv6 literal */
-	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
-		memmove(host, host + 1, strlen(host));
-		host[strlen(host) - 1] = '\0';
-	}
-	if (!g_hostname_is_ip_address(host) || port == 0)
-		return -EINVAL;
-	g_object_set(agent, "stun-server", host, "stun-server-port",
-		     (guint)port, NULL);
-	return 0;
-}
-
 /* The one stream (audio, one component), its socket on a port of the
  * range, host candidates gathered (synchronously). */
 static int add_stream(sb_ice *ice)
@@ -449,9 +424,6 @@ static int make_agent(sb_ice *ice, const sb_ice_params *p)
 		return -EIO;
 	g_object_set(ice->agent, "controlling-mode", p->controlling,
 		     "ice-tcp", FALSE, "upnp", FALSE, NULL);
-	if (p->stun_server && *p->stun_server &&
-	    set_stun(ice->agent, p->stun_server) < 0)
-		return -EINVAL;
 	g_signal_connect(ice->agent, "component-state-changed",
 			 G_CALLBACK(on_state), ice);
 	g_signal_connect(ice->agent, "candidate-gathering-done",
@@ -468,7 +440,9 @@ int sb_ice_new(GMainContext *ctx, const sb_ice_params *p,
 {
 	if (!p->local_addr || !g_hostname_is_ip_address(p->local_addr) ||
 	    (p->public_addr && *p->public_addr &&
-	     !g_hostname_is_ip_address(p->public_addr)))
+	     !g_hostname_is_ip_address(p->public_addr)) ||
+	    (p->srflx_addr && *p->srflx_addr &&
+	     !g_hostname_is_ip_address(p->srflx_addr)))
 		return -EINVAL;
 	sb_ice *ice = g_new0(sb_ice, 1);
 	ice->ctx = g_main_context_ref(ctx);
@@ -486,7 +460,8 @@ int sb_ice_new(GMainContext *ctx, const sb_ice_params *p,
 	ice->consent_interval_ms = p->consent_interval_ms;
 	ice->consent_timeout_ms = p->consent_timeout_ms;
 	ice->direct_fd = -1;
-	ice->stun_server = g_strdup(p->stun_server ? p->stun_server : "");
+	if (p->srflx_addr && (!p->public_addr || !*p->public_addr))
+		g_strlcpy(ice->srflx_addr, p->srflx_addr, sizeof(ice->srflx_addr));
 	int err = make_agent(ice, p);
 	if (err < 0) {
 		sb_ice_free(ice);
@@ -515,17 +490,51 @@ static void advertise(sb_ice *ice, NiceCandidate *c)
 	c->base_addr = c->addr;
 }
 
-static void add_cand(sb_ice *ice, sb_media_desc *d, NiceCandidate *c)
+static void add_line(sb_ice *ice, sb_media_desc *d, NiceCandidate *c)
 {
 	if (d->n_cands >= SB_MD_MAX_CANDS)
 		return;
-	advertise(ice, c);
 	g_autofree gchar *line =
 		nice_agent_generate_local_candidate_sdp(ice->agent, c);
 	if (!line)
 		return;
 	const char *v = g_str_has_prefix(line, "a=") ? line + 2 : line;
 	g_strlcpy(d->cands[d->n_cands++], v, SB_MD_CAND_LEN);
+}
+
+/* media.stun_server: a host candidate's server-reflexive twin at our
+ * mapped address, same port (a 1:1 NAT keeps ports), for peers outside
+ * the NAT; libnice never learns of it, and needs not: their checks
+ * arrive on the host candidate's socket through the NAT. RFC 8445
+ * §5.1.2.1 priority with srflx's type preference, 100. */
+static void add_srflx(sb_ice *ice, sb_media_desc *d, const NiceCandidate *host)
+{
+	gchar ip[NICE_ADDRESS_STRING_LEN];
+	NiceAddress mapped;
+	if (!ice->srflx_addr[0] || host->type != NICE_CANDIDATE_TYPE_HOST)
+		return;
+	nice_address_to_string(&host->addr, ip);
+	nice_address_init(&mapped);
+	if (!strcmp(ip, ice->srflx_addr) ||
+	    !nice_address_set_from_string(&mapped, ice->srflx_addr) ||
+	    mapped.s.addr.sa_family != host->addr.s.addr.sa_family)
+		return;
+	NiceCandidate *c = nice_candidate_copy(host);
+	c->type = NICE_CANDIDATE_TYPE_SERVER_REFLEXIVE;
+	c->base_addr = host->addr;
+	c->addr = mapped;
+	nice_address_set_port(&c->addr, nice_address_get_port(&host->addr));
+	c->priority = (100u << 24) | (host->priority & 0xffffffu);
+	g_snprintf(c->foundation, sizeof(c->foundation), "%.8ssrflx", host->foundation);
+	add_line(ice, d, c);
+	nice_candidate_free(c);
+}
+
+static void add_cand(sb_ice *ice, sb_media_desc *d, NiceCandidate *c)
+{
+	add_srflx(ice, d, c);   /* before advertise() rewrites the copy */
+	advertise(ice, c);
+	add_line(ice, d, c);
 }
 
 /* The c= and m= address (RFC 8839 §4.2.1.2: the default candidate).
@@ -621,7 +630,6 @@ static int restart_agent(sb_ice *ice)
 	ice->kept_valid = false;
 	sb_ice_params p = {
 		.local_addr = ice->local_addr,
-		.stun_server = ice->stun_server,
 		.controlling = ice->controlling,
 	};
 	return make_agent(ice, &p);
@@ -780,7 +788,6 @@ void sb_ice_free(sb_ice *ice)
 	if (ice->agent)
 		g_object_unref(ice->agent);
 	g_slist_free_full(ice->retired, (GDestroyNotify)sb_ice_direct_free);
-	g_free(ice->stun_server);
 	g_free(ice->remote_ufrag);
 	g_free(ice->remote_pwd);
 	g_free(ice->kept_cand);

@@ -40,7 +40,10 @@ typedef struct sb_ice_params {
 	const char *public_addr;  /* IP literal advertised instead; NULL/"" */
 	uint16_t port_min;        /* 0,0 = any port */
 	uint16_t port_max;
-	const char *stun_server;  /* "IP:port" or NULL/"" */
+	/* our server-reflexive IP (media.stun_server, learnt by the
+	 * daemon): each host candidate gets a srflx twin at it, same port;
+	 * ignored with public_addr. NULL/"" = none */
+	const char *srflx_addr;
 	bool controlling;         /* offerer: true; answerer: false */
 	/* RFC 7675 timing once the gateway reads the pair (ice_direct.h);
 	 * 0 = the RFC's 5 s and 30 s; a shorter timeout alone shortens the

@@ -167,7 +167,7 @@ typedef struct sb_leg_params {
 	const char *alt_addr;
 	int family;
 	uint16_t port_min, port_max;  /* 0,0 = any */
-	const char *stun_server;      /* webrtc: "IP:port" or NULL */
+	const char *srflx_addr;       /* webrtc: our mapped IP or NULL (ice.h) */
 	unsigned rtp_timeout_ms;      /* rtp: 0 = no inactivity timeout */
 	sb_cert *cert;                /* webrtc: required, referenced */
 	uint32_t ssrc;                /* 0 = random */

@@ -69,7 +69,7 @@ typedef struct sb_media_params {
 	int sip_family;           /* RTP legs: family to start in, 0 = media_addr's */
 	uint16_t port_min;        /* media.rtp_ports */
 	uint16_t port_max;
-	const char *stun_server;  /* media.stun_server "IP:port", NULL/"" */
+	const char *srflx_addr;   /* mapped IP learnt from media.stun_server, NULL/"" */
 	unsigned rtp_timeout_ms;  /* RTP leg inactivity timeout, 0 = off */
 	sb_cert *cert;            /* shared identity; referenced */
 	sb_leg_kind kind[2];      /* leg kind of side 0 and side 1 */

@@ -24,7 +24,7 @@ typedef struct webrtc_leg {
 	sb_cert *cert;               /* ref */
 	char media_addr[64];
 	char public_addr[64];
-	char stun_server[128];
+	char srflx_addr[64];
 	char srtp_profiles[128];
 	uint16_t port_min, port_max;
 	sb_md_setup offer_setup;
@@ -246,7 +246,7 @@ static int ensure_ice(webrtc_leg *w, bool controlling)
 		.public_addr = w->public_addr,
 		.port_min = w->port_min,
 		.port_max = w->port_max,
-		.stun_server = w->stun_server,
+		.srflx_addr = w->srflx_addr,
 		.controlling = controlling,
 		.consent_timeout_ms = w->consent_ms,
 	};
@@ -412,9 +412,9 @@ int sb_webrtc_leg_new(const sb_leg_params *p, sb_leg **out)
 	if (p->public_addr)
 		g_strlcpy(w->public_addr, p->public_addr,
 			  sizeof(w->public_addr));
-	if (p->stun_server)
-		g_strlcpy(w->stun_server, p->stun_server,
-			  sizeof(w->stun_server));
+	if (p->srflx_addr)
+		g_strlcpy(w->srflx_addr, p->srflx_addr,
+			  sizeof(w->srflx_addr));
 	if (p->srtp_profiles)
 		g_strlcpy(w->srtp_profiles, p->srtp_profiles,
 			  sizeof(w->srtp_profiles));

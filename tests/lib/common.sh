@@ -357,6 +357,7 @@ sb_daemon_config() {
 	    -e "s|@RTP_HI@|$SB_RTP_HI|g" \
 	    -e "s|@OUTBOUND_PROXY@|${SB_OUTBOUND_PROXY:-}|g" \
 	    -e "s|@MEDIA_EXTRA@|${SB_MEDIA_EXTRA:-}|g" \
+	    -e "s|@STUN_SERVER@|${SB_STUN_SERVER:-}|g" \
 	    -e "s|@IP@|$SB_IP|g" -e "s|@IPH@|$SB_IPH|g" -e "s|@SIPH@|$(sb_iph "${SB_SIP_LISTEN:-$SB_SIP_IP}")|g" \
 	    "$SB_ROOT/tests/lib/sipbridge.conf.in" >"$f"
 	[ -n "${SB_CONF_EXTRA:-}" ] && printf '%s\n' "$SB_CONF_EXTRA" >>"$f"

@@ -13,3 +13,10 @@ TESTS += tests/unit/test_heap_trim
 tests_unit_test_heap_trim_SOURCES = tests/unit/test_heap_trim.c
 tests_unit_test_heap_trim_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_heap_trim_LDADD = $(GATEWAY_LIBS) $(CMOCKA_LIBS)
+
+# gateway/stun_probe.c: a Binding exchange against a responder thread
+check_PROGRAMS += tests/unit/test_stun_probe
+TESTS += tests/unit/test_stun_probe
+tests_unit_test_stun_probe_SOURCES = tests/unit/test_stun_probe.c
+tests_unit_test_stun_probe_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_stun_probe_LDADD = $(GATEWAY_LIBS) $(CMOCKA_LIBS) -lpthread

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 #include <glib.h>
@@ -234,6 +235,51 @@ static void test_public_address_and_ports(void **state)
 	assert_non_null(strstr(d.cands[0], port));
 }
 
+/* media.stun_server's mapped address: each host candidate gets a srflx
+ * twin (same port, raddr/rport the host, lower priority, its own
+ * foundation); connecting still works; public_addr wins over it. */
+static void test_srflx_candidate(void **state)
+{
+	fixture *f = *state;
+	sb_media_desc da, db;
+	memset(&da, 0, sizeof(da));
+	memset(&db, 0, sizeof(db));
+	sb_ice_params p = { .local_addr = "127.0.0.1", .srflx_addr = "127.0.0.77",
+			    .controlling = true };
+	assert_int_equal(sb_ice_new(f->ctx, &p, &ops, &f->a, &f->a.ice), 0);
+	make(f, &f->b, false, NULL, 0, 0);
+	assert_int_equal(sb_ice_get_local(f->a.ice, &da), 0);
+	assert_int_equal(sb_ice_get_local(f->b.ice, &db), 0);
+	assert_int_equal(da.n_cands, 2);
+	const char *srflx = strstr(da.cands[0], "typ srflx") ? da.cands[0] : da.cands[1];
+	const char *host = srflx == da.cands[0] ? da.cands[1] : da.cands[0];
+	assert_non_null(strstr(host, "typ host"));
+	char want[96];
+	g_snprintf(want, sizeof(want), " 127.0.0.77 %u typ srflx raddr 127.0.0.1 rport %u",
+		   da.port, da.port);
+	if (!strstr(srflx, want))
+		fail_msg("srflx line '%s' lacks '%s'", srflx, want);
+	unsigned long ph = 0, ps = 0;
+	char fh[40], fs[40];
+	assert_int_equal(sscanf(host, "candidate:%39s 1 %*s %lu", fh, &ph), 2);
+	assert_int_equal(sscanf(srflx, "candidate:%39s 1 %*s %lu", fs, &ps), 2);
+	assert_true(ps < ph && ps >> 24 == 100);
+	assert_string_not_equal(fh, fs);
+	assert_string_equal(da.addr, "127.0.0.1");   /* c= stays the host */
+	connect_ends(f, &da, &db);
+
+	/* an explicit public address: no srflx */
+	sb_ice *ice = NULL;
+	sb_media_desc dc;
+	memset(&dc, 0, sizeof(dc));
+	p.public_addr = "203.0.113.7";
+	assert_int_equal(sb_ice_new(f->ctx, &p, &ops, NULL, &ice), 0);
+	assert_int_equal(sb_ice_get_local(ice, &dc), 0);
+	assert_int_equal(dc.n_cands, 1);
+	assert_null(strstr(dc.cands[0], "srflx"));
+	sb_ice_free(ice);
+}
+
 static void test_remote_candidate_lines(void **state)
 {
 	fixture *f = *state;
@@ -267,9 +313,9 @@ static void test_bad_params(void **state)
 	sb_ice_params p = { .local_addr = "not-an-ip" };
 	assert_int_equal(sb_ice_new(f->ctx, &p, &ops, NULL, &ice), -EINVAL);
 	p.local_addr = "127.0.0.1";
-	p.stun_server = "stun.example.org:3478";
+	p.srflx_addr = "stun.example.org";
 	assert_int_equal(sb_ice_new(f->ctx, &p, &ops, NULL, &ice), -EINVAL);
-	p.stun_server = "127.0.0.1:3478";
+	p.srflx_addr = "198.51.100.2";
 	assert_int_equal(sb_ice_new(f->ctx, &p, &ops, NULL, &ice), 0);
 	sb_ice_free(ice);
 }
@@ -282,6 +328,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_connect_ipv6, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_public_address_and_ports,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_srflx_candidate,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remote_candidate_lines,
 						setup, teardown),
