@@ -9,7 +9,8 @@
  * The caller (the identity from the WebSocket token, see
  * sip/auth_token.h) is mapped to a set by name; unmapped callers use the
  * set "default". Local services (the echo test, conference rooms) are
- * always allowed, whatever the set says.
+ * always allowed, whatever the set says, when dialled exactly as the
+ * proxy answers them itself (sb_dialplan_add_service).
  *
  * Rules: "allow:PATTERN" or "deny:PATTERN". PATTERN is matched against
  * the whole normalised target, character by character:
