@@ -119,6 +119,37 @@ static void stun_apply(sb_daemon *d)
 					    on_srflx, d);
 }
 
+static bool hostport_differs(bool ha, const sb_hostport *a, bool hb, const sb_hostport *b)
+{
+	return ha != hb || (ha && (strcmp(a->host, b->host) || a->port != b->port));
+}
+
+/* What a reload cannot change in a running daemon (bound sockets, the
+ * threads, open files): say so, rather than drop it in silence. */
+static void warn_not_reloaded(const sb_config *o, const sb_config *n)
+{
+	g_autoptr(GString) keys = g_string_new(NULL);
+	bool sip = o->n_sip != n->n_sip;
+	for (unsigned i = 0; !sip && i < n->n_sip; i++)
+		sip = o->sip[i].transport != n->sip[i].transport ||
+		      hostport_differs(true, &o->sip[i].addr, true, &n->sip[i].addr);
+	const struct { bool changed; const char *key; } k[] = {
+		{ hostport_differs(o->has_http, &o->http, n->has_http, &n->http), "listen.http" },
+		{ hostport_differs(o->has_https, &o->https, n->has_https, &n->https), "listen.https" },
+		{ hostport_differs(o->has_admin, &o->admin, n->has_admin, &n->admin), "listen.admin" },
+		{ sip, "listen.sip" },
+		{ o->workers != n->workers, "media.workers" },
+		{ o->ws_max_message != n->ws_max_message, "web.ws_max_message" },
+		{ strcmp(o->cdr_path, n->cdr_path) != 0, "cdr.path" },
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(k); i++)
+		if (k[i].changed)
+			g_string_append_printf(keys, "%s%s", keys->len ? ", " : "", k[i].key);
+	if (keys->len)
+		g_warning("reload: %s changed; the running values stay until sipbridge restarts",
+			  keys->str);
+}
+
 static int reload(char **error, void *user_data)
 {
 	sb_daemon *d = user_data;
@@ -133,6 +164,7 @@ static int reload(char **error, void *user_data)
 	}
 	/* Listeners and workers stay as they are; what changes at once is
 	 * what is read per call or per line (routes, services, log level). */
+	warn_not_reloaded(d->cfg, n);
 	sb_config_unref(d->cfg);
 	d->cfg = n;
 	sb_log_set_level(n->log_level);

@@ -52,8 +52,11 @@ sb_check "reloaded" reload "$(extra "\"$B\", \"$A\"" '"allow:+44*", "deny:*"' 3)
 sb_check "A still accepted (rotation overlap)" opens "$A"
 sb_check "B accepted" opens "$B"
 
-echo "reload: secrets [B], +44 denied, ws_per_ip 1"
-sb_check "reloaded" reload "$(extra "\"$B\"" '"deny:+44*", "allow:*"' 1)"
+echo "reload: secrets [B], +44 denied, ws_per_ip 1 (and a key a reload cannot change)"
+sb_check "reloaded" reload "$(extra "\"$B\"" '"deny:+44*", "allow:*"' 1)
+web: { ws_max_message = 32768; };"
+sb_check "log: web.ws_max_message needs a restart, said so" \
+	grep -q 'reload: web.ws_max_message changed; the running values stay until sipbridge restarts' "$LOG"
 sb_check "A refused after rotation" shut "$A"
 sb_check "log: A is token-forged now" grep -q 'security: event=ws-refused ip=127.0.0.1 reason=token-forged' "$LOG"
 sb_check "B accepted" opens "$B"
