@@ -117,6 +117,7 @@ struct sb_ice {
 	bool kept_valid;
 	char kept_ufrag[64], kept_pwd[64];
 	char *kept_cand;                 /* owned: the selected local candidate */
+	char *kept_srflx;                /* owned: its srflx twin, or NULL */
 	char kept_addr[64];
 	uint16_t kept_port;
 	char *kept_pair;                 /* owned: sb_ice_describe_pair's text */
@@ -289,6 +290,7 @@ static void drop_agent(sb_ice *ice)
 }
 
 static void advertise(sb_ice *ice, NiceCandidate *c);
+static void add_srflx(sb_ice *ice, sb_media_desc *d, const NiceCandidate *host);
 
 /* What sb_ice_get_local and sb_ice_describe_pair need once the agent
  * is gone: our credentials, the selected local candidate (the only one
@@ -301,6 +303,12 @@ static bool keep_local(sb_ice *ice, const char *ufrag, const char *pwd)
 	    !nice_agent_get_selected_pair(ice->agent, ice->sid, 1, &l, &r) ||
 	    !l)
 		return false;
+	/* a peer beyond the NAT reached us at the twin: a re-offer must
+	 * keep offering it */
+	sb_media_desc twin = { .n_cands = 0 };
+	add_srflx(ice, &twin, l);
+	g_free(ice->kept_srflx);
+	ice->kept_srflx = twin.n_cands ? g_strdup(twin.cands[0]) : NULL;
 	NiceCandidate *c = nice_candidate_copy(l);
 	advertise(ice, c);
 	g_autofree gchar *line = nice_agent_generate_local_candidate_sdp(
@@ -570,6 +578,8 @@ static int get_kept(const sb_ice *ice, sb_media_desc *d)
 	g_strlcpy(d->cands[0], ice->kept_cand ? ice->kept_cand : "",
 		  SB_MD_CAND_LEN);
 	d->n_cands = 1;
+	if (ice->kept_srflx)
+		g_strlcpy(d->cands[d->n_cands++], ice->kept_srflx, SB_MD_CAND_LEN);
 	d->end_of_candidates = true;
 	g_strlcpy(d->addr, ice->kept_addr, sizeof(d->addr));
 	d->port = ice->kept_port;
@@ -791,6 +801,7 @@ void sb_ice_free(sb_ice *ice)
 	g_free(ice->remote_ufrag);
 	g_free(ice->remote_pwd);
 	g_free(ice->kept_cand);
+	g_free(ice->kept_srflx);
 	g_free(ice->kept_pair);
 	pump_unref(ice->pump);
 	g_main_context_unref(ice->ctx);

@@ -9,7 +9,11 @@
 #   - the gateway logs the learnt address;
 #   - JsSIP's echo call gets a srflx candidate at 127.0.0.77 with the host
 #     candidate's port, connects (DTLS), selects the srflx pair and hears
-#     its own 1 kHz back.
+#     its own 1 kHz back;
+#   - after hold and resume (re-INVITEs), the answer still offers the
+#     srflx candidate and the audio comes back. (Once the worker reads the
+#     pair's socket itself and libnice's agent is gone, the kept
+#     description carries the twin too: test_ice_direct test_kept_srflx.)
 . "$(dirname "$0")/../lib/common.sh"
 sb_require_cmd node sox iptables
 sb_require_node_modules
@@ -50,6 +54,12 @@ async (a) => {
     await sb.sleep(1500);
     R.tone = await c.tone(2000);
     R.stats = await c.stats();
+    // a re-offer after the gateway took the pair over: still the twin
+    R.hold = await c.hold();
+    R.unhold = await c.unhold();
+    R.answer2 = pc.remoteDescription ? pc.remoteDescription.sdp : null;
+    await sb.sleep(1000);
+    R.tone2 = await c.tone(1500);
     R.end = await c.hangup();
   }
   R.summary = c.summary();
@@ -71,6 +81,11 @@ sb_expect_json "the selected pair is the srflx candidate (the only way in)" "$J"
 	'r.stats && /<-> 127\.0\.0\.77:\d+\/udp\(srflx\)/.test(r.stats.selectedPair || "")'
 sb_expect_json "browser hears its own 1 kHz back through the NAT" "$J" \
 	'r.tone && Math.abs(r.tone.peakHz - 1000) < 20 && r.tone.rms > 0.02'
+sb_expect_json "hold and resume (re-INVITEs) answered" "$J" 'r.hold && r.hold.ok && r.unhold && r.unhold.ok'
+sb_expect_json "the answer to the re-offer still has the srflx candidate" "$J" \
+	'/a=candidate:\S+ 1 udp \d+ 127\.0\.0\.77 \d+ typ srflx/.test(r.answer2 || "")'
+sb_expect_json "after resuming, the 1 kHz is back" "$J" \
+	'r.tone2 && Math.abs(r.tone2.peakHz - 1000) < 20 && r.tone2.rms > 0.02'
 sb_stop sipbridge 5
 sb_expect_eq "daemon exit status after SIGTERM" 0 $?
 sb_check_sanitizers

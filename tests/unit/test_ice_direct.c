@@ -138,6 +138,34 @@ static bool consent_flowing(fixture *f)
 	       sa.stun_answered >= 3 && sb.stun_answered >= 3;
 }
 
+/* media.stun_server: once the agent is gone, a re-offer still carries
+ * the selected candidate's srflx twin (a peer beyond the NAT reached us
+ * there). */
+static void test_kept_srflx(void **state)
+{
+	fixture *f = *state;
+	sb_media_desc da, db, again;
+	memset(&da, 0, sizeof(da));
+	memset(&db, 0, sizeof(db));
+	memset(&again, 0, sizeof(again));
+	sb_ice_params p = { .local_addr = "127.0.0.1", .srflx_addr = "127.0.0.77",
+			    .controlling = true };
+	assert_int_equal(sb_ice_new(f->ctx, &p, &ops, &f->a, &f->a.ice), 0);
+	make(f, &f->b, false);
+	assert_int_equal(sb_ice_get_local(f->a.ice, &da), 0);
+	assert_int_equal(sb_ice_get_local(f->b.ice, &db), 0);
+	assert_int_equal(da.n_cands, 2);
+	assert_int_equal(sb_ice_set_remote(f->a.ice, &db), 0);
+	assert_int_equal(sb_ice_set_remote(f->b.ice, &da), 0);
+	assert_true(run_until(f, both_direct, 5000));
+	assert_int_equal(sb_ice_get_local(f->a.ice, &again), 0);
+	assert_int_equal(again.n_cands, 2);
+	char want[64];
+	g_snprintf(want, sizeof(want), " 127.0.0.77 %u typ srflx", da.port);
+	assert_non_null(strstr(again.cands[1], want));
+	assert_non_null(strstr(again.cands[0], " typ host"));
+}
+
 static void test_two_direct_ends(void **state)
 {
 	fixture *f = *state;
@@ -401,6 +429,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_two_direct_ends, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_kept_srflx, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_against_libnice, setup,
 						teardown),
