@@ -9,6 +9,7 @@
 
 #include <sofia-sip/msg_header.h>
 #include <sofia-sip/sip_header.h>
+#include <sofia-sip/tport_tag.h>
 #include <sofia-sip/sip_status.h>
 
 #include "common/ip.h"
@@ -97,6 +98,17 @@ int sb_proxy_add_record_routes(sb_proxy *p, msg_t *msg, sip_t *sip, sb_flow *f,
 	g_autofree char *top = g_strdup_printf("<%s>", toward_sip ? sipside : wsside);
 	int r = sb_pmsg_push_record_route(msg, sip, first);
 	return r < 0 ? r : sb_pmsg_push_record_route(msg, sip, top);
+}
+
+/* The listener family a request to next_hop (a URI) must leave by, when
+ * its host is an IP literal (sb_sip_stack_tport_ident); NULL: any. */
+static const char *hop_ident(const char *next_hop)
+{
+	su_home_t home[1] = { SU_HOME_INIT(home) };
+	url_t *u = next_hop ? url_hdup(home, URL_STRING_MAKE(next_hop)->us_url) : NULL;
+	const char *ident = u ? sb_sip_stack_tport_ident(u->url_host) : NULL;
+	su_home_deinit(home);
+	return ident;
 }
 
 static void timer_clear(GSource **s)
@@ -510,7 +522,9 @@ static void forward_to_sip(sb_proxy *p, msg_t *msg, int status, void *ctx)
 	if (c->method == sip_method_ack) {
 		/* End-to-end ACK for a 2xx: no transaction (RFC 3261 §16.11). */
 		nta_outgoing_t *o = nta_outgoing_mcreate(p->agent, NULL, NULL,
-			URL_STRING_MAKE(c->next_hop), msg, TAG_END());
+			URL_STRING_MAKE(c->next_hop), msg,
+			TAG_IF(hop_ident(c->next_hop), TPTAG_IDENT(hop_ident(c->next_hop))),
+			TAG_END());
 		if (!o)
 			msg_destroy(msg);
 		else if (o != (nta_outgoing_t *)-1)
@@ -536,7 +550,10 @@ static void forward_to_sip(sb_proxy *p, msg_t *msg, int status, void *ctx)
 		sb_pmsg_response_text(sip, 408, "Request Timeout (no final answer)", c->flow->token,
 				      "Reason: SIP;cause=408;text=\"Timer C\"\r\n");
 	t->orq = nta_outgoing_mcreate(p->agent, ctxn_response, (nta_outgoing_magic_t *)t,
-				      URL_STRING_MAKE(c->next_hop), msg, TAG_END());
+				      URL_STRING_MAKE(c->next_hop), msg,
+				      TAG_IF(hop_ident(c->next_hop),
+					     TPTAG_IDENT(hop_ident(c->next_hop))),
+				      TAG_END());
 	if (!t->orq) {
 		g_warning("nta_outgoing_mcreate() failed toward %s", c->next_hop);
 		msg_destroy(msg);
@@ -839,7 +856,9 @@ static void end_dialog_of_closed_flow(sb_proxy *p, sb_dialog *d, const char *rea
 		if (m) {
 			SB_INFO(d->tag, "browser gone: BYE toward SIP (%s)", next);
 			nta_outgoing_t *o = nta_outgoing_mcreate(p->agent, NULL, NULL,
-				URL_STRING_MAKE(next), m, TAG_END());
+				URL_STRING_MAKE(next), m,
+				TAG_IF(hop_ident(next), TPTAG_IDENT(hop_ident(next))),
+				TAG_END());
 			if (!o)
 				msg_destroy(m);
 			else if (o != (nta_outgoing_t *)-1)

@@ -2,6 +2,7 @@
  * facts in shared/notes/signalling.md §1: the GSource is attached by us,
  * and destroyed only after su_root_destroy(). Signalling thread only. */
 #include "sip/sip_stack.h"
+#include "common/ip.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -113,6 +114,22 @@ static int agent_cb(nta_agent_magic_t *magic, nta_agent_t *agent, msg_t *msg,
 	return 0;
 }
 
+const char *sb_sip_stack_tport_ident(const char *host)
+{
+	char h[64];
+	size_t n = host ? strlen(host) : 0;
+	if (n >= 2 && host[0] == '[' && host[n - 1] == ']' && n - 2 < sizeof(h)) {
+		memcpy(h, host + 1, n - 2);
+		h[n - 2] = '\0';
+		host = h;
+	}
+	switch (sb_ip_family(host)) {
+	case AF_INET: return "v4";
+	case AF_INET6: return "v6";
+	default: return NULL;
+	}
+}
+
 static char *listen_url(const sb_sip_listen_spec *l)
 {
 	bool v6 = strchr(l->host, ':') != NULL;
@@ -153,6 +170,7 @@ sb_sip_stack *sb_sip_stack_new(GMainContext *ctx,
 	}
 	for (unsigned i = 0; i < n; i++) {
 		g_autofree char *url = listen_url(&listen[i]);
+		const char *ident = sb_sip_stack_tport_ident(listen[i].host);
 		int r;
 		if (i == 0) {
 			s->agent = nta_agent_create(
@@ -160,12 +178,14 @@ sb_sip_stack *sb_sip_stack_new(GMainContext *ctx,
 				(nta_agent_magic_t *)s, NTATAG_UA(0),
 				NTATAG_SERVER_RPORT(1), NTATAG_MERGE_482(0),
 				NTATAG_CANCEL_487(0), NTATAG_EXTRA_100(0),
+				TAG_IF(ident, TPTAG_IDENT(ident)),
 				TAG_IF(tls_cert_dir, TPTAG_CERTIFICATE(tls_cert_dir)),
 				TAG_END());
 			r = s->agent ? 0 : -1;
 		} else {
 			r = nta_agent_add_tport(
 				s->agent, URL_STRING_MAKE(url),
+				TAG_IF(ident, TPTAG_IDENT(ident)),
 				TAG_IF(tls_cert_dir, TPTAG_CERTIFICATE(tls_cert_dir)),
 				TAG_END());
 		}

@@ -10,6 +10,14 @@
 
 typedef struct sb_sip_stack sb_sip_stack;
 
+/* sofia's transport selection ignores the address family: with IPv4 and
+ * IPv6 listeners of one protocol, every request would leave by the first
+ * one, and an IPv6 next hop could not be reached. So each listener is
+ * named by its family ("v4", "v6"; NULL for a wildcard "*") and requests
+ * to an IP literal ask for the name of its family (TPTAG_IDENT). host may
+ * be in brackets, as in a URL. */
+const char *sb_sip_stack_tport_ident(const char *host);
+
 typedef struct sb_sip_listen_spec {
 	const char *transport;   /* "udp", "tcp", "tls" */
 	const char *host;        /* IP literal */

@@ -66,6 +66,10 @@ sb_wait reg 5
 sb_sig_binding "$SB_WORK/reg.msg"
 echo "  alias: $SIG_CONTACT"
 sb_check "registrar stored an alias on the gateway" grep -q "sbf=" <<<"$SIG_CONTACT"
+# the phones reach the gateway at SB_SIP_IPH: so must the alias and Path
+# (with listeners of both families, the phone's family's)
+sb_check "alias and Path name $SB_SIP_IPH ($SIG_CONTACT; $SIG_PATH)" \
+	sh -c 'case "$1|$2" in *"@$3:"*"|<sip:$3:"*) exit 0 ;; esac; exit 1' _ "$SIG_CONTACT" "$SIG_PATH" "$SB_SIP_IPH"
 
 # 1. late offer
 sb_bg late sipp -sf "$SB_SIPP_DIR/sig_uac_late.xml" -i "$SB_SIP_IP" -p "$UAC_PORT" -mi "$SB_SIP_IP" -mp "$UAC_MEDIA" \
@@ -81,6 +85,9 @@ sb_check "late offer: the gateway sends the browser's audio to the phone's media
 sb_wait late 30
 sb_expect_eq "late offer: 200 with an offer, ACK with the answer, BYE answered (sipp exit)" 0 $?
 sb_check "late offer: the gateway's offer in the 200 is plain RTP" sh -c "tr -d '\r' <'$SB_WORK/late.msg' | awk '/^SIP\/2.0 200/{f=1} f && /^m=audio [0-9]+ RTP\/AVP /{ok=1; exit} END{exit !ok}'"
+rr=$(tr -d '\r' <"$SB_WORK/late.msg" | awk '/^SIP\/2.0 200/{f=1} f && /^Record-Route:/{print} f && /^$/{exit}' | tr '\n' ' ')
+sb_check "late offer: the 200's Record-Route entry facing SIP names $SB_SIP_IPH ($rr)" \
+	grep -qF "<sip:$SB_SIP_IPH:$SB_SIP_PORT;transport=udp;" <<<"$rr"
 sb_wait_log callee 'SBCALLDONE 0' 20
 
 # 2. re-INVITEs from SIP

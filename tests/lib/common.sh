@@ -18,6 +18,8 @@
 #   SB_SIP_IP    the SIP side's (default SB_IP)
 #   SB_SIP_LISTEN  host the SIP listeners bind (default SB_SIP_IP; e.g. a
 #                wildcard 0.0.0.0, which the peers still reach at SB_SIP_IP)
+#   SB_SIP_FIRST another address whose UDP and TCP listeners come first in
+#                listen.sip (dual stack: 127.0.0.1 before SB_SIP_IP=::1)
 #   SB_TEST_TIMEOUT  seconds after which the test kills itself (default 110)
 #   SB_KEEP      if set, the scratch dir is kept even when the test passes
 
@@ -350,7 +352,10 @@ sb_daemon_config() {
 	[ -n "${SB_SIP_PORT:-}" ] || sb_free_port SB_SIP_PORT
 	[ -n "${SB_ADMIN_PORT:-}" ] || sb_free_port SB_ADMIN_PORT
 	[ -n "${SB_RTP_LO:-}" ] || sb_free_range SB_RTP_LO SB_RTP_HI 200
-	sed -e "s|@HTTP_PORT@|$SB_HTTP_PORT|g" \
+	# SB_SIP_FIRST: listeners put before the test's own (same port), e.g.
+	# another family's, which a peer of SB_SIP_IP's family must not be given
+	sed -e "s|@SIP_FIRST@|${SB_SIP_FIRST:+$(printf '"udp:%s:@SIP_PORT@", "tcp:%s:@SIP_PORT@", ' "$(sb_iph "$SB_SIP_FIRST")" "$(sb_iph "$SB_SIP_FIRST")")}|g" \
+	    -e "s|@HTTP_PORT@|$SB_HTTP_PORT|g" \
 	    -e "s|@SIP_PORT@|$SB_SIP_PORT|g" \
 	    -e "s|@ADMIN_PORT@|$SB_ADMIN_PORT|g" \
 	    -e "s|@RTP_LO@|$SB_RTP_LO|g" \
