@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -18,6 +19,38 @@ static inline int sb_ip_family(const char *s)
 	if (inet_pton(AF_INET, s, buf) == 1)
 		return AF_INET;
 	return inet_pton(AF_INET6, s, buf) == 1 ? AF_INET6 : 0;
+}
+
+/* host (an IP literal; IPv6 may be in brackets, as in a URL) and port
+ * as a socket address: 0 and *len set, or -1 when host is no literal. */
+static inline int sb_ip_sockaddr(const char *host, unsigned port,
+				 struct sockaddr_storage *ss, socklen_t *len)
+{
+	char h[INET6_ADDRSTRLEN + 2];
+	size_t n = host ? strlen(host) : 0;
+	memset(ss, 0, sizeof(*ss));
+	if (!n || n >= sizeof(h))
+		return -1;
+	memcpy(h, host, n + 1);
+	if (n >= 2 && h[0] == '[' && h[n - 1] == ']') {
+		memmove(h, h + 1, n - 2);
+		h[n - 2] = '\0';
+	}
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+	if (inet_pton(AF_INET, h, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		*len = sizeof(*s4);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, h, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		*len = sizeof(*s6);
+		return 0;
+	}
+	return -1;
 }
 
 /* "0.0.0.0", "::" (any spelling) or "*": an address to bind, never one

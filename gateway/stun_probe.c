@@ -12,6 +12,7 @@
 #include <stun/stunagent.h>
 #include <stun/usages/bind.h>
 
+#include "common/ip.h"
 #include "gateway/config.h"
 
 struct sb_stun_probe {
@@ -24,27 +25,6 @@ struct sb_stun_probe {
 	GSource *timer;              /* owned: the next probe */
 	bool running;                /* a probe is on the pool */
 };
-
-static int to_sockaddr(const char *host, unsigned port, struct sockaddr_storage *ss,
-		       socklen_t *len)
-{
-	memset(ss, 0, sizeof(*ss));
-	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t)port);
-		*len = sizeof(*s4);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)port);
-		*len = sizeof(*s6);
-		return 0;
-	}
-	return -EINVAL;
-}
 
 /* What a Binding answer may carry that we must understand (RFC 8489
  * §14: comprehension-required attributes outside the list refuse it). */
@@ -99,8 +79,8 @@ int sb_stun_probe_once(const char *server, const char *local_addr,
 	struct sockaddr_storage srv, local, mapped;
 	socklen_t srv_len, local_len;
 	if (sb_config_parse_hostport(server, &hp) < 0 ||
-	    to_sockaddr(hp.host, hp.port, &srv, &srv_len) < 0 ||
-	    to_sockaddr(local_addr, 0, &local, &local_len) < 0 ||
+	    sb_ip_sockaddr(hp.host, hp.port, &srv, &srv_len) < 0 ||
+	    sb_ip_sockaddr(local_addr, 0, &local, &local_len) < 0 ||
 	    srv.ss_family != local.ss_family)
 		return -EINVAL;
 	int fd = socket(srv.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);

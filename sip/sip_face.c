@@ -14,29 +14,12 @@
 
 #include "common/ip.h"
 
-/* host may be an IPv6 literal in brackets, as in a URL */
+/* host may be an IPv6 literal in brackets, as in a URL; anything else
+ * leaves ss_family 0 (unknown) */
 static void set_addr(struct sockaddr_storage *ss, const char *host, unsigned port)
 {
-	char h[64];
-	size_t n = host ? strlen(host) : 0;
-	memset(ss, 0, sizeof(*ss));
-	if (n >= 2 && host[0] == '[' && host[n - 1] == ']' && n - 2 < sizeof(h)) {
-		memcpy(h, host + 1, n - 2);
-		h[n - 2] = '\0';
-	} else if (n && n < sizeof(h)) {
-		memcpy(h, host, n + 1);
-	} else {
-		return;
-	}
-	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-	if (inet_pton(AF_INET, h, &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t)port);
-	} else if (inet_pton(AF_INET6, h, &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)port);
-	}
+	socklen_t len;
+	sb_ip_sockaddr(host, port, ss, &len);
 }
 
 void sb_sip_peer_from_url(const url_t *next, sb_sip_peer *out)

@@ -116,18 +116,11 @@ static int agent_cb(nta_agent_magic_t *magic, nta_agent_t *agent, msg_t *msg,
 
 const char *sb_sip_stack_tport_ident(const char *host)
 {
-	char h[64];
-	size_t n = host ? strlen(host) : 0;
-	if (n >= 2 && host[0] == '[' && host[n - 1] == ']' && n - 2 < sizeof(h)) {
-		memcpy(h, host + 1, n - 2);
-		h[n - 2] = '\0';
-		host = h;
-	}
-	switch (sb_ip_family(host)) {
-	case AF_INET: return "v4";
-	case AF_INET6: return "v6";
-	default: return NULL;
-	}
+	struct sockaddr_storage ss;
+	socklen_t len;
+	if (sb_ip_sockaddr(host, 0, &ss, &len) < 0)
+		return NULL;
+	return ss.ss_family == AF_INET6 ? "v6" : "v4";
 }
 
 static char *listen_url(const sb_sip_listen_spec *l)
