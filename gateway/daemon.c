@@ -100,8 +100,6 @@ static gboolean on_sigint(gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
-/* Reload the file: what is read per call or per line changes at once
- * (routes, services, security, log level); listeners and workers stay. */
 static void on_srflx(const char *addr, void *user_data)
 {
 	sb_daemon *d = user_data;
@@ -109,9 +107,16 @@ static void on_srflx(const char *addr, void *user_data)
 }
 
 /* (Re)start learning our mapped address for the configuration in force;
- * an explicit media.public_address needs none. */
-static void stun_apply(sb_daemon *d)
+ * an explicit media.public_address needs none. old: the configuration
+ * before a reload (NULL at start); when the server and our addresses are
+ * the same, what the probe learnt still holds and it goes on. */
+static void stun_apply(sb_daemon *d, const sb_config *old)
 {
+	const sb_config *c = d->cfg;
+	if (old && !strcmp(old->stun_server, c->stun_server) &&
+	    !strcmp(old->media_address, c->media_address) &&
+	    !strcmp(old->media_public_address, c->media_public_address))
+		return;
 	g_clear_pointer(&d->stun, sb_stun_probe_free);
 	sb_media_anchor_set_srflx(d->media, NULL);
 	if (*d->cfg->stun_server && !*d->cfg->media_public_address)
@@ -150,6 +155,8 @@ static void warn_not_reloaded(const sb_config *o, const sb_config *n)
 			  keys->str);
 }
 
+/* Reload the file: what is read per call or per line changes at once
+ * (routes, services, security, log level); listeners and workers stay. */
 static int reload(char **error, void *user_data)
 {
 	sb_daemon *d = user_data;
@@ -165,14 +172,15 @@ static int reload(char **error, void *user_data)
 	/* Listeners and workers stay as they are; what changes at once is
 	 * what is read per call or per line (routes, services, log level). */
 	warn_not_reloaded(d->cfg, n);
-	sb_config_unref(d->cfg);
+	sb_config *old = d->cfg;
 	d->cfg = n;
 	sb_log_set_level(n->log_level);
 	sb_proxy_set_outbound(d->proxy, n->outbound_proxy);
 	sb_proxy_set_services(d->proxy, n->svc_echo, n->svc_conference_prefix);
 	sb_proxy_set_security(d->proxy, &n->auth, &n->limits, n->dialplan);
 	sb_media_anchor_set_config(d->media, n);
-	stun_apply(d);
+	stun_apply(d, old);
+	sb_config_unref(old);
 	if (n->has_https)
 		sb_http_server_reload_cert(d->http, n->tls_cert, n->tls_key);
 	g_message("configuration reloaded from %s", n->path);
@@ -308,7 +316,7 @@ static bool start(sb_daemon *d, GError **err)
 				       media_ended, d);
 	sb_sdp_hook hook = sb_media_anchor_hook(d->media);
 	sb_proxy_set_sdp_hook(d->proxy, &hook);
-	stun_apply(d);
+	stun_apply(d, NULL);
 	d->ops = sb_ops_new(&(sb_ops_deps){ .proxy = d->proxy, .media = d->media,
 		.workers = d->workers, .cdr_path = d->cfg->cdr_path,
 		.media_addr = *d->cfg->media_public_address ? d->cfg->media_public_address
