@@ -53,6 +53,17 @@ static inline int sb_ip_sockaddr(const char *host, unsigned port,
 	return -1;
 }
 
+/* The IP of a socket address as text (no brackets, no port); false if
+ * it is neither IPv4 nor IPv6 or buf is too small. */
+static inline bool sb_ip_ntop(const struct sockaddr_storage *ss, char *buf, size_t size)
+{
+	const void *a = ss->ss_family == AF_INET6
+		? (const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr
+		: (const void *)&((const struct sockaddr_in *)ss)->sin_addr;
+	return (ss->ss_family == AF_INET || ss->ss_family == AF_INET6) &&
+	       inet_ntop(ss->ss_family, a, buf, (socklen_t)size) != NULL;
+}
+
 /* "0.0.0.0", "::" (any spelling) or "*": an address to bind, never one
  * to give a peer. */
 static inline bool sb_ip_is_wildcard(const char *s)

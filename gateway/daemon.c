@@ -214,21 +214,15 @@ static const char *transport_name(sb_sip_transport t)
 }
 
 /* What a wildcard SIP listener advertises toward a peer whose route is
- * unknown: the media address of that family (the host phones reach). */
+ * unknown: the media address of that family (the host phones reach).
+ * Neither is a wildcard (config.c); the other-family one may be "". */
 static sb_sip_face_fallback face_fallback(const sb_config *c)
 {
-	sb_sip_face_fallback fb = { NULL, NULL };
-	const char *addrs[] = { c->media_address, c->media_address_alt };
-	for (size_t i = 0; i < G_N_ELEMENTS(addrs); i++) {
-		const char *a = addrs[i];
-		if (!a || !*a || sb_ip_is_wildcard(a))
-			continue;
-		if (sb_ip_family(a) == AF_INET && !fb.v4)
-			fb.v4 = a;
-		else if (sb_ip_family(a) == AF_INET6 && !fb.v6)
-			fb.v6 = a;
-	}
-	return fb;
+	bool v6 = sb_ip_family(c->media_address) == AF_INET6;
+	return (sb_sip_face_fallback){
+		.v4 = v6 ? c->media_address_alt : c->media_address,
+		.v6 = v6 ? c->media_address : c->media_address_alt,
+	};
 }
 
 static void media_ended(const char *call_id, const char *reason, void *user_data)

@@ -91,10 +91,7 @@ int sb_stun_probe_once(const char *server, const char *local_addr,
 	close(fd);
 	if (err < 0)
 		return err;
-	const void *a = mapped.ss_family == AF_INET6
-		? (const void *)&((struct sockaddr_in6 *)&mapped)->sin6_addr
-		: (const void *)&((struct sockaddr_in *)&mapped)->sin_addr;
-	return inet_ntop(mapped.ss_family, a, out, (socklen_t)size) ? 0 : -EPROTO;
+	return sb_ip_ntop(&mapped, out, size) ? 0 : -EPROTO;
 }
 
 /* ---- the periodic probe -------------------------------------------------- */

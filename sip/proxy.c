@@ -521,10 +521,10 @@ static void forward_to_sip(sb_proxy *p, msg_t *msg, int status, void *ctx)
 	}
 	if (c->method == sip_method_ack) {
 		/* End-to-end ACK for a 2xx: no transaction (RFC 3261 §16.11). */
+		const char *ident = hop_ident(c->next_hop);
 		nta_outgoing_t *o = nta_outgoing_mcreate(p->agent, NULL, NULL,
 			URL_STRING_MAKE(c->next_hop), msg,
-			TAG_IF(hop_ident(c->next_hop), TPTAG_IDENT(hop_ident(c->next_hop))),
-			TAG_END());
+			TAG_IF(ident, TPTAG_IDENT(ident)), TAG_END());
 		if (!o)
 			msg_destroy(msg);
 		else if (o != (nta_outgoing_t *)-1)
@@ -549,11 +549,10 @@ static void forward_to_sip(sb_proxy *p, msg_t *msg, int status, void *ctx)
 	g_autofree char *timeout = c->method != sip_method_invite ? NULL :
 		sb_pmsg_response_text(sip, 408, "Request Timeout (no final answer)", c->flow->token,
 				      "Reason: SIP;cause=408;text=\"Timer C\"\r\n");
+	const char *ident = hop_ident(c->next_hop);
 	t->orq = nta_outgoing_mcreate(p->agent, ctxn_response, (nta_outgoing_magic_t *)t,
 				      URL_STRING_MAKE(c->next_hop), msg,
-				      TAG_IF(hop_ident(c->next_hop),
-					     TPTAG_IDENT(hop_ident(c->next_hop))),
-				      TAG_END());
+				      TAG_IF(ident, TPTAG_IDENT(ident)), TAG_END());
 	if (!t->orq) {
 		g_warning("nta_outgoing_mcreate() failed toward %s", c->next_hop);
 		msg_destroy(msg);
@@ -855,10 +854,10 @@ static void end_dialog_of_closed_flow(sb_proxy *p, sb_dialog *d, const char *rea
 		msg_t *m = bye ? msg_make(sip_default_mclass(), 0, bye, strlen(bye)) : NULL;
 		if (m) {
 			SB_INFO(d->tag, "browser gone: BYE toward SIP (%s)", next);
+			const char *ident = hop_ident(next);
 			nta_outgoing_t *o = nta_outgoing_mcreate(p->agent, NULL, NULL,
 				URL_STRING_MAKE(next), m,
-				TAG_IF(hop_ident(next), TPTAG_IDENT(hop_ident(next))),
-				TAG_END());
+				TAG_IF(ident, TPTAG_IDENT(ident)), TAG_END());
 			if (!o)
 				msg_destroy(m);
 			else if (o != (nta_outgoing_t *)-1)

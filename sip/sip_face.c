@@ -14,14 +14,6 @@
 
 #include "common/ip.h"
 
-/* host may be an IPv6 literal in brackets, as in a URL; anything else
- * leaves ss_family 0 (unknown) */
-static void set_addr(struct sockaddr_storage *ss, const char *host, unsigned port)
-{
-	socklen_t len;
-	sb_ip_sockaddr(host, port, ss, &len);
-}
-
 void sb_sip_peer_from_url(const url_t *next, sb_sip_peer *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -34,7 +26,8 @@ void sb_sip_peer_from_url(const url_t *next, sb_sip_peer *out)
 		url_param(next->url_params, "transport", out->transport,
 			  sizeof(out->transport));
 	unsigned port = next->url_port ? (unsigned)atoi(next->url_port) : 5060;
-	set_addr(&out->addr, next->url_host, port);
+	socklen_t len;
+	sb_ip_sockaddr(next->url_host, port, &out->addr, &len); /* a name: family 0 */
 }
 
 void sb_sip_peer_from_msg(msg_t *msg, const sip_t *sip, sb_sip_peer *out)
@@ -43,9 +36,11 @@ void sb_sip_peer_from_msg(msg_t *msg, const sip_t *sip, sb_sip_peer *out)
 	g_strlcpy(out->transport, "udp", sizeof(out->transport));
 	const char *proto = sip && sip->sip_via ? sip->sip_via->v_protocol : NULL;
 	const char *slash = proto ? strrchr(proto, '/') : NULL;
-	if (slash && slash[1] && strlen(slash + 1) < sizeof(out->transport))
-		for (size_t i = 0; i <= strlen(slash + 1); i++)
-			out->transport[i] = g_ascii_tolower(slash[1 + i]);
+	if (slash && slash[1] && strlen(slash + 1) < sizeof(out->transport)) {
+		g_strlcpy(out->transport, slash + 1, sizeof(out->transport));
+		for (char *c = out->transport; *c; c++)
+			*c = g_ascii_tolower(*c);
+	}
 	su_addrinfo_t *ai = msg ? msg_addrinfo(msg) : NULL;
 	if (ai && ai->ai_addr && ai->ai_addrlen <= sizeof(out->addr) &&
 	    (ai->ai_family == AF_INET || ai->ai_family == AF_INET6))
@@ -76,30 +71,25 @@ const sb_sip_listen_spec *sb_sip_face_listener(const sb_sip_listen_spec *ls,
 	return same_tp ? same_tp : n ? &ls[0] : NULL;
 }
 
-/* The source address the kernel picks toward peer, if it has a route. */
+static socklen_t addr_len(const struct sockaddr_storage *ss)
+{
+	return ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+					 : sizeof(struct sockaddr_in);
+}
+
+/* The source address the kernel picks toward peer (which has a port:
+ * a URL's or 5060, or where a request came from), if it has a route. */
 static bool route_source(const struct sockaddr_storage *peer, char *buf, size_t size)
 {
-	struct sockaddr_storage to = *peer, me;
+	struct sockaddr_storage me;
 	socklen_t len = sizeof(me);
-	socklen_t to_len = to.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-						    : sizeof(struct sockaddr_in);
-	/* connect() refuses port 0 on some kernels: any port does */
-	if (to.ss_family == AF_INET && !((struct sockaddr_in *)&to)->sin_port)
-		((struct sockaddr_in *)&to)->sin_port = htons(5060);
-	if (to.ss_family == AF_INET6 && !((struct sockaddr_in6 *)&to)->sin6_port)
-		((struct sockaddr_in6 *)&to)->sin6_port = htons(5060);
-	int fd = socket(to.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int fd = socket(peer->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return false;
-	bool ok = connect(fd, (struct sockaddr *)&to, to_len) == 0 &&
+	bool ok = connect(fd, (const struct sockaddr *)peer, addr_len(peer)) == 0 &&
 		  getsockname(fd, (struct sockaddr *)&me, &len) == 0;
 	close(fd);
-	if (!ok)
-		return false;
-	const void *a = me.ss_family == AF_INET6
-		? (const void *)&((struct sockaddr_in6 *)&me)->sin6_addr
-		: (const void *)&((struct sockaddr_in *)&me)->sin_addr;
-	return inet_ntop(me.ss_family, a, buf, (socklen_t)size) != NULL;
+	return ok && sb_ip_ntop(&me, buf, size);
 }
 
 void sb_sip_face_host(const sb_sip_listen_spec *l, const sb_sip_peer *peer,
@@ -121,36 +111,29 @@ void sb_sip_face_host(const sb_sip_listen_spec *l, const sb_sip_peer *peer,
 		g_strlcpy(buf, l->host, size);
 }
 
-/* An address is this machine's when a socket can bind to it. */
+/* An address (port 0) is this machine's when a socket can bind to it. */
 static bool is_local_address(const struct sockaddr_storage *ss)
 {
 	if (!ss->ss_family)
 		return false;
-	struct sockaddr_storage a = *ss;
-	socklen_t len = a.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-						: sizeof(struct sockaddr_in);
-	if (a.ss_family == AF_INET)
-		((struct sockaddr_in *)&a)->sin_port = 0;
-	else
-		((struct sockaddr_in6 *)&a)->sin6_port = 0;
-	int fd = socket(a.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int fd = socket(ss->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return false;
-	bool ok = bind(fd, (struct sockaddr *)&a, len) == 0;
+	bool ok = bind(fd, (const struct sockaddr *)ss, addr_len(ss)) == 0;
 	close(fd);
 	return ok;
 }
 
 bool sb_sip_face_is_ours(const sb_sip_listen_spec *ls, unsigned n, const char *host)
 {
-	struct sockaddr_storage h;
+	struct sockaddr_storage h, l;
+	socklen_t len;
 	bool wildcard = false;
-	set_addr(&h, host, 0);
+	sb_ip_sockaddr(host, 0, &h, &len);     /* a name: family 0 */
 	for (unsigned i = 0; i < n; i++) {
 		if (!g_ascii_strcasecmp(host, ls[i].host))
 			return true;
-		struct sockaddr_storage l;
-		set_addr(&l, ls[i].host, 0);
+		sb_ip_sockaddr(ls[i].host, 0, &l, &len);
 		/* the same address spelled differently ("[::1]" in a URL) */
 		if (h.ss_family && h.ss_family == l.ss_family &&
 		    !memcmp(&h, &l, sizeof(h)))
