@@ -134,6 +134,7 @@ void sb_uas_ws_request(sb_proxy *p, sb_flow *f, msg_t *msg, sip_t *sip,
 	case sip_method_bye:
 		sb_proxy_ws_reply(p, f, sip, 200, "OK", NULL);
 		msg_destroy(msg);
+		sb_dialog_set_end(d, SB_SIDE_WS, false, "BYE");
 		sb_proxy_dialog_end(p, d);
 		return;
 	case sip_method_invite:
@@ -248,6 +249,7 @@ void sb_uas_sip_request(sb_proxy *p, msg_t *msg, sip_t *sip, const char *service
 			sb_proxy_dialog_end(p, d);
 	} else if (m == sip_method_bye) {
 		nta_incoming_treply(irq, 200, "OK", TAG_END());
+		sb_dialog_set_end(d, SB_SIDE_SIP, false, "BYE");
 		sb_proxy_dialog_end(p, d);
 	} else if (m == sip_method_info || m == sip_method_options || m == sip_method_update ||
 		   m == sip_method_message || m == sip_method_notify) {

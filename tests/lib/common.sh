@@ -363,12 +363,33 @@ sb_daemon_config() {
 	    -e "s|@OUTBOUND_PROXY@|${SB_OUTBOUND_PROXY:-}|g" \
 	    -e "s|@MEDIA_EXTRA@|${SB_MEDIA_EXTRA:-}|g" \
 	    -e "s|@STUN_SERVER@|${SB_STUN_SERVER:-}|g" \
+	    -e "s|@SIP_TLS@|${SB_SIP_TLS_PORT:+, \"tls:@SIPH@:$SB_SIP_TLS_PORT\"}|g" \
+	    -e "s|@TLS_CERT@|${SB_TLS_CERT:-}|g" -e "s|@TLS_KEY@|${SB_TLS_KEY:-}|g" \
 	    -e "s|@IP@|$SB_IP|g" -e "s|@IPH@|$SB_IPH|g" -e "s|@SIPH@|$(sb_iph "${SB_SIP_LISTEN:-$SB_SIP_IP}")|g" \
 	    "$SB_ROOT/tests/lib/sipbridge.conf.in" >"$f"
 	[ -n "${SB_CONF_EXTRA:-}" ] && printf '%s\n' "$SB_CONF_EXTRA" >>"$f"
 	# SB_LOG_LEVEL=debug (env) makes the daemon log verbosely in every test
 	[ -n "${SB_LOG_LEVEL:-}" ] && printf 'log: { level = "%s"; };\n' "$SB_LOG_LEVEL" >>"$f"
 	return 0
+}
+
+# sb_sip_tls: a development certificate for localhost in $SB_WORK/tls
+# (SB_TLS_CERT, SB_TLS_KEY, and SB_TLS_PEM: key and certificate in one
+# file, as baresip wants it) and a free port for the daemon's SIP TLS
+# listener (SB_SIP_TLS_PORT), which sb_daemon_config then adds. sofia's TLS
+# transports leak their OpenSSL objects at exit (security_tls.lsan.supp
+# says which): the suppressions, with full malloc stacks so that the
+# rules match, go to the daemon through the environment.
+sb_sip_tls() {
+	"$SB_ROOT/conf/make-dev-cert.sh" "$SB_WORK/tls" >"$SB_WORK/cert.out" 2>&1 ||
+		sb_die "make-dev-cert.sh failed"
+	SB_TLS_CERT=$SB_WORK/tls/localhost.crt
+	SB_TLS_KEY=$SB_WORK/tls/localhost.key
+	SB_TLS_PEM=$SB_WORK/tls/agent.pem
+	cat "$SB_TLS_KEY" "$SB_TLS_CERT" >"$SB_TLS_PEM" && chmod 600 "$SB_TLS_PEM"
+	sb_free_port SB_SIP_TLS_PORT
+	export ASAN_OPTIONS="fast_unwind_on_malloc=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+	export LSAN_OPTIONS="suppressions=$SB_ROOT/tests/sip/security_tls.lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 }
 
 # sb_daemon_start [NAME]: write $SB_WORK/NAME.conf, start the daemon in the
