@@ -18,6 +18,7 @@
 #include "gateway/stun_probe.h"
 #include "gateway/worker.h"
 #include "common/ip.h"
+#include "sip/hop_resolve.h"
 #include "sip/proxy.h"
 #include "sip/security_log.h"
 #include "sip/sip_stack.h"
@@ -39,6 +40,7 @@ typedef struct sb_daemon {
 	sb_ops *ops;               /* owned: metrics, admin API, CDRs */
 	sb_http_server *http;      /* owned */
 	sb_stun_probe *stun;       /* owned: media.stun_server, or NULL */
+	sb_hop_resolve *hop;       /* owned: route.outbound_proxy by name, or NULL */
 	GSource *trim;             /* owned: the periodic heap trim */
 	gint64 started_us;
 	bool stopping;
@@ -98,6 +100,41 @@ static gboolean on_sigint(gpointer data)
 {
 	begin_stop(data, "SIGINT");
 	return G_SOURCE_CONTINUE;
+}
+
+static const char *transport_name(sb_sip_transport t)
+{
+	return t == SB_SIP_TRANSPORT_TCP ? "tcp" : t == SB_SIP_TRANSPORT_TLS ? "tls" : "udp";
+}
+
+/* The SIP listeners of c as the SIP layer takes them; strings are c's.
+ * Free with g_free. */
+static sb_sip_listen_spec *listen_specs(const sb_config *c)
+{
+	sb_sip_listen_spec *ls = g_new0(sb_sip_listen_spec, c->n_sip + 1);
+	for (unsigned i = 0; i < c->n_sip; i++)
+		ls[i] = (sb_sip_listen_spec){ transport_name(c->sip[i].transport),
+			c->sip[i].addr.host, c->sip[i].addr.port };
+	return ls;
+}
+
+static void on_hop(const char *hop, void *user_data)
+{
+	sb_daemon *d = user_data;
+	sb_proxy_set_outbound(d->proxy, hop);
+}
+
+/* route.outbound_proxy for the configuration in force: as written, and
+ * when its host is a name, resolved by the system (sip/hop_resolve.h).
+ * A reload that keeps the same proxy keeps what was resolved. */
+static void hop_apply(sb_daemon *d, const sb_config *old)
+{
+	if (old && !strcmp(old->outbound_proxy, d->cfg->outbound_proxy))
+		return;
+	g_clear_pointer(&d->hop, sb_hop_resolve_free);
+	sb_proxy_set_outbound(d->proxy, d->cfg->outbound_proxy);
+	g_autofree sb_sip_listen_spec *ls = listen_specs(d->cfg);
+	d->hop = sb_hop_resolve_new(d->cfg->outbound_proxy, ls, d->cfg->n_sip, on_hop, d);
 }
 
 static void on_srflx(const char *addr, void *user_data)
@@ -175,7 +212,7 @@ static int reload(char **error, void *user_data)
 	sb_config *old = d->cfg;
 	d->cfg = n;
 	sb_log_set_level(n->log_level);
-	sb_proxy_set_outbound(d->proxy, n->outbound_proxy);
+	hop_apply(d, old);
 	sb_proxy_set_services(d->proxy, n->svc_echo, n->svc_conference_prefix);
 	sb_proxy_set_security(d->proxy, &n->auth, &n->limits, n->dialplan);
 	sb_media_anchor_set_config(d->media, n);
@@ -206,11 +243,6 @@ static void add_signal(sb_daemon *d, int sig, GSourceFunc fn)
 	g_source_set_callback(s, fn, d, NULL);
 	g_source_attach(s, d->ctx);
 	g_source_unref(s);
-}
-
-static const char *transport_name(sb_sip_transport t)
-{
-	return t == SB_SIP_TRANSPORT_TCP ? "tcp" : t == SB_SIP_TRANSPORT_TLS ? "tls" : "udp";
 }
 
 /* What a wildcard SIP listener advertises toward a peer whose route is
@@ -280,10 +312,7 @@ static bool start(sb_daemon *d, GError **err)
 	g_info("%u media workers, SRTP crypto: %s",
 	       sb_worker_pool_size(d->workers), sb_srtp_crypto_name());
 
-	sb_sip_listen_spec *ls = g_new0(sb_sip_listen_spec, d->cfg->n_sip + 1);
-	for (unsigned i = 0; i < d->cfg->n_sip; i++)
-		ls[i] = (sb_sip_listen_spec){ transport_name(d->cfg->sip[i].transport),
-			d->cfg->sip[i].addr.host, d->cfg->sip[i].addr.port };
+	sb_sip_listen_spec *ls = listen_specs(d->cfg);
 	d->sip = sb_sip_stack_new(d->ctx, ls, d->cfg->n_sip,
 				  &(sb_sip_tls){ d->cfg->tls_cert, d->cfg->tls_key },
 				  NULL, NULL, err);
@@ -306,6 +335,7 @@ static bool start(sb_daemon *d, GError **err)
 	g_free(ls);
 	sb_sip_stack_set_handler(d->sip, sb_proxy_sip_message, d->proxy);
 	sb_proxy_set_security(d->proxy, &d->cfg->auth, &d->cfg->limits, d->cfg->dialplan);
+	hop_apply(d, NULL);
 	d->media = sb_media_anchor_new(d->cfg, d->workers, d->cert, d->ctx,
 				       media_ended, d);
 	sb_sdp_hook hook = sb_media_anchor_hook(d->media);
@@ -355,6 +385,7 @@ static void stop(sb_daemon *d)
 	drain(d->ctx);
 	sb_http_server_free(d->http);
 	g_clear_pointer(&d->stun, sb_stun_probe_free);
+	g_clear_pointer(&d->hop, sb_hop_resolve_free);
 	drain(d->ctx);
 	sb_proxy_free(d->proxy);
 	sb_media_anchor_free(d->media);

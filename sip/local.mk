@@ -12,6 +12,7 @@ libsb_sip_a_SOURCES = \
 	sip/proxy_msg.c sip/proxy_msg.h \
 	sip/proxy_policy.c sip/proxy_sdp.c sip/proxy_sip.c \
 	sip/sdp_hook.h \
+	sip/hop_resolve.c sip/hop_resolve.h \
 	sip/sip_face.c sip/sip_face.h \
 	sip/sip_stack.c sip/sip_stack.h \
 	sip/uas.c \

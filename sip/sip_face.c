@@ -71,6 +71,17 @@ const sb_sip_listen_spec *sb_sip_face_listener(const sb_sip_listen_spec *ls,
 	return same_tp ? same_tp : n ? &ls[0] : NULL;
 }
 
+bool sb_sip_face_has_family(const sb_sip_listen_spec *ls, unsigned n,
+			    const char *transport, int family)
+{
+	for (unsigned i = 0; i < n; i++) {
+		int lf = host_family(ls[i].host);
+		if (!g_ascii_strcasecmp(ls[i].transport, transport) && (!lf || lf == family))
+			return true;
+	}
+	return false;
+}
+
 static socklen_t addr_len(const struct sockaddr_storage *ss)
 {
 	return ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)

@@ -44,6 +44,11 @@ void sb_sip_peer_from_msg(msg_t *msg, const sip_t *sip, sb_sip_peer *out);
 const sb_sip_listen_spec *sb_sip_face_listener(const sb_sip_listen_spec *ls,
 						 unsigned n, const sb_sip_peer *peer);
 
+/* Whether ls[0..n-1] has a listener of transport that can reach a peer
+ * of family (AF_INET, AF_INET6): one bound to that family or to "*". */
+bool sb_sip_face_has_family(const sb_sip_listen_spec *ls, unsigned n,
+			    const char *transport, int family);
+
 /* The fallback addresses of a wildcard listener, by family (NULL or ""
  * when the gateway has none of that family). */
 typedef struct sb_sip_face_fallback {

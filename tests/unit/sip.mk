@@ -14,6 +14,13 @@ tests_unit_test_registrations_SOURCES = tests/unit/test_registrations.c
 tests_unit_test_registrations_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_registrations_LDADD = $(SIP_LIBS) $(CMOCKA_LIBS)
 
+# sip/hop_resolve.c: route.outbound_proxy by name, through the system resolver
+check_PROGRAMS += tests/unit/test_hop_resolve
+TESTS += tests/unit/test_hop_resolve
+tests_unit_test_hop_resolve_SOURCES = tests/unit/test_hop_resolve.c
+tests_unit_test_hop_resolve_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_hop_resolve_LDADD = $(SIP_LIBS) $(CMOCKA_LIBS)
+
 # sip/sip_face.c: the listener and address facing a SIP peer
 check_PROGRAMS += tests/unit/test_sip_face
 TESTS += tests/unit/test_sip_face
