@@ -156,12 +156,9 @@ sb_hop_resolve *sb_hop_resolve_new(const char *uri, const sb_sip_listen_spec *ls
 	su_home_t home[1] = { SU_HOME_INIT(home) };
 	url_t *u = url_hdup(home, URL_STRING_MAKE(uri)->us_url);
 	sb_hop_resolve *r = NULL;
-	char literal[INET6_ADDRSTRLEN + 2];
 	struct sockaddr_storage ss;
 	socklen_t len;
-	if (u && u->url_host && *u->url_host &&
-	    sb_ip_sockaddr(u->url_host, 0, &ss, &len) < 0 &&
-	    strlen(u->url_host) < sizeof(literal)) {
+	if (u && u->url_host && *u->url_host && sb_ip_sockaddr(u->url_host, 0, &ss, &len) < 0) {
 		r = g_new0(sb_hop_resolve, 1);
 		r->uri = g_strdup(uri);
 		r->host = g_strdup(u->url_host);
