@@ -2,7 +2,7 @@
 # Installs what a fresh Debian 12 machine lacks, then configures and builds
 # sipbridge. Idempotent and quiet when everything is already there.
 #   scripts/setup.sh [--asan] [--werror] [--builddir DIR] [--no-build] [--test-deps]
-# --test-deps also installs the test tools (sipp, baresip, sox, Chromium,
+# --test-deps also installs the test tools (sipp, baresip, Kamailio, sox, Chromium,
 # npm packages for the browser tests).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,7 +27,7 @@ build_pkgs=(build-essential autoconf automake libtool pkg-config
 	libwebsockets-dev libwebsockets-evlib-glib libnice-dev libsrtp2-dev
 	libssl-dev libopus-dev libspandsp-dev libconfig-dev libjansson-dev
 	libsqlite3-dev libcmocka-dev liburing-dev nodejs npm)
-test_pkgs=(sip-tester baresip-core sox chromium iproute2 iptables clang
+test_pkgs=(sip-tester baresip-core kamailio sox chromium iproute2 iptables clang
 	libclang-rt-14-dev curl procps psmisc)
 
 missing=()
