@@ -415,6 +415,25 @@ sb_daemon_start() {
 	sb_die "GET /health did not answer within 10 s"
 }
 
+# sb_daemon_reload [NAME]: rewrite NAME's config from the environment
+# (SB_OUTBOUND_PROXY, SB_CONF_EXTRA, ... as sb_daemon_config reads them),
+# send SIGHUP and wait (5 s) for the daemon to log one more
+# "configuration reloaded" line; fails at once when it logs that the
+# reload failed.
+sb_daemon_reload() {
+	local name=${1:-sipbridge} log i n
+	log=$SB_WORK/$name.log
+	n=$(grep -c 'configuration reloaded from' "$log")
+	sb_daemon_config "$SB_WORK/$name.conf"
+	kill -HUP "$(sb_pid "$name")" || return 1
+	for ((i = 0; i < 50; i++)); do
+		[ "$(grep -c 'configuration reloaded from' "$log")" -gt "$n" ] && return 0
+		grep -q 'reload failed, keeping the running configuration' "$log" && return 1
+		sleep 0.1
+	done
+	return 1
+}
+
 # sb_health: print the /health body (fails on HTTP error).
 sb_health() { sb_nsx curl -sf --max-time 2 "$SB_HTTP_URL/health"; }
 

@@ -25,20 +25,8 @@ wsc() { NODE_PATH=$SB_ROOT/node_modules timeout 30 ip netns exec "$SB_NS" node "
 url() { echo "$SB_WS_URL/$("$SB_ROOT/conf/make-token.sh" "$1" alice 600 | sed -n 's/^query=//p')"; }
 opens() { wsc open "$(url "$1")" | grep -q '"open":true'; }
 shut() { ! opens "$1"; }
-# reload EXTRA: rewrite the config, SIGHUP, wait for the n-th "reloaded" line
-RELOADS=0
-reload() {
-	SB_CONF_EXTRA=$1 sb_daemon_config "$SB_CONF"
-	RELOADS=$((RELOADS + 1))
-	kill -HUP "$(sb_pid sipbridge)"
-	local i
-	for ((i = 0; i < 50; i++)); do
-		[ "$(grep -c 'configuration reloaded from' "$LOG")" -ge "$RELOADS" ] && return 0
-		grep -q 'reload failed, keeping the running configuration' "$LOG" && return 1
-		sleep 0.1
-	done
-	return 1
-}
+# reload EXTRA: rewrite the config with EXTRA, SIGHUP, wait until reloaded
+reload() { SB_CONF_EXTRA=$1 sb_daemon_reload; }
 call() { wsc calls "$(url "$1")" "inv:$2" | sed -n 's/.*"status":\([0-9]*\),"reason":"\([^"]*\)".*/\1 \2/p'; }
 
 echo "start: secrets [A], +44 allowed, ws_per_ip 3"
