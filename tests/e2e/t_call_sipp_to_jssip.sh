@@ -11,7 +11,8 @@
 # SB_UAC_SCENARIO picks another sipp scenario for step 2: with
 # uac_call_route_video.xml (t_call_sipp_video_to_jssip.sh) the phone offers
 # audio + video: the browser gets no live video stream and the phone's
-# answer rejects the video (port 0).
+# answer rejects the video (port 0). SB_LIB=sipjs puts SIP.js in the page
+# instead of JsSIP (t_call_sipp_to_sipjs.sh).
 . "$(dirname "$0")/../lib/common.sh"
 sb_require_cmd node sipp sox
 sb_require_node_modules
@@ -30,7 +31,7 @@ sb_wait_port udp "$REG_PORT" 5 || sb_die "registrar did not listen"
 cat >"$SB_WORK/callee.js" <<'JS'
 async (a) => {
   const R = {};
-  const ua = await sb.ua({ lib: 'jssip', name: 'alice', ws: a.ws, uri: 'sip:alice@sipbridge.test', password: 'secret', autoAnswer: true });
+  const ua = await sb.ua({ lib: a.lib, name: 'alice', ws: a.ws, uri: 'sip:alice@sipbridge.test', password: 'secret', autoAnswer: true });
   R.connected = ua.connected;
   if (!ua.connected) return R;
   R.register = await ua.register(10000);
@@ -41,12 +42,14 @@ async (a) => {
   R.from = c.events[0] && c.events[0].from;
   R.state = await c.waitState('confirmed', 10000);
   R.stats = await c.stats();
-  R.offer = c.remoteSdp || ''; R.answer = c.localSdp || '';
+  const pc = c.pc();   // SIP.js reports no SDP events: the descriptions
+  R.offer = c.remoteSdp || (pc && pc.remoteDescription && pc.remoteDescription.sdp) || '';
+  R.answer = c.localSdp || (pc && pc.localDescription && pc.localDescription.sdp) || '';
   R.end = await c.waitEnded(15000);
   return R;
 }
 JS
-sb_browser_bg callee --timeout 60 --wav "$SB_WORK/mic.wav" --arg "{\"ws\":\"$SB_WS_URL\"}" "@$SB_WORK/callee.js"
+sb_browser_bg callee --timeout 60 --wav "$SB_WORK/mic.wav" --arg "{\"ws\":\"$SB_WS_URL\",\"lib\":\"${SB_LIB:-jssip}\"}" "@$SB_WORK/callee.js"
 if ! sb_wait_log callee '"ev":"registered"' 30; then
 	sb_fail "browser registered through the gateway"
 	sb_wait callee 40; sb_finish
