@@ -3,7 +3,9 @@
 # media anchor: JsSIP calls baresip (auto-answer, plays 400 Hz); the page
 # hears 400 Hz; call.hold() (re-INVITE a=sendonly) -> baresip answers
 # recvonly and the page's audio goes quiet; call.unhold() -> 400 Hz again.
-# The call ends cleanly (no call/transaction left).
+# The call ends cleanly (no call/transaction left). SB_LIB=sipjs puts SIP.js
+# in the page instead (t_sig_hold_sipjs_baresip.sh: its hold is a
+# re-INVITE through its session description handler's hold option).
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/../lib/sig.sh"
 sb_require_cmd node baresip sox
@@ -19,7 +21,7 @@ sb_wait_port udp "$BS_PORT" 10 || sb_die "baresip did not listen"
 
 cat >"$SB_WORK/call.js" <<'JS'
 async (a) => {
-  const ua = await sb.ua({ lib: 'jssip', ws: a.ws, uri: 'sip:alice@sipbridge.test', register: false });
+  const ua = await sb.ua({ lib: a.lib, ws: a.ws, uri: 'sip:alice@sipbridge.test', register: false });
   if (!ua.connected) return { error: 'ws not connected' };
   const call = await ua.call(a.target, { timeoutMs: 20000 });
   const r = { state: call.state };
@@ -40,7 +42,7 @@ async (a) => {
 }
 JS
 sb_browser call 70 --wav "$SB_WORK/tone1k_48k.wav" \
-	--arg "{\"ws\":\"$SB_WS_URL\",\"target\":\"sip:callee@127.0.0.1:$BS_PORT\"}" @"$SB_WORK/call.js"
+	--arg "{\"ws\":\"$SB_WS_URL\",\"lib\":\"${SB_LIB:-jssip}\",\"target\":\"sip:callee@127.0.0.1:$BS_PORT\"}" @"$SB_WORK/call.js"
 J=$SB_WORK/call.json
 echo "  before: $(sb_json "$J" r.before)"
 echo "  during: $(sb_json "$J" r.during)"
