@@ -365,6 +365,7 @@ sb_daemon_config() {
 	    -e "s|@STUN_SERVER@|${SB_STUN_SERVER:-}|g" \
 	    -e "s|@SIP_TLS@|${SB_SIP_TLS_PORT:+, \"tls:@SIPH@:$SB_SIP_TLS_PORT\"}|g" \
 	    -e "s|@TLS_CERT@|${SB_TLS_CERT:-}|g" -e "s|@TLS_KEY@|${SB_TLS_KEY:-}|g" \
+	    -e "s|@HTTPS@|${SB_HTTPS_PORT:+@IPH@:$SB_HTTPS_PORT}|g" \
 	    -e "s|@IP@|$SB_IP|g" -e "s|@IPH@|$SB_IPH|g" -e "s|@SIPH@|$(sb_iph "${SB_SIP_LISTEN:-$SB_SIP_IP}")|g" \
 	    "$SB_ROOT/tests/lib/sipbridge.conf.in" >"$f"
 	[ -n "${SB_CONF_EXTRA:-}" ] && printf '%s\n' "$SB_CONF_EXTRA" >>"$f"
@@ -373,10 +374,12 @@ sb_daemon_config() {
 	return 0
 }
 
-# sb_sip_tls: a development certificate for localhost in $SB_WORK/tls
+# sb_sip_tls [https]: a development certificate for localhost in $SB_WORK/tls
 # (SB_TLS_CERT, SB_TLS_KEY, and SB_TLS_PEM: key and certificate in one
 # file, as baresip wants it) and a free port for the daemon's SIP TLS
-# listener (SB_SIP_TLS_PORT), which sb_daemon_config then adds. sofia's TLS
+# listener (SB_SIP_TLS_PORT), which sb_daemon_config then adds; with
+# "https", also listen.https (SB_HTTPS_PORT; sb_daemon_start then sets
+# SB_WSS_URL). sofia's TLS
 # transports leak their OpenSSL objects at exit (security_tls.lsan.supp
 # says which): the suppressions, with full malloc stacks so that the
 # rules match, go to the daemon through the environment.
@@ -388,6 +391,7 @@ sb_sip_tls() {
 	SB_TLS_PEM=$SB_WORK/tls/agent.pem
 	cat "$SB_TLS_KEY" "$SB_TLS_CERT" >"$SB_TLS_PEM" && chmod 600 "$SB_TLS_PEM"
 	sb_free_port SB_SIP_TLS_PORT
+	[ "${1:-}" = https ] && sb_free_port SB_HTTPS_PORT
 	export ASAN_OPTIONS="fast_unwind_on_malloc=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
 	export LSAN_OPTIONS="suppressions=$SB_ROOT/tests/sip/security_tls.lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 }
@@ -401,6 +405,7 @@ sb_daemon_start() {
 	sb_daemon_config "$SB_CONF"
 	SB_HTTP_URL="http://$SB_IPH:$SB_HTTP_PORT"
 	SB_WS_URL="ws://$SB_IPH:$SB_HTTP_PORT"
+	SB_WSS_URL=${SB_HTTPS_PORT:+wss://$SB_IPH:$SB_HTTPS_PORT}
 	sb_bg "$name" "$SB_BIN" -c "$SB_CONF"
 	for ((i = 0; i < 100; i++)); do
 		if ! sb_alive "$name"; then

@@ -14,27 +14,12 @@ sb_require_daemon
 [ -d "$SB_ROOT/node_modules/ws" ] || sb_skip "node_modules/ws missing: run 'npm ci'"
 sb_init
 
-"$SB_ROOT/conf/make-dev-cert.sh" "$SB_WORK/tls" >"$SB_WORK/cert.out" 2>&1 || sb_die "make-dev-cert.sh failed"
-CERT=$SB_WORK/tls/localhost.crt
-KEY=$SB_WORK/tls/localhost.key
-sb_free_port HTTPS_PORT
-sb_free_port TLS_PORT
+sb_sip_tls https   # certificate, tls: and https listeners, LSan rules
+CERT=$SB_TLS_CERT KEY=$SB_TLS_KEY TLS_PORT=$SB_SIP_TLS_PORT HTTPS_PORT=$SB_HTTPS_PORT
 sb_free_port UP_PORT
 SB_OUTBOUND_PROXY="sip:127.0.0.1:$UP_PORT;transport=tls"
-sb_daemon_config "$SB_WORK/sipbridge.conf"
-sed -i -e "s|https = \"\";|https = \"127.0.0.1:$HTTPS_PORT\";|" \
-	-e "s|sip   = \[ \(.*\) \];|sip   = [ \1, \"tls:127.0.0.1:$TLS_PORT\" ];|" \
-	-e "s|tls:   { cert = \"\"; key = \"\"; };|tls:   { cert = \"$CERT\"; key = \"$KEY\"; };|" \
-	"$SB_WORK/sipbridge.conf"
-grep -E 'https|sip  |tls:' "$SB_WORK/sipbridge.conf" | sed 's/^/    /'
-# sb_daemon_start rewrites the config: start by hand, wait for /health
-SB_HTTP_URL="http://127.0.0.1:$SB_HTTP_PORT"
-# sofia's TLS transports leak their OpenSSL objects at exit (see the file);
-# full malloc stacks (libcrypto has no frame pointers) so the rules match
-sb_bg sipbridge env ASAN_OPTIONS="fast_unwind_on_malloc=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}" LSAN_OPTIONS="suppressions=$SB_ROOT/tests/sip/security_tls.lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}" \
-	"$SB_BIN" -c "$SB_WORK/sipbridge.conf"
-for ((i = 0; i < 100; i++)); do sb_health >/dev/null 2>&1 && break; sb_alive sipbridge || break; sleep 0.1; done
-sb_health >/dev/null 2>&1 || { tail -20 "$SB_WORK/sipbridge.log"; sb_die "daemon did not start"; }
+sb_daemon_start
+grep -E 'https|sip  |tls:' "$SB_CONF" | sed 's/^/    /'
 LOG=$SB_WORK/sipbridge.log
 
 echo "private certificate directory"
