@@ -7,7 +7,10 @@
 # meter moves; keypad sends DTMF in the call; Mute silences what comes back and
 # Unmute brings it back; Hold/Resume; Hang up ends the call, the call log says
 # answered, and /health is back to 0 calls.
-# Needs the echo service: expected to fail until it exists.
+# SB_WSS=1 (t_webphone_echo_https.sh): the page is loaded from
+# listen.https and its WebSocket is wss:// (the page derives it from its
+# own address), with the development certificate that Chromium is told to
+# accept.
 . "$(dirname "$0")/../lib/common.sh"
 sb_require_cmd node sox
 sb_require_node_modules
@@ -15,11 +18,17 @@ sb_require_daemon
 sb_init
 "$SB_ROOT/scripts/bundle-www.sh" || sb_die "scripts/bundle-www.sh failed"
 SB_OUTBOUND_PROXY=""
+[ "${SB_WSS:-0}" = 1 ] && sb_sip_tls https
 sb_daemon_start
 sb_tone "$SB_WORK/mic.wav" 1000 48000 60
+URL=$SB_HTTP_URL FLAGS=()
+if [ "${SB_WSS:-0}" = 1 ]; then
+	URL="https://$SB_IPH:$SB_HTTPS_PORT" FLAGS=(--flag --ignore-certificate-errors)
+	sb_check "listen.https listens" sb_wait_port tcp "$SB_HTTPS_PORT" 3
+fi
 
-ARG=$(printf '{"url":"%s","dial":null,"hz":1000,"echo":true,"screenshot":"%s"}' "$SB_HTTP_URL" "$SB_WORK/in-call.png")
-timeout -k 5 90 ip netns exec "$SB_NS" node "$SB_ROOT/tests/e2e/webphone_drive.js" --url "$SB_HTTP_URL" \
+ARG=$(printf '{"url":"%s","dial":null,"hz":1000,"echo":true,"screenshot":"%s"}' "$URL" "$SB_WORK/in-call.png")
+timeout -k 5 90 ip netns exec "$SB_NS" node "$SB_ROOT/tests/e2e/webphone_drive.js" --url "$URL" "${FLAGS[@]}" \
 	--wav "$SB_WORK/mic.wav" --timeout 75 --out "$SB_WORK/echo.json" --arg "$ARG" "@$SB_ROOT/tests/e2e/webphone_incall.js" \
 	</dev/null >"$SB_WORK/echo.log" 2>&1
 sb_expect_eq "driver exit status" 0 "$?"
@@ -42,6 +51,8 @@ sb_expect_json "Resume: the tone comes back" "$J" 'r.resumed && r.toneAfterResum
 sb_expect_json "Hang up ends the call" "$J" 'r.ended && r.idle'
 sb_expect_json "call log: answered echo call" "$J" 'r.log && r.log.result === "answered" && /^sip:echo@/.test(r.log.uri) && r.log.dur >= 1'
 sb_expect_json "no error shown" "$J" 'r.lastError === null'
+[ "${SB_WSS:-0}" = 1 ] && sb_check "the page's WebSocket was wss://" \
+	grep -Eq 'ws [0-9]+ open from .* \(wss\)' "$SB_WORK/sipbridge.log"
 sleep 0.5
 sb_health >"$SB_WORK/health.json"
 sb_expect_json "/health back to 0 calls" "$SB_WORK/health.json" 'r.calls === 0'
