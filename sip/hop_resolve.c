@@ -3,7 +3,10 @@
 
 #include "sip/hop_resolve.h"
 
+#include <arpa/nameser.h>
 #include <gio/gio.h>
+#include <netdb.h>
+#include <resolv.h>
 #include <string.h>
 #include <sofia-sip/su_alloc.h>
 #include <sofia-sip/url.h>
@@ -22,7 +25,7 @@ struct sb_hop_resolve {
 	bool failing;              /* the last lookup failed (warned once) */
 	sb_hop_resolve_cb cb;
 	void *user_data;
-	GResolver *resolver;
+	bool running;              /* a lookup is on the pool */
 	GCancellable *cancel;
 	GSource *timer;
 };
@@ -60,18 +63,6 @@ static void schedule(sb_hop_resolve *r)
 	g_source_attach(r->timer, g_main_context_get_thread_default());
 }
 
-/* The first address a listener of the hop's transport can reach. */
-static GInetAddress *pick(const sb_hop_resolve *r, GList *addrs)
-{
-	for (GList *l = addrs; l; l = l->next) {
-		int fam = g_inet_address_get_family(l->data) == G_SOCKET_FAMILY_IPV6
-			? AF_INET6 : AF_INET;
-		if (sb_sip_face_has_family(r->ls, r->n, r->peer.transport, fam))
-			return l->data;
-	}
-	return NULL;
-}
-
 static void use(sb_hop_resolve *r, const char *hop, const char *how)
 {
 	if (r->failing)
@@ -96,56 +87,119 @@ static void fail(sb_hop_resolve *r, const char *why)
 	schedule(r);
 }
 
-/* Signalling thread. A cancelled lookup's r may be gone. */
-static void by_name_done(GObject *src, GAsyncResult *res, gpointer data)
+/* ---- the lookup, on a pool thread ----------------------------------------- */
+
+typedef struct lookup {
+	char *host;
+	char *srv;        /* "_sip._udp.HOST" ..., or NULL: a port was given */
+	bool dns;         /* out: DNS knows the name: sofia's to resolve */
+	char **ips;       /* out: the system resolver's addresses, or NULL */
+	char *error;      /* out: why there is neither */
+} lookup;
+
+static void lookup_free(lookup *l)
 {
-	g_autoptr(GError) err = NULL;
-	GList *addrs = g_resolver_lookup_by_name_finish(G_RESOLVER(src), res, &err);
-	if (g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+	g_free(l->host);
+	g_free(l->srv);
+	g_strfreev(l->ips);
+	g_free(l->error);
+	g_free(l);
+}
+
+/* Whether DNS itself has records of type for name (the lookup sofia's
+ * resolver would make). res_query keeps its state per thread. */
+static bool in_dns(const char *name, int type)
+{
+	unsigned char answer[NS_PACKETSZ];
+	return res_query(name, ns_c_in, type, answer, sizeof(answer)) > 0;
+}
+
+static bool is_localhost(const char *host)
+{
+	/* RFC 6761 §6.3: never asked of DNS */
+	return !g_ascii_strcasecmp(host, "localhost") ||
+	       g_str_has_suffix(host, ".localhost");
+}
+
+static void lookup_thread(GTask *task, gpointer source, gpointer data,
+			  GCancellable *cancel)
+{
+	lookup *l = data;
+	(void)source;
+	(void)cancel;
+	if (!is_localhost(l->host) &&
+	    ((l->srv && in_dns(l->srv, ns_t_srv)) || in_dns(l->host, ns_t_a) ||
+	     in_dns(l->host, ns_t_aaaa))) {
+		l->dns = true;
+		g_task_return_boolean(task, TRUE);
+		return;
+	}
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM };
+	struct addrinfo *ai = NULL;
+	int rc = getaddrinfo(l->host, NULL, &hints, &ai);
+	if (rc) {
+		l->error = g_strdup(gai_strerror(rc));
+	} else {
+		GPtrArray *ips = g_ptr_array_new();
+		for (struct addrinfo *a = ai; a; a = a->ai_next) {
+			struct sockaddr_storage ss = { 0 };
+			char ip[INET6_ADDRSTRLEN];
+			memcpy(&ss, a->ai_addr, MIN((size_t)a->ai_addrlen, sizeof(ss)));
+			if (sb_ip_ntop(&ss, ip, sizeof(ip)))
+				g_ptr_array_add(ips, g_strdup(ip));
+		}
+		g_ptr_array_add(ips, NULL);
+		l->ips = (char **)g_ptr_array_free(ips, FALSE);
+		freeaddrinfo(ai);
+	}
+	g_task_return_boolean(task, TRUE);
+}
+
+/* The first address a listener of the hop's transport can reach. */
+static const char *pick(const sb_hop_resolve *r, char **ips)
+{
+	for (char **ip = ips; ip && *ip; ip++)
+		if (sb_sip_face_has_family(r->ls, r->n, r->peer.transport, sb_ip_family(*ip)))
+			return *ip;
+	return NULL;
+}
+
+/* Signalling thread. A cancelled lookup's r may be gone. */
+static void lookup_done(GObject *source, GAsyncResult *res, gpointer data)
+{
+	(void)source;
+	if (g_cancellable_is_cancelled(g_task_get_cancellable(G_TASK(res))))
 		return;
 	sb_hop_resolve *r = data;
-	GInetAddress *a = addrs ? pick(r, addrs) : NULL;
-	if (!a) {
-		fail(r, err ? err->message : "no address of a family the gateway listens on");
-	} else {
-		g_autofree char *ip = g_inet_address_to_string(a);
+	lookup *l = g_task_get_task_data(G_TASK(res));
+	r->running = false;
+	const char *ip = l->ips ? pick(r, l->ips) : NULL;
+	if (l->dns) {
+		use(r, r->uri, "in DNS: sofia-sip's RFC 3263 lookup");
+	} else if (ip) {
 		g_autofree char *hop = sb_hop_resolve_with_ip(r->uri, ip);
 		use(r, hop, "system resolver");
+	} else {
+		fail(r, l->error ? l->error : "no address of a family the gateway listens on");
 	}
-	g_resolver_free_addresses(addrs);
-}
-
-static void by_name(sb_hop_resolve *r)
-{
-	g_resolver_lookup_by_name_async(r->resolver, r->host, r->cancel, by_name_done, r);
-}
-
-/* An SRV record for the name: RFC 3263's lookup is sofia's to do. */
-static void srv_done(GObject *src, GAsyncResult *res, gpointer data)
-{
-	g_autoptr(GError) err = NULL;
-	GList *targets = g_resolver_lookup_service_finish(G_RESOLVER(src), res, &err);
-	if (g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-		return;
-	sb_hop_resolve *r = data;
-	if (targets) {
-		g_resolver_free_targets(targets);
-		use(r, r->uri, "DNS SRV, sofia-sip's RFC 3263 lookup");
-		return;
-	}
-	by_name(r);
 }
 
 static void lookup_start(sb_hop_resolve *r)
 {
-	if (r->has_port) {
-		by_name(r);
+	if (r->running)
 		return;
+	r->running = true;
+	lookup *l = g_new0(lookup, 1);
+	l->host = g_strdup(r->host);
+	if (!r->has_port) {
+		bool tls = !strcmp(r->peer.transport, "tls");
+		l->srv = g_strdup_printf("_%s._%s.%s", tls ? "sips" : "sip",
+					 !strcmp(r->peer.transport, "udp") ? "udp" : "tcp", r->host);
 	}
-	bool tls = !strcmp(r->peer.transport, "tls");
-	g_resolver_lookup_service_async(r->resolver, tls ? "sips" : "sip",
-		!strcmp(r->peer.transport, "udp") ? "udp" : "tcp", r->host,
-		r->cancel, srv_done, r);
+	GTask *t = g_task_new(NULL, r->cancel, lookup_done, r);
+	g_task_set_task_data(t, l, (GDestroyNotify)lookup_free);
+	g_task_run_in_thread(t, lookup_thread);
+	g_object_unref(t);
 }
 
 sb_hop_resolve *sb_hop_resolve_new(const char *uri, const sb_sip_listen_spec *ls,
@@ -171,7 +225,6 @@ sb_hop_resolve *sb_hop_resolve_new(const char *uri, const sb_sip_listen_spec *ls
 		r->n = n;
 		r->cb = cb;
 		r->user_data = user_data;
-		r->resolver = g_resolver_get_default();
 		r->cancel = g_cancellable_new();
 		lookup_start(r);
 	}
@@ -185,7 +238,6 @@ void sb_hop_resolve_free(sb_hop_resolve *r)
 		return;
 	g_cancellable_cancel(r->cancel);
 	g_object_unref(r->cancel);
-	g_object_unref(r->resolver);
 	if (r->timer) {
 		g_source_destroy(r->timer);
 		g_source_unref(r->timer);

@@ -4,20 +4,19 @@
  * host) or a name that only the hosts file knows (a container's
  * hostAliases, a lab's "pbx.local") failed every call with 503.
  *
- * RFC 3263: a name with a port (or an explicit transport and a port) is
- * an A/AAAA lookup; here that lookup is getaddrinfo's (GIO's resolver:
- * hosts file, then DNS). A name without a port is first looked up as an
- * SRV record (_sip._udp, _sip._tcp or _sips._tcp by the URI's
- * transport); when one exists the name stays for sofia, which does the
- * whole RFC 3263 procedure with its failover; when none does, the
- * name's addresses are used with the default port.
+ * A name DNS knows stays sofia's: the lookup RFC 3263 asks for (an SRV
+ * record for the URI's transport when it has no port, else A or AAAA)
+ * is made of DNS itself (res_query), and when it answers, sofia does
+ * the whole procedure with its failover between servers and addresses.
+ * Otherwise (and always for "localhost", RFC 6761) getaddrinfo resolves
+ * it: the hosts file and whatever else the system's resolver reads. Of
+ * its addresses, the first of a family that the gateway has a listener
+ * of that transport for is taken, and the next hop becomes the same URI
+ * with that IP in place of the name (no port: the default port).
  *
- * Of the addresses, the first of a family the gateway has a listener of
- * that transport for is taken, and the next hop becomes the same URI
- * with that IP in place of the name. It is looked up again every
- * SB_HOP_RESOLVE_INTERVAL_S; a failed lookup keeps the last good
- * answer. Until the first answer, and for names that stay sofia's, the
- * callback is not called and the name is the hop.
+ * Looked up again every SB_HOP_RESOLVE_INTERVAL_S; a failed lookup keeps
+ * the last good answer. The callback is called when the hop changes;
+ * until the first answer the name is the hop.
  *
  * Thread: create, free and the callback on the signalling thread (the
  * thread-default context when created); the lookups on GIO's pool. */

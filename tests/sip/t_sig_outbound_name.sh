@@ -18,6 +18,9 @@
 #      name stays sofia's, whose RFC 3263 lookup (NAPTR, SRV, A) finds
 #      the UAS at the port the SRV record gives; the name itself has no
 #      address.
+#   6. after a reload, "sip:pbx-a.sipbridge.test:PORT", a name with a
+#      port that DNS knows (and the hosts file does not): it stays
+#      sofia's too, so that its failover between addresses is kept.
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/../lib/sig.sh"
 sb_require_cmd node sipp
@@ -101,12 +104,22 @@ sb_wait_log dns 'dns on' 5 || sb_die "DNS server did not start"
 uas uas5 "$UAS_PORT"
 sb_check "reloaded" reload "sip:trunk.sipbridge.test"
 sb_check "the name stays sofia's" sb_wait_log sipbridge \
-	'next hop sip:trunk\.sipbridge\.test \(DNS SRV' 5
+	'next hop sip:trunk\.sipbridge\.test \(in DNS' 5
 sb_expect_eq "INVITE answered 200, BYE 200" "200 200" "$(call c5)"
 sb_wait uas5 10
 sb_expect_eq "sipp UAS (the SRV target) completed its call" 0 "$?"
 sb_check "sofia asked for the SRV record" grep -q 'query SRV _sip._udp.trunk.sipbridge.test -> NOERROR 1' "$SB_WORK/dns.log"
 sb_check "...and the target's address" grep -q 'query A pbx-a.sipbridge.test -> NOERROR 1' "$SB_WORK/dns.log"
+
+echo "6. a name with a port that DNS knows"
+sb_free_port UAS_PORT
+uas uas6 "$UAS_PORT"
+sb_check "reloaded" reload "sip:pbx-a.sipbridge.test:$UAS_PORT"
+sb_check "the name stays sofia's" sb_wait_log sipbridge \
+	"next hop sip:pbx-a\\.sipbridge\\.test:$UAS_PORT \\(in DNS" 5
+sb_expect_eq "INVITE answered 200, BYE 200" "200 200" "$(call c6)"
+sb_wait uas6 10
+sb_expect_eq "sipp UAS completed its call" 0 "$?"
 sb_expect_idle 10
 sb_stop sipbridge 5 TERM
 sb_expect_eq "exit status after SIGTERM" 0 "$?"

@@ -1,8 +1,10 @@
 /* Unit tests for sip/hop_resolve.c: the next hop with an IP in place of
  * the name (URI parameters, user part and brackets kept), which hops
  * need no lookup, and lookups of "localhost" through the system resolver
- * (the hosts file; no DNS is asked for a name with a port): the address
- * of a family the gateway listens on for that transport, or nothing. */
+ * (never asked of DNS, RFC 6761, so the test needs no network): the
+ * address of a family the gateway listens on for that transport, or
+ * nothing. Names DNS knows: t_sig_outbound_name.sh, with its own DNS
+ * server. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
