@@ -58,7 +58,7 @@ SB_OUTBOUND_PROXY=""
 SB_CONF_MAXP=2
 sb_daemon_start sipbridge2
 D2_HTTP=$SB_HTTP_URL; D2_SIP=$SB_SIP_PORT
-unset SB_HTTP_PORT SB_SIP_PORT SB_ADMIN_PORT SB_RTP_LO SB_RTP_HI SB_CONF_MAXP
+sb_daemon_new_ports; unset SB_CONF_MAXP
 sb_daemon_start sipbridge
 
 # Part 2 runs on daemon 2 while the browsers of part 1 start.

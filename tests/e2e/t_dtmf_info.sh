@@ -41,13 +41,13 @@ sb_tone "$SB_WORK/mic.wav" 1000 48000 60
 SB_OUTBOUND_PROXY="sip:127.0.0.1:$UAS1_PORT"
 sb_daemon_start sipbridge
 WS1=$SB_WS_URL; HTTP1=$SB_HTTP_URL
-unset SB_HTTP_PORT SB_SIP_PORT SB_ADMIN_PORT SB_RTP_LO SB_RTP_HI
+sb_daemon_new_ports
 # the template has one route group: route.dtmf rides in on the proxy value
 SB_OUTBOUND_PROXY="sip:127.0.0.1:$UAS2_PORT\"; dtmf = \"info"
 sb_daemon_start sipbridge2
 WS2=$SB_WS_URL; HTTP2=$SB_HTTP_URL
 grep -q 'dtmf = "info"' "$SB_WORK/sipbridge2.conf" || sb_die "route.dtmf not in daemon 2's config"
-unset SB_HTTP_PORT SB_SIP_PORT SB_ADMIN_PORT SB_RTP_LO SB_RTP_HI
+sb_daemon_new_ports
 SB_OUTBOUND_PROXY="sip:127.0.0.1:$UAS3_PORT\"; dtmf = \"rfc4733"
 sb_daemon_start sipbridge3
 WS3=$SB_WS_URL

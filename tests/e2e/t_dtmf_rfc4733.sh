@@ -46,7 +46,7 @@ sb_baresip_conf "$SB_WORK/bs" "$BS_PORT" "$BS_RTP" "$SB_WORK/tone400_8k.wav" PCM
 SB_OUTBOUND_PROXY="sip:127.0.0.1:$BS_PORT"
 sb_daemon_start sipbridge
 WS1=$SB_WS_URL; HTTP1=$SB_HTTP_URL
-unset SB_HTTP_PORT SB_SIP_PORT SB_ADMIN_PORT SB_RTP_LO SB_RTP_HI
+sb_daemon_new_ports
 # route.dtmf = "info": part 3 checks that INFO passes unchanged (the
 # default "auto" would turn it into RFC 4733, sipp negotiates
 # telephone-event: see t_dtmf_info.sh). The template has one route group,

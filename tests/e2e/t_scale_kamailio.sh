@@ -29,7 +29,7 @@ SB_OUTBOUND_PROXY="sip:$SB_SIP_IPH:$KAM_PORT"
 declare -A WS HTTP SIP
 # start_node NAME: start a daemon of its own ports as NAME (log $SB_WORK/NAME.log)
 start_node() {
-	unset SB_HTTP_PORT SB_SIP_PORT SB_ADMIN_PORT SB_RTP_LO SB_RTP_HI
+	sb_daemon_new_ports
 	sb_daemon_start "$1"
 	WS[$1]=$SB_WS_URL; HTTP[$1]=$SB_HTTP_URL; SIP[$1]=$SB_SIP_PORT
 }

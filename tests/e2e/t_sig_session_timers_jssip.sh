@@ -23,7 +23,7 @@ sb_bundle
 sb_baresip_callee PCMU 90
 sb_daemon_start gwa
 WS_A=$SB_WS_URL; HTTP_A=$SB_HTTP_URL
-unset SB_HTTP_PORT SB_SIP_PORT SB_ADMIN_PORT SB_RTP_LO SB_RTP_HI
+sb_daemon_new_ports
 sb_free_port UAS_PORT; sb_free_sipp_media UAS_MEDIA
 SB_OUTBOUND_PROXY="sip:$SB_SIP_IPH:$UAS_PORT"
 sb_daemon_start gwb

@@ -396,6 +396,10 @@ sb_sip_tls() {
 	export LSAN_OPTIONS="suppressions=$SB_ROOT/tests/sip/security_tls.lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 }
 
+# sb_daemon_new_ports: forget the ports of the daemon started last, so that
+# the next sb_daemon_start NAME (another NAME) gets its own.
+sb_daemon_new_ports() { unset SB_HTTP_PORT SB_SIP_PORT SB_ADMIN_PORT SB_RTP_LO SB_RTP_HI; }
+
 # sb_daemon_start [NAME]: write $SB_WORK/NAME.conf, start the daemon in the
 # namespace and wait until GET /health answers (10 s). NAME defaults to
 # "sipbridge"; the log is $SB_WORK/NAME.log. Dies when it does not come up.
