@@ -19,6 +19,8 @@
 typedef struct webrtc_leg {
 	sb_leg base;                 /* first: sb_leg * casts to this */
 	sb_ice *ice;                 /* owned, created at first offer/answer */
+	/* owned: the peer's offer, applied to ICE when we answer it */
+	sb_media_desc *offer_ice;
 	sb_dtls *dtls;               /* owned, created once roles are known */
 	sb_srtp *srtp;               /* owned, created at DTLS connected */
 	sb_cert *cert;               /* ref */
@@ -261,11 +263,31 @@ static sb_md_setup our_setup(const webrtc_leg *w, bool offer)
 					   SB_MD_SETUP_PASSIVE;
 }
 
+/* The browser's offer reaches ICE only with our answer. Before it has
+ * that answer the browser cannot answer our checks, and a phone that
+ * rings for more than a few seconds before its 200 would otherwise have
+ * exhausted them: libnice declares FAILED and the call ends before
+ * anyone answers. From the answer on, the checks start afresh, as the
+ * browser's own do. An ICE restart in a re-offer likewise takes effect
+ * when it is answered (RFC 8445 §9). */
+static int apply_offer_ice(webrtc_leg *w)
+{
+	if (!w->offer_ice)
+		return 0;
+	g_autofree sb_media_desc *d = w->offer_ice;
+	w->offer_ice = NULL;
+	if (sb_ice_is_restart(w->ice, d))
+		w->ice_connected = false;
+	return sb_ice_set_remote(w->ice, d);
+}
+
 static int wl_get_local(sb_leg *leg, bool offer, sb_media_desc *d)
 {
 	webrtc_leg *w = W(leg);
 	int err = ensure_ice(w, offer);
 	if (err < 0)
+		return err;
+	if (!offer && (err = apply_offer_ice(w)) < 0)
 		return err;
 	d->proto = SB_MD_PROTO_DTLS_SAVPF;
 	d->rtcp_mux = true;
@@ -330,14 +352,21 @@ static int wl_set_remote(sb_leg *leg, bool offer, const sb_media_desc *d)
 		return -EPROTO;
 	if (!d->fingerprint[0] || g_ascii_strcasecmp(d->fp_hash, "sha-256"))
 		return -EPROTO; /* we verify sha-256 only */
+	if (!d->ice_ufrag[0] || !d->ice_pwd[0])
+		return -EINVAL;
 	int err = ensure_ice(w, !offer);
 	if (err < 0)
 		return err;
-	if (sb_ice_is_restart(w->ice, d))
-		w->ice_connected = false;
-	err = sb_ice_set_remote(w->ice, d);
-	if (err < 0)
-		return err;
+	if (offer) {
+		g_free(w->offer_ice);
+		w->offer_ice = g_memdup2(d, sizeof(*d));
+	} else {
+		if (sb_ice_is_restart(w->ice, d))
+			w->ice_connected = false;
+		err = sb_ice_set_remote(w->ice, d);
+		if (err < 0)
+			return err;
+	}
 	/* a re-offer keeps the DTLS association unless the peer's
 	 * certificate changed (RFC 8842 §5.5) */
 	if (w->dtls && !g_ascii_strcasecmp(w->remote_fp, d->fingerprint))
@@ -384,6 +413,7 @@ static void wl_free(sb_leg *leg)
 	sb_dtls_free(w->dtls);
 	sb_srtp_free(w->srtp);
 	sb_ice_free(w->ice);
+	g_free(w->offer_ice);
 	sb_cert_unref(w->cert);
 	sb_leg_base_clear(leg);
 	g_free(w);
