@@ -54,6 +54,7 @@ typedef struct rtp_leg {
 	bool latched;
 	bool timed_out;
 	bool expect_rx;             /* the peer says it sends (not on hold) */
+	bool expect_rx_answered;    /* ... once we answer its offer */
 	bool announced;             /* SB_LEG_EV_CONNECTED emitted */
 	unsigned timeout_ms;
 	gint64 last_rx;             /* monotonic µs of the last valid RTP */
@@ -380,6 +381,11 @@ static int rl_get_local(sb_leg *leg, bool offer, sb_media_desc *d)
 	d->rtcp_mux = offer ? true : r->mux;
 	d->ssrc = leg->ssrc;
 	g_strlcpy(d->cname, leg->cname, sizeof(d->cname));
+	if (!offer && r->expect_rx_answered) {
+		r->expect_rx_answered = false;
+		r->expect_rx = true;
+		r->last_rx = g_get_monotonic_time();
+	}
 	return 0;
 }
 
@@ -406,8 +412,14 @@ static int rl_set_remote(sb_leg *leg, bool offer, const sb_media_desc *d)
 		if (err < 0)
 			return err;
 	}
-	r->expect_rx = !hold && (d->dir == SB_MD_DIR_SENDRECV ||
-				 d->dir == SB_MD_DIR_SENDONLY);
+	/* A peer that offered cannot send before it has our answer, which
+	 * waits for the browser's: while a browser rings, the RTP timeout
+	 * must not run (rtpengine keeps a separate, long timeout for calls
+	 * not yet answered for the same reason). */
+	bool sends = !hold && (d->dir == SB_MD_DIR_SENDRECV ||
+			       d->dir == SB_MD_DIR_SENDONLY);
+	r->expect_rx = sends && !offer;
+	r->expect_rx_answered = sends && offer;
 	/* a new remote description may move the peer: latch again, and
 	 * give it a full timeout period before complaining */
 	r->latched = false;

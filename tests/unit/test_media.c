@@ -348,6 +348,25 @@ static void test_rtp_timeout(void **state)
 	assert_int_equal(f->timeouts, 1); /* once */
 }
 
+/* The peer offered: nothing is due from it before it has our answer
+ * (a browser still ringing), so the timer waits for that answer. */
+static void test_rtp_timeout_after_answer(void **state)
+{
+	fixture *f = *state;
+	sb_media_desc local, remote;
+	make_leg(f, 300);
+	avp(&remote, f->port[0]);
+	assert_int_equal(sb_leg_set_remote(f->leg, true, &remote), 0);
+	spin(f, 1000);
+	assert_int_equal(f->timeouts, 0);
+	memset(&local, 0, sizeof(local));
+	assert_int_equal(sb_leg_get_local(f->leg, false, &local), 0);
+	spin(f, 200);
+	assert_int_equal(f->timeouts, 0); /* a full period from the answer */
+	spin(f, 1000);
+	assert_int_equal(f->timeouts, 1);
+}
+
 /* --- sessions ------------------------------------------------------ */
 
 static void make_session(fixture *f, sb_leg_kind k0, sb_leg_kind k1)
@@ -887,6 +906,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_latching, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dual_stack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hold_sends_nothing, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_rtp_timeout_after_answer, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_rtp_timeout, setup,
 						teardown),
