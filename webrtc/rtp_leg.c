@@ -412,12 +412,13 @@ static int rl_set_remote(sb_leg *leg, bool offer, const sb_media_desc *d)
 		if (err < 0)
 			return err;
 	}
-	/* A peer that offered cannot send before it has our answer, which
-	 * waits for the browser's: while a browser rings, the RTP timeout
-	 * must not run (rtpengine keeps a separate, long timeout for calls
-	 * not yet answered for the same reason). */
-	bool sends = !hold && (d->dir == SB_MD_DIR_SENDRECV ||
-			       d->dir == SB_MD_DIR_SENDONLY);
+	/* Only a two-way stream must keep flowing: a peer holding with
+	 * sendonly may play music or nothing at all (many phones send
+	 * nothing), and the call stays. A peer that offered cannot send
+	 * before it has our answer, which waits for the browser's: while a
+	 * browser rings, the timeout must not run either. (rtpengine keeps
+	 * separate, hour-long timeouts for both cases.) */
+	bool sends = !hold && d->dir == SB_MD_DIR_SENDRECV;
 	r->expect_rx = sends && !offer;
 	r->expect_rx_answered = sends && offer;
 	/* a new remote description may move the peer: latch again, and

@@ -365,6 +365,12 @@ static void test_rtp_timeout_after_answer(void **state)
 	assert_int_equal(f->timeouts, 0); /* a full period from the answer */
 	spin(f, 1000);
 	assert_int_equal(f->timeouts, 1);
+	/* held by the peer (sendonly, sending nothing): no timeout */
+	remote.dir = SB_MD_DIR_SENDONLY;
+	assert_int_equal(sb_leg_set_remote(f->leg, true, &remote), 0);
+	assert_int_equal(sb_leg_get_local(f->leg, false, &local), 0);
+	spin(f, 1300);
+	assert_int_equal(f->timeouts, 1);
 }
 
 /* --- sessions ------------------------------------------------------ */
