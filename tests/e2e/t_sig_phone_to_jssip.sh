@@ -12,6 +12,9 @@
 #      recvonly/inactive), resume (sendrecv); sipp hangs up.
 #   3. baresip dials the alias (400 Hz; the browser plays 1 kHz): audio both
 #      ways; the browser hangs up, baresip's call ends.
+#   4. sipp, then a re-INVITE from the SIP side WITHOUT SDP: the browser's
+#      offer reaches sipp in the 200 as plain RTP, sipp's answer in the ACK
+#      reaches the browser, and the page still hears 1 kHz after it.
 # (Path + alias with sipp: t_call_sipp_to_jssip.sh; every method: t_sig_methods.sh.)
 # SIG_DEBUG=true turns on JsSIP's RTCSession debug log in callee.log.
 . "$(dirname "$0")/../lib/common.sh"
@@ -41,14 +44,14 @@ async (a) => {
   if (!ua.connected) return { error: 'ws not connected' };
   R.register = await ua.register(15000);
   if (!R.register.ok) return R;
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < 4; i++) {
     const c = await ua.incoming(40000);
     if (!c) { R.calls.push({ incoming: false }); break; }
     const x = { incoming: true };
     x.state = await c.waitState('confirmed', 15000);
     await sb.sleep(800);
     x.tone = await c.tone(1500);
-    if (i === 1) { await sb.sleep(3000); x.toneLate = await c.tone(1000); }
+    if (i === 1 || i === 3) { await sb.sleep(3000); x.toneLate = await c.tone(1000); }
     if (i === 2) { await sb.sleep(500); x.stats = await c.stats(); x.end = await c.hangup(); }
     else x.end = await c.waitEnded(20000);
     x.lateSdp = i === 0 ? !!(c.remoteSdp) : undefined;
@@ -100,8 +103,16 @@ sb_wait_log callee 'SBCALLDONE 1' 20
 # 3. baresip dials the alias; the browser hangs up
 sb_bg baresip baresip -f "$SB_WORK/bs" -e "/dial $SIG_CONTACT" -t 30
 sb_wait_log callee 'SBCALLDONE 2' 40
-sb_wait callee 20
 sb_stop baresip 5
+
+# 4. a re-INVITE without SDP from SIP
+sb_run 40 nosdp sipp -sf "$SB_SIPP_DIR/sig_uac_reinvite_nosdp.xml" -i "$SB_SIP_IP" -p "$UAC_PORT" -mi "$SB_SIP_IP" -mp "$UAC_MEDIA" \
+	-m 1 -nostdin -set ruri "$SIG_CONTACT" -d 4000 -timeout 35 \
+	-trace_msg -message_file "$SB_WORK/nosdp.msg" "$SB_SIP_IPH:$SB_SIP_PORT"
+sb_expect_eq "SDP-less re-INVITE: the 200 offers PCMU sendrecv, ACK answers, BYE answered (sipp exit)" 0 $?
+sb_check "SDP-less re-INVITE: the 200's offer is plain RTP" sh -c "tr -d '\r' <'$SB_WORK/nosdp.msg' | awk '/^SIP\/2.0 200/ && ++n == 2 {f=1} f && /^m=audio [0-9]+ RTP\/AVP /{ok=1; exit} END{exit !ok}'"
+sb_wait_log callee 'SBCALLDONE 3' 20
+sb_wait callee 20
 J=$SB_WORK/callee.json
 echo "  calls: $(sb_json "$J" 'r.calls.map(c => ({ state: c.state, tone: c.tone, end: c.end && c.end.originator }))')"
 sb_expect_json "late offer: browser answered, call confirmed" "$J" 'r.calls[0] && r.calls[0].state === "confirmed"'
@@ -112,6 +123,8 @@ sb_expect_json "re-INVITE call: the page saw the remote hold and resume" "$J" 'r
 sb_expect_json "re-INVITE call: ended by sipp's BYE" "$J" 'r.calls[1].end && r.calls[1].end.originator === "remote"'
 sb_expect_json "baresip call: confirmed, the page hears 400 Hz" "$J" 'r.calls[2] && r.calls[2].state === "confirmed" && Math.abs(r.calls[2].tone.peakHz - 400) < 15'
 sb_expect_json "baresip call: the browser hung up" "$J" 'r.calls[2].end && r.calls[2].end.state === "ended"'
+sb_expect_json "SDP-less re-INVITE call: 1 kHz heard before and after it" "$J" 'r.calls[3] && r.calls[3].state === "confirmed" && Math.abs(r.calls[3].tone.peakHz - 1000) < 25 && Math.abs(r.calls[3].toneLate.peakHz - 1000) < 25'
+sb_expect_json "SDP-less re-INVITE call: ended by sipp's BYE" "$J" 'r.calls[3].end && r.calls[3].end.originator === "remote"'
 rec=$(sb_baresip_rec "$SB_WORK/bs" dec)
 sb_expect_tone "baresip hears the browser's 1 kHz" "$rec" 1000 -20
 sb_check "baresip saw the call closed by the browser's BYE" grep -Eiq "terminated|closed|BYE" "$SB_WORK/baresip.log"
