@@ -651,6 +651,131 @@ static void attach_limit_key(sb_proxy *p, sb_dialog *d, char **key)
 	sb_proxy_policy_call_end(p, &tmp);
 }
 
+/* What a browser's request gets before any routing: a local service's
+ * answer, the drain's or the call policy's refusal, a loop's 483, or
+ * nothing for an ACK NTA already sent. True when the request was taken
+ * here (msg consumed); *limit_key is the call's policy key, if counted. */
+static bool ws_request_local(sb_proxy *p, sb_flow *f, msg_t *msg, sip_t *sip,
+			     bool in_dialog, char **limit_key)
+{
+	sip_method_t m = sip->sip_request->rq_method;
+	const char *call_id = sip->sip_call_id->i_id;
+	char svc[96];
+	sb_dialog *ld = in_dialog ? sb_proxy_dialog(p, call_id) : NULL;
+	if (ld && ld->service && ld->flow == f) {
+		sb_uas_ws_request(p, f, msg, sip, ld->service, ld);
+		return true;
+	}
+	if (p->draining && !in_dialog &&
+	    (m == sip_method_invite || m == sip_method_register)) {
+		sb_proxy_ws_reply(p, f, sip, 503, "Service Unavailable (draining)", NULL);
+		msg_destroy(msg);
+		return true;
+	}
+	if (!in_dialog && m == sip_method_invite && !sb_proxy_dialog(p, call_id)) {
+		const char *phrase;
+		int code = sb_proxy_policy_call(p, f, sip, limit_key, &phrase);
+		if (code) {
+			sb_proxy_ws_reply(p, f, sip, code, phrase, NULL);
+			msg_destroy(msg);
+			return true;
+		}
+	}
+	if (!in_dialog && sb_uas_service_of(p, sip, svc, sizeof(svc))) {
+		g_autofree char *cid = g_strdup(call_id);
+		sb_uas_ws_request(p, f, msg, sip, svc, NULL);
+		attach_limit_key(p, sb_proxy_dialog(p, cid), limit_key);
+		return true;
+	}
+	if (m == sip_method_ack && g_hash_table_contains(p->nack, sip->sip_via->v_branch ? sip->sip_via->v_branch : "")) {
+		msg_destroy(msg);   /* hop-by-hop ACK of a failure: NTA sent its own */
+		return true;
+	}
+	if (sb_pmsg_max_forwards(msg, sip) == -ELOOP) {
+		if (m != sip_method_ack)
+			sb_proxy_ws_reply(p, f, sip, 483, "Too Many Hops", NULL);
+		msg_destroy(msg);
+		return true;
+	}
+	return false;
+}
+
+/* Where a browser's request goes: its route set in a dialog, else
+ * route.outbound_proxy. NULL when it was answered or dropped instead
+ * (msg consumed): a foreign dialog, a stray ACK, OPTIONS to the gateway
+ * itself, no outbound proxy. An INFO may be taken as DTMF on the way. */
+static char *ws_request_route(sb_proxy *p, sb_flow *f, msg_t *msg, sip_t *sip,
+			      bool in_dialog)
+{
+	sip_method_t m = sip->sip_request->rq_method;
+	if (in_dialog) {
+		bool ok;
+		char *next_hop = in_dialog_next_hop(msg, sip, f, &ok);
+		if (!ok) {
+			if (m != sip_method_ack)
+				sb_proxy_ws_reply(p, f, sip, 403, "Forbidden (not a dialog through this gateway)", NULL);
+			msg_destroy(msg);
+			return NULL;
+		}
+		/* DTMF INFO may become RFC 4733 toward SIP (route.dtmf) */
+		if (m == sip_method_info && sb_proxy_info_intercept(p, f, msg, sip)) {
+			g_free(next_hop);
+			return NULL;
+		}
+		return next_hop;
+	}
+	if (m == sip_method_ack) {
+		msg_destroy(msg);  /* an ACK outside any dialog: nothing to do */
+		return NULL;
+	}
+	if (m == sip_method_options && !sip->sip_request->rq_url->url_user) {
+		sb_proxy_ws_reply(p, f, sip, 200, "OK", "Allow: " SB_ALLOW "\r\n"
+				  "Accept: application/sdp\r\n");
+		msg_destroy(msg);
+		return NULL;
+	}
+	if (!*p->outbound_proxy) {
+		sb_proxy_ws_reply(p, f, sip, 404, "Not Found (no route.outbound_proxy)", NULL);
+		msg_destroy(msg);
+		return NULL;
+	}
+	return g_strdup(p->outbound_proxy);
+}
+
+/* A browser's new INVITE starts a dialog (100 Trying first); a second
+ * one with the same Call-ID is a loop (482, msg consumed, false). */
+static bool ws_request_dialog(sb_proxy *p, sb_flow *f, msg_t *msg, sip_t *sip,
+			      const url_t *next_url, const char *next_hop,
+			      char **limit_key, sb_dialog **out)
+{
+	const char *call_id = sip->sip_call_id->i_id;
+	sb_dialog *d = sb_proxy_dialog(p, call_id);
+	if (sip->sip_request->rq_method == sip_method_invite && !sip->sip_to->a_tag) {
+		if (d) {
+			sb_proxy_ws_reply(p, f, sip, 482, "Loop Detected", NULL);
+			msg_destroy(msg);
+			return false;
+		}
+		sb_proxy_ws_reply(p, f, sip, 100, "Trying", NULL);
+		d = sb_dialog_new(call_id, f, true);
+		d->sip_family = url_family(next_url);
+		g_hash_table_insert(p->dialogs, d->call_id, d);
+		g_hash_table_add(f->dialogs, d);
+		SB_INFO(d->tag, "INVITE from browser %s to %s via %s",
+			sb_ws_conn_peer(f->conn), sip->sip_request->rq_url->url_user ?
+			sip->sip_request->rq_url->url_user : "", next_hop);
+		attach_limit_key(p, d, limit_key);
+	}
+	if (d && d->flow == f)
+		sb_dialog_learn(d, sip, true);
+	if (d && sip->sip_request->rq_method == sip_method_bye) {
+		d->state = SB_DLG_TERMINATED;
+		sb_dialog_set_end(d, SB_SIDE_WS, false, "BYE");
+	}
+	*out = d;
+	return true;
+}
+
 static void ws_request(sb_proxy *p, sb_flow *f, msg_t *msg, sip_t *sip)
 {
 	sip_method_t m = sip->sip_request->rq_method;
@@ -661,75 +786,12 @@ static void ws_request(sb_proxy *p, sb_flow *f, msg_t *msg, sip_t *sip)
 		ws_cancel(p, f, msg, sip);
 		return;
 	}
-	char svc[96];
-	sb_dialog *ld = in_dialog ? sb_proxy_dialog(p, sip->sip_call_id->i_id) : NULL;
-	if (ld && ld->service && ld->flow == f) {
-		sb_uas_ws_request(p, f, msg, sip, ld->service, ld);
-		return;
-	}
-	if (p->draining && !in_dialog &&
-	    (m == sip_method_invite || m == sip_method_register)) {
-		sb_proxy_ws_reply(p, f, sip, 503, "Service Unavailable (draining)", NULL);
-		msg_destroy(msg);
-		return;
-	}
 	g_autofree char *limit_key = NULL;
-	if (!in_dialog && m == sip_method_invite &&
-	    !sb_proxy_dialog(p, sip->sip_call_id->i_id)) {
-		const char *phrase;
-		int code = sb_proxy_policy_call(p, f, sip, &limit_key, &phrase);
-		if (code) {
-			sb_proxy_ws_reply(p, f, sip, code, phrase, NULL);
-			msg_destroy(msg);
-			return;
-		}
-	}
-	const char *call_id = sip->sip_call_id->i_id;
-	if (!in_dialog && sb_uas_service_of(p, sip, svc, sizeof(svc))) {
-		g_autofree char *cid = g_strdup(call_id);
-		sb_uas_ws_request(p, f, msg, sip, svc, NULL);
-		attach_limit_key(p, sb_proxy_dialog(p, cid), &limit_key);
+	if (ws_request_local(p, f, msg, sip, in_dialog, &limit_key))
 		return;
-	}
-	if (m == sip_method_ack && g_hash_table_contains(p->nack, sip->sip_via->v_branch ? sip->sip_via->v_branch : "")) {
-		msg_destroy(msg);   /* hop-by-hop ACK of a failure: NTA sent its own */
+	g_autofree char *next_hop = ws_request_route(p, f, msg, sip, in_dialog);
+	if (!next_hop)
 		return;
-	}
-	if (sb_pmsg_max_forwards(msg, sip) == -ELOOP) {
-		if (m != sip_method_ack)
-			sb_proxy_ws_reply(p, f, sip, 483, "Too Many Hops", NULL);
-		msg_destroy(msg);
-		return;
-	}
-	g_autofree char *next_hop = NULL;
-	if (in_dialog) {
-		bool ok;
-		next_hop = in_dialog_next_hop(msg, sip, f, &ok);
-		if (!ok) {
-			if (m != sip_method_ack)
-				sb_proxy_ws_reply(p, f, sip, 403, "Forbidden (not a dialog through this gateway)", NULL);
-			msg_destroy(msg);
-			return;
-		}
-		/* DTMF INFO may become RFC 4733 toward SIP (route.dtmf) */
-		if (m == sip_method_info && sb_proxy_info_intercept(p, f, msg, sip))
-			return;
-	} else if (m == sip_method_ack) {
-		msg_destroy(msg);  /* an ACK outside any dialog: nothing to do */
-		return;
-	} else if (m == sip_method_options && !sip->sip_request->rq_url->url_user) {
-		sb_proxy_ws_reply(p, f, sip, 200, "OK", "Allow: " SB_ALLOW "\r\n"
-				  "Accept: application/sdp\r\n");
-		msg_destroy(msg);
-		return;
-	} else if (!*p->outbound_proxy) {
-		sb_proxy_ws_reply(p, f, sip, 404, "Not Found (no route.outbound_proxy)", NULL);
-		msg_destroy(msg);
-		return;
-	} else {
-		next_hop = g_strdup(p->outbound_proxy);
-	}
-
 	url_t *next_url = url_hdup(msg_home(msg), URL_STRING_MAKE(next_hop)->us_url);
 	sb_sip_peer peer;
 	sb_sip_peer_from_url(next_url, &peer);
@@ -737,36 +799,15 @@ static void ws_request(sb_proxy *p, sb_flow *f, msg_t *msg, sip_t *sip)
 		sb_proxy_add_record_routes(p, msg, sip, f, &peer, true);
 	if (m == sip_method_register)
 		register_rewrite(p, msg, sip, f, &peer);
-
-	sb_dialog *d = sb_proxy_dialog(p, call_id);
-	if (m == sip_method_invite && !in_dialog) {
-		if (d) {
-			sb_proxy_ws_reply(p, f, sip, 482, "Loop Detected", NULL);
-			msg_destroy(msg);
-			return;
-		}
-		sb_proxy_ws_reply(p, f, sip, 100, "Trying", NULL);
-		d = sb_dialog_new(call_id, f, true);
-		d->sip_family = url_family(next_url);
-		g_hash_table_insert(p->dialogs, d->call_id, d);
-		g_hash_table_add(f->dialogs, d);
-		SB_INFO(d->tag, "INVITE from browser %s to %s via %s",
-			sb_ws_conn_peer(f->conn), sip->sip_request->rq_url->url_user ?
-			sip->sip_request->rq_url->url_user : "", next_hop);
-		attach_limit_key(p, d, &limit_key);
-	}
-	if (d && d->flow == f)
-		sb_dialog_learn(d, sip, true);
-	if (d && m == sip_method_bye) {
-		d->state = SB_DLG_TERMINATED;
-		sb_dialog_set_end(d, SB_SIDE_WS, false, "BYE");
-	}
+	sb_dialog *d;
+	if (!ws_request_dialog(p, f, msg, sip, next_url, next_hop, &limit_key, &d))
+		return;
 
 	fwd_ctx *c = g_new0(fwd_ctx, 1);
 	c->flow = sb_flow_ref(f);
 	c->next_hop = g_steal_pointer(&next_hop);
 	c->branch = g_strdup(sip->sip_via->v_branch ? sip->sip_via->v_branch : "");
-	c->call_id = g_strdup(call_id);
+	c->call_id = g_strdup(sip->sip_call_id->i_id);
 	c->method = m;
 	c->had_credentials = sip->sip_authorization || sip->sip_proxy_authorization;
 	c->auth_user = g_strdup(sip->sip_from->a_url->url_user);

@@ -285,46 +285,117 @@ static bool to_gateway_itself(const sb_proxy *p, const sip_t *sip)
 	return sb_sip_face_is_ours(p->sip, p->n_sip, u->url_host);
 }
 
-int sb_proxy_sip_request(sb_proxy *p, msg_t *msg, sip_t *sip)
+/* What a request from SIP gets before it is routed to a browser: ACK and
+ * stray CANCEL handling, a local service, OPTIONS to the gateway itself,
+ * a loop's 483. True when taken here (msg consumed). */
+static bool sip_request_local(sb_proxy *p, msg_t *msg, sip_t *sip)
 {
 	sip_method_t m = sip->sip_request->rq_method;
-	p->stats.requests_sip++;
 	if (m == sip_method_ack) {
 		sb_dialog *ad = sb_proxy_dialog(p, sip->sip_call_id->i_id);
-		if (ad && ad->service && !ad->flow) {
+		if (ad && ad->service && !ad->flow)
 			msg_destroy(msg);   /* ACK for our own 2xx as a local UAS */
-			return 0;
-		}
-		sip_ack(p, msg, sip);
-		return 0;
+		else
+			sip_ack(p, msg, sip);
+		return true;
 	}
 	if (m == sip_method_cancel) {
 		/* A CANCEL that matched no transaction. */
 		nta_msg_treply(p->agent, msg, 481, "Call/Transaction Does Not Exist", TAG_END());
-		return 0;
+		return true;
 	}
 	char svc[96];
 	sb_dialog *ld = sip->sip_to->a_tag ? sb_proxy_dialog(p, sip->sip_call_id->i_id) : NULL;
 	if (ld && ld->service && !ld->flow) {
 		sb_uas_sip_request(p, msg, sip, ld->service, ld);
-		return 0;
+		return true;
 	}
 	if (!sip->sip_to->a_tag && !sip->sip_route &&
 	    sb_uas_service_of(p, sip, svc, sizeof(svc))) {
 		sb_uas_sip_request(p, msg, sip, svc, NULL);
-		return 0;
+		return true;
 	}
 	if (m == sip_method_options && to_gateway_itself(p, sip) && !sip->sip_route) {
 		nta_msg_treply(p->agent, msg, 200, "OK",
 			       SIPTAG_ALLOW_STR("INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, "
 						"UPDATE, PRACK, MESSAGE, REFER, SUBSCRIBE, NOTIFY"),
 			       SIPTAG_ACCEPT_STR("application/sdp"), TAG_END());
-		return 0;
+		return true;
 	}
 	if (sip->sip_max_forwards && sip->sip_max_forwards->mf_count == 0) {
 		nta_msg_treply(p->agent, msg, 483, "Too Many Hops", TAG_END());
-		return 0;
+		return true;
 	}
+	return false;
+}
+
+/* A new INVITE from SIP: refused while draining or by the call policy
+ * (irq answered and destroyed, false), else its dialog, with a late
+ * offer made for the browser when the INVITE has no SDP. */
+static bool sip_request_new_call(sb_proxy *p, msg_t *msg, msg_t *fwd, sip_t *fs,
+				 sb_flow *f, nta_incoming_t *irq, sb_dialog **out)
+{
+	if (p->draining) {
+		nta_incoming_treply(irq, 503, "Service Unavailable (draining)",
+				    SIPTAG_RETRY_AFTER_STR("5"), TAG_END());
+		nta_incoming_destroy(irq);
+		return false;
+	}
+	char *limit_key = NULL;
+	const char *phrase;
+	int code = sb_proxy_policy_call(p, NULL, fs, &limit_key, &phrase);
+	if (code) {
+		nta_incoming_treply(irq, code, phrase,
+				    TAG_IF(code == 503, SIPTAG_RETRY_AFTER_STR("5")), TAG_END());
+		nta_incoming_destroy(irq);
+		return false;
+	}
+	sb_dialog *d = sb_dialog_new(fs->sip_call_id->i_id, f, false);
+	d->limit_key = limit_key;
+	/* the phone's family, for an offer we make it (late offer) */
+	su_addrinfo_t *ai = msg_addrinfo(msg);
+	d->sip_family = ai ? ai->ai_family : 0;
+	g_hash_table_insert(p->dialogs, d->call_id, d);
+	g_hash_table_add(f->dialogs, d);
+	d->invite_irq = irq;
+	SB_INFO(d->tag, "INVITE from SIP to browser %s", sb_ws_conn_peer(f->conn));
+	if (p->hook.process && !sb_pmsg_has_sdp(fs) &&
+	    (!fs->sip_content_length || fs->sip_content_length->l_length == 0) &&
+	    sb_proxy_sdp_late_offer(fwd, fs, d->sip_family) == 0) {
+		SB_INFO(d->tag, "late offer: the gateway offers to the browser");
+		d->late_offer = true;
+	}
+	*out = d;
+	return true;
+}
+
+/* The server transaction toward the browser: keyed by the branch of the
+ * Via we push, bound to NTA's for CANCEL, guarded by Timer C. */
+static sb_stxn *sip_request_stxn(sb_proxy *p, nta_incoming_t *irq, sb_flow *f,
+				 sip_method_t m, const char *call_id)
+{
+	sb_stxn *t = g_new0(sb_stxn, 1);
+	t->proxy = p;
+	t->irq = irq;
+	t->flow = sb_flow_ref(f);
+	t->method = m;
+	t->call_id = g_strdup(call_id);
+	char branch[40];
+	sb_pmsg_branch(branch, sizeof(branch));
+	t->branch = g_strdup(branch);
+	g_hash_table_insert(p->stxns, t->branch, t);
+	if (m == sip_method_invite)
+		nta_incoming_bind(irq, stxn_cancelled, (nta_incoming_magic_t *)t);
+	stxn_arm_ms(t, m == sip_method_invite ? p->timer_c_ms : NON_INVITE_TIMEOUT_S * 1000);
+	return t;
+}
+
+int sb_proxy_sip_request(sb_proxy *p, msg_t *msg, sip_t *sip)
+{
+	sip_method_t m = sip->sip_request->rq_method;
+	p->stats.requests_sip++;
+	if (sip_request_local(p, msg, sip))
+		return 0;
 	/* Work on a copy: NTA answers from the original (with its Vias). */
 	msg_t *fwd = msg_dup(msg);
 	sip_t *fs = sip_object(fwd);
@@ -358,41 +429,10 @@ int sb_proxy_sip_request(sb_proxy *p, msg_t *msg, sip_t *sip)
 		sb_sip_peer_from_msg(msg, sip, &peer);
 		sb_proxy_add_record_routes(p, fwd, fs, f, &peer, false);
 	}
-	char *limit_key = NULL;
-	if (m == sip_method_invite && !in_dialog && !d && p->draining) {
-		nta_incoming_treply(irq, 503, "Service Unavailable (draining)",
-				    SIPTAG_RETRY_AFTER_STR("5"), TAG_END());
-		nta_incoming_destroy(irq);
+	if (m == sip_method_invite && !in_dialog && !d &&
+	    !sip_request_new_call(p, msg, fwd, fs, f, irq, &d)) {
 		msg_destroy(fwd);
 		return 0;
-	}
-	if (m == sip_method_invite && !in_dialog && !d) {
-		const char *phrase;
-		int code = sb_proxy_policy_call(p, NULL, fs, &limit_key, &phrase);
-		if (code) {
-			nta_incoming_treply(irq, code, phrase,
-					    TAG_IF(code == 503, SIPTAG_RETRY_AFTER_STR("5")), TAG_END());
-			nta_incoming_destroy(irq);
-			msg_destroy(fwd);
-			return 0;
-		}
-	}
-	if (m == sip_method_invite && !in_dialog && !d) {
-		d = sb_dialog_new(call_id, f, false);
-		d->limit_key = limit_key;
-		/* the phone's family, for an offer we make it (late offer) */
-		su_addrinfo_t *ai = msg_addrinfo(msg);
-		d->sip_family = ai ? ai->ai_family : 0;
-		g_hash_table_insert(p->dialogs, d->call_id, d);
-		g_hash_table_add(f->dialogs, d);
-		d->invite_irq = irq;
-		SB_INFO(d->tag, "INVITE from SIP to browser %s", sb_ws_conn_peer(f->conn));
-		if (p->hook.process && !sb_pmsg_has_sdp(fs) &&
-		    (!fs->sip_content_length || fs->sip_content_length->l_length == 0) &&
-		    sb_proxy_sdp_late_offer(fwd, fs, d->sip_family) == 0) {
-			SB_INFO(d->tag, "late offer: the gateway offers to the browser");
-			d->late_offer = true;
-		}
 	}
 	if (d && d->flow == f) {
 		sb_dialog_learn(d, fs, false);
@@ -401,24 +441,10 @@ int sb_proxy_sip_request(sb_proxy *p, msg_t *msg, sip_t *sip)
 			sb_dialog_set_end(d, SB_SIDE_SIP, false, "BYE");
 		}
 	}
-
-	sb_stxn *t = g_new0(sb_stxn, 1);
-	t->proxy = p;
-	t->irq = irq;
-	t->flow = sb_flow_ref(f);
-	t->method = m;
-	t->call_id = g_strdup(call_id);
-	char branch[40];
-	sb_pmsg_branch(branch, sizeof(branch));
-	t->branch = g_strdup(branch);
-	g_hash_table_insert(p->stxns, t->branch, t);
-	if (m == sip_method_invite)
-		nta_incoming_bind(irq, stxn_cancelled, (nta_incoming_magic_t *)t);
-	stxn_arm_ms(t, m == sip_method_invite ? p->timer_c_ms : NON_INVITE_TIMEOUT_S * 1000);
-
-	sb_pmsg_push_via(fwd, fs, sb_ws_conn_secure(f->conn) ? "WSS" : "WS", p->ws_host, branch);
+	sb_stxn *t = sip_request_stxn(p, irq, f, m, call_id);
+	sb_pmsg_push_via(fwd, fs, sb_ws_conn_secure(f->conn) ? "WSS" : "WS", p->ws_host, t->branch);
 	to_ws_ctx *c = g_new0(to_ws_ctx, 1);
-	c->branch = g_strdup(branch);
+	c->branch = g_strdup(t->branch);
 	g_debug("%s from SIP to ws %" G_GUINT64_FORMAT, method_name(fs), sb_ws_conn_id(f->conn));
 	sb_proxy_sdp(p, d && d->flow == f ? d : NULL, fwd, SB_SIDE_SIP, send_request_to_ws, c,
 		     to_ws_ctx_free);
