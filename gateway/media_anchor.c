@@ -50,6 +50,10 @@ typedef struct anchor_call {
 	 * below); the text itself only while the 2xx may still repeat it. */
 	uint64_t sent_sum[2];
 	char *early_sdp[2];            /* owned: an early answer sent, or NULL */
+	/* each side's early answer as received (sdp_sum of its body, 0:
+	 * none): the 2xx that follows should repeat it, and one that does
+	 * not (another branch of a forked call) moves that side's media */
+	uint64_t early_in_sum[2];
 	char *room;                    /* owned: conference room joined, or NULL */
 	sb_dtmf_mode dtmf;             /* route.dtmf when the call began */
 	bool sip_te;                   /* SIP side negotiated telephone-event */
@@ -84,10 +88,12 @@ struct sb_media_anchor {
 /* OP_LATE_WS / OP_LATE_SIP: a late-offer call from SIP (sip/sdp_hook.h
  * late_offer): the browser's answer makes the gateway offer to SIP, and
  * SIP's answer in the ACK completes it. */
+/* OP_REANSWER: a 2xx answer unlike the early one it follows
+ * (sb_media_session_update_answer); the other side keeps its answer. */
 /* OP_DTMF: a digit to send as RFC 4733 on the SIP side's leg. */
 /* OP_STATS: the live figures of every call of one worker (wcs). */
 typedef enum { OP_OFFER, OP_ANSWER, OP_LOCAL, OP_LATE_WS, OP_LATE_SIP,
-	       OP_DESTROY, OP_DTMF, OP_STATS } op_kind;
+	       OP_REANSWER, OP_DESTROY, OP_DTMF, OP_STATS } op_kind;
 
 typedef struct op {
 	op_kind kind;
@@ -320,6 +326,9 @@ static void op_run(sb_msg *m, void *payload)
 	} else if (r->status == 0 && o->kind == OP_LATE_SIP)
 		r->status = sb_media_session_remote_answer(o->wc->session, SB_SIDE_SIP,
 							   &o->in, NULL);
+	else if (r->status == 0 && o->kind == OP_REANSWER)
+		r->status = sb_media_session_update_answer(o->wc->session, o->side,
+							   &o->in);
 	else if (r->status == 0)
 		r->status = sb_media_session_remote_answer(o->wc->session, o->side,
 							   &o->in, &r->out);
@@ -350,13 +359,18 @@ static void pending_free(gpointer d)
 	g_free(pd);
 }
 
-static uint64_t sdp_sum(const char *text)
+static uint64_t sdp_sum_n(const char *text, size_t len)
 {
 	uint64_t h = 0xcbf29ce484222325u;
 
-	for (const unsigned char *p = (const unsigned char *)text; *p; p++)
-		h = (h ^ *p) * 0x100000001b3u;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)text[i]) * 0x100000001b3u;
 	return h;
+}
+
+static uint64_t sdp_sum(const char *text)
+{
+	return sdp_sum_n(text, strlen(text));
 }
 
 static char *write_sdp(anchor_call *c, const pending *pd, const sb_media_desc *out,
@@ -421,6 +435,12 @@ static void op_replied(void *reply, void *user_data)
 	}
 	if (pd->kind == OP_LATE_SIP) {
 		pd->done(0, NULL, pd->done_data);   /* the ACK goes on without SDP */
+		return;
+	}
+	if (pd->kind == OP_REANSWER) {
+		SB_INFO(c->tag, "the %s side's final answer differs from its early one: "
+			"its media follows the final one", pd->side == SB_SIDE_WS ? "browser" : "SIP");
+		pd->done(0, g_steal_pointer(&c->early_sdp[1 - pd->side]), pd->done_data);
 		return;
 	}
 	int err;
@@ -574,12 +594,20 @@ static void hook_process(void *data, const sb_sdp_event *ev, sb_sdp_done_cb done
 	}
 	anchor_call *c = g_hash_table_lookup(a->calls, ev->call_id);
 	int other = 1 - (int)ev->from;
+	uint64_t in_sum = ev->kind == SB_SDP_ANSWER ? sdp_sum_n(ev->body, ev->len) : 0;
+	bool reanswer = false;
 	if (c && ev->kind == SB_SDP_ANSWER && !ev->early && c->early_sdp[other]) {
+		reanswer = in_sum != c->early_in_sum[ev->from];
+		c->early_in_sum[ev->from] = 0;
+	}
+	if (c && ev->kind == SB_SDP_ANSWER && !ev->early && c->early_sdp[other] && !reanswer) {
 		/* The 2xx repeats the early answer (RFC 3261 §13.2.1). */
 		sb_sdp_free(sdp);
 		done(0, g_steal_pointer(&c->early_sdp[other]), done_data);
 		return;
 	}
+	if (c && ev->kind == SB_SDP_ANSWER && ev->early)
+		c->early_in_sum[ev->from] = in_sum;
 	if (!c) {
 		if (ev->kind != SB_SDP_OFFER) {
 			sb_sdp_free(sdp);
@@ -610,6 +638,8 @@ static void hook_process(void *data, const sb_sdp_event *ev, sb_sdp_done_cb done
 	o->kind = ev->service ? OP_LOCAL : ev->kind == SB_SDP_OFFER ? OP_OFFER : OP_ANSWER;
 	if (ev->late_offer && ev->kind == SB_SDP_ANSWER)
 		o->kind = ev->from == SB_SIDE_WS ? OP_LATE_WS : OP_LATE_SIP;
+	if (reanswer)
+		o->kind = OP_REANSWER;
 	o->wc = c->wc;
 	o->side = ev->from;
 	o->in = sdp->audio;

@@ -432,6 +432,32 @@ int sb_media_session_remote_answer(sb_media_session *s, int side,
 	return err;
 }
 
+int sb_media_session_update_answer(sb_media_session *s, int side,
+				   const sb_media_desc *ans)
+{
+	int err = valid_side(s, side);
+	if (err < 0)
+		return err;
+	if (s->pending >= 0 || !s->chosen[side])
+		return -EBUSY;
+	const sb_md_codec *c = sb_cp_find(ans, &s->codec[side]);
+	if (!c)
+		return -EPROTO;
+	err = sb_leg_set_remote(s->leg[side], false, ans);
+	if (err < 0)
+		return err == -EINVAL ? -EPROTO : err;
+	/* the same codec may have another dynamic payload type there */
+	s->codec[side].pt = c->pt;
+	const sb_md_codec *te = s->have_te[side] ?
+		sb_cp_find_te(ans, s->te[side].clock) : NULL;
+	s->have_te[side] = te != NULL;
+	if (te)
+		s->te[side].pt = te->pt;
+	s->dir[side] = effective_dir(ans);
+	s->ptime[side] = ans->ptime;
+	return sb_ms_setup_media(s);
+}
+
 int sb_media_session_local_offer(sb_media_session *s, int side,
 				 sb_media_desc *offer)
 {

@@ -149,6 +149,16 @@ int sb_media_session_remote_answer(sb_media_session *s, int side,
 				   const sb_media_desc *answer,
 				   sb_media_desc *answer_for_other_side);
 
+/* A final answer from `side` that differs from the early one it follows
+ * (RFC 3261 §13.2.1 wants the same; a forked INVITE answered by another
+ * branch, or a UAS that moved its media, sends another): the side's leg
+ * follows the new address and direction, and the codecs chosen with the
+ * early answer stay, so what the other side was answered stays true.
+ * 0, -EBUSY (an offer is pending, or nothing was negotiated), -EPROTO
+ * (the new answer lacks the chosen codec, or is unusable). */
+int sb_media_session_update_answer(sb_media_session *s, int side,
+				   const sb_media_desc *ans);
+
 /* Make an offer of our own toward `side` (late-offer INVITE, refresh):
  * the negotiated codec if there is one, else every codec we relay.
  * 0, -EBUSY (an offer is pending), or a leg error. */

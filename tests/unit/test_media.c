@@ -520,6 +520,40 @@ static void test_relay_hold_resume_continuity(void **state)
 	assert_int_equal(drain(f, 1, NULL), 0);
 }
 
+/* A 2xx answer unlike the early one (another branch of a forked call):
+ * the side's media moves there, the codec chosen stays. */
+static void test_update_answer(void **state)
+{
+	fixture *f = *state;
+	sb_media_desc offer, to1, ans, to0;
+	make_session(f, SB_LEG_KIND_RTP, SB_LEG_KIND_RTP);
+	avp(&offer, f->port[0]);
+	add(&offer, 0, "PCMU", 8000);
+	assert_int_equal(sb_media_session_remote_offer(f->s, 0, &offer, &to1), 0);
+	avp(&ans, 9);   /* branch A, nobody there */
+	add(&ans, 0, "PCMU", 8000);
+	assert_int_equal(sb_media_session_remote_answer(f->s, 1, &ans, &to0), 0);
+	send_rtp(f, 0, to0.port, 0, 1, 0x55);
+	spin(f, 100);
+	assert_int_equal(drain(f, 1, NULL), 0);
+	/* branch B: lacks the codec, then right */
+	avp(&ans, f->port[1]);
+	add(&ans, 8, "PCMA", 8000);
+	assert_int_equal(sb_media_session_update_answer(f->s, 1, &ans), -EPROTO);
+	avp(&ans, f->port[1]);
+	add(&ans, 0, "PCMU", 8000);
+	assert_int_equal(sb_media_session_update_answer(f->s, 1, &ans), 0);
+	send_rtp(f, 0, to0.port, 0, 2, 0x55);
+	spin(f, 100);
+	assert_int_equal(drain(f, 1, NULL), 1);
+	send_rtp(f, 1, to1.port, 0, 1, 0x66);
+	spin(f, 100);
+	assert_int_equal(drain(f, 0, NULL), 1);
+	/* not while an offer is pending */
+	assert_int_equal(sb_media_session_remote_offer(f->s, 0, &offer, &to1), 0);
+	assert_int_equal(sb_media_session_update_answer(f->s, 1, &ans), -EBUSY);
+}
+
 static sb_media_session *new_session_with(fixture *f, unsigned max_xcode,
 					  bool jitter_buffer, bool low_delay)
 {
@@ -914,6 +948,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hold_sends_nothing, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_rtp_timeout_after_answer, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_update_answer, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_rtp_timeout, setup,
 						teardown),
