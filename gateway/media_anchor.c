@@ -438,9 +438,16 @@ static void op_replied(void *reply, void *user_data)
 		return;
 	}
 	if (pd->kind == OP_REANSWER) {
-		SB_INFO(c->tag, "the %s side's final answer differs from its early one: "
-			"its media follows the final one", pd->side == SB_SIDE_WS ? "browser" : "SIP");
-		pd->done(0, g_steal_pointer(&c->early_sdp[1 - pd->side]), pd->done_data);
+		/* the other side keeps the answer it has */
+		char **kept = &c->early_sdp[1 - pd->side];
+		SB_INFO(c->tag, "the %s side's %s answer differs from its early one: "
+			"its media follows the new one", pd->side == SB_SIDE_WS ? "browser" : "SIP",
+			pd->early ? "next early" : "final");
+		if (!*kept)
+			pd->done(-EPROTO, NULL, pd->done_data);
+		else
+			pd->done(0, pd->early ? g_strdup(*kept) : g_steal_pointer(kept),
+				 pd->done_data);
 		return;
 	}
 	int err;
@@ -596,18 +603,20 @@ static void hook_process(void *data, const sb_sdp_event *ev, sb_sdp_done_cb done
 	int other = 1 - (int)ev->from;
 	uint64_t in_sum = ev->kind == SB_SDP_ANSWER ? sdp_sum_n(ev->body, ev->len) : 0;
 	bool reanswer = false;
-	if (c && ev->kind == SB_SDP_ANSWER && !ev->early && c->early_sdp[other]) {
+	if (c && ev->kind == SB_SDP_ANSWER && c->early_sdp[other]) {
+		/* Another 1xx (a 180 after the 183) or the 2xx after an early
+		 * answer: it repeats it (RFC 3261 §13.2.1), and so do we. */
 		reanswer = in_sum != c->early_in_sum[ev->from];
-		c->early_in_sum[ev->from] = 0;
-	}
-	if (c && ev->kind == SB_SDP_ANSWER && !ev->early && c->early_sdp[other] && !reanswer) {
-		/* The 2xx repeats the early answer (RFC 3261 §13.2.1). */
-		sb_sdp_free(sdp);
-		done(0, g_steal_pointer(&c->early_sdp[other]), done_data);
-		return;
-	}
-	if (c && ev->kind == SB_SDP_ANSWER && ev->early)
+		c->early_in_sum[ev->from] = ev->early ? in_sum : 0;
+		if (!reanswer) {
+			sb_sdp_free(sdp);
+			done(0, ev->early ? g_strdup(c->early_sdp[other]) :
+					    g_steal_pointer(&c->early_sdp[other]), done_data);
+			return;
+		}
+	} else if (c && ev->kind == SB_SDP_ANSWER && ev->early) {
 		c->early_in_sum[ev->from] = in_sum;
+	}
 	if (!c) {
 		if (ev->kind != SB_SDP_OFFER) {
 			sb_sdp_free(sdp);

@@ -1,7 +1,8 @@
 #!/bin/bash
 # 183 early media from the SIP side: JsSIP calls a sipp UAS that answers
-# 183 with SDP and streams a 1 kHz PCMU tone at once, then 200 four seconds
-# later. The page must hear the tone while the call is still in progress
+# 183 with SDP and streams a 1 kHz PCMU tone at once, sends a 180 with the
+# same SDP (as carriers do; it was refused, and the page got an error
+# response, before session 13), then 200 four seconds later. The page must hear the tone while the call is still in progress
 # (before 200), then the call is confirmed (the 200 repeats the early
 # answer, RFC 3261 §13.2.1), the tone goes on, the browser hangs up, the
 # UAS gets the BYE, and no call or transaction is left.
@@ -23,7 +24,7 @@ sb_wait_port udp "$UAS_PORT" 5 || sb_die "sipp UAS did not listen"
 
 cat >"$SB_WORK/call.js" <<'JS'
 async (a) => {
-  const ua = await sb.ua({ lib: 'jssip', ws: a.ws, uri: 'sip:alice@sipbridge.test', register: false });
+  const ua = await sb.ua({ lib: 'jssip', ws: a.ws, uri: 'sip:alice@sipbridge.test', register: false, traceSip: true });
   if (!ua.connected) return { error: 'ws not connected' };
   const call = await ua.call(a.target, { wait: null, timeoutMs: 20000 });
   const r = {};
@@ -47,6 +48,7 @@ echo "  early:    $(sb_json "$J" r.early)"
 echo "  answered: $(sb_json "$J" r.answered)"
 sb_expect_json "183 reached the page (call in progress)" "$J" 'r.stateAtEarly === "progress"'
 sb_expect_json "early media: 1 kHz heard before the 200" "$J" 'r.stateAfterEarlyTone === "progress" && r.early && Math.abs(r.early.peakHz - 1000) < 25 && r.early.peakDb > -60'
+sb_check "the 180 that repeats the 183's SDP reached the page" grep -q '"line":"SIP/2.0 180 ' "$SB_WORK/call.log"
 sb_expect_json "then the 200: call confirmed" "$J" '/confirmed/.test(JSON.stringify(r.summary.events))'
 sb_expect_json "after the 200: 1 kHz still heard" "$J" 'r.answered && Math.abs(r.answered.peakHz - 1000) < 25'
 sb_expect_json "browser hung up" "$J" 'r.hangup && r.hangup.state === "ended"'
