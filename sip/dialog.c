@@ -113,20 +113,21 @@ void sb_dialog_learn(sb_dialog *d, const sip_t *sip, bool from_ws)
 	su_home_deinit(home);
 }
 
-char *sb_dialog_bye_text(sb_dialog *d, const char *reason, char **next_hop)
+/* An in-dialog request toward SIP on the browser's behalf. */
+static char *sip_request_text(sb_dialog *d, const char *method, uint32_t cseq,
+			      const char *reason, char **next_hop)
 {
 	if (!*d->sip_target || !*d->sip_party || !*d->ws_party)
 		return NULL;
 	GString *s = g_string_new(NULL);
-	g_string_append_printf(s, "BYE %s SIP/2.0\r\n", d->sip_target);
+	g_string_append_printf(s, "%s %s SIP/2.0\r\n", method, d->sip_target);
 	g_string_append(s, "Max-Forwards: 70\r\n");
 	for (guint i = 0; i < d->sip_routes->len; i++)
 		g_string_append_printf(s, "Route: %s\r\n",
 				       (char *)d->sip_routes->pdata[i]);
 	g_string_append_printf(s, "From: %s\r\nTo: %s\r\n", d->ws_party, d->sip_party);
-	g_string_append_printf(s, "Call-ID: %s\r\nCSeq: %u BYE\r\n", d->call_id,
-			       d->ws_cseq + 1);
-	d->ws_cseq++;
+	g_string_append_printf(s, "Call-ID: %s\r\nCSeq: %u %s\r\n", d->call_id,
+			       cseq, method);
 	if (reason)
 		g_string_append_printf(s, "Reason: %s\r\n", reason);
 	g_string_append(s, "User-Agent: sipbridge/" PACKAGE_VERSION "\r\n"
@@ -138,6 +139,19 @@ char *sb_dialog_bye_text(sb_dialog *d, const char *reason, char **next_hop)
 		*next_hop = g_strdup(d->sip_target);
 	}
 	return g_string_free(s, FALSE);
+}
+
+char *sb_dialog_bye_text(sb_dialog *d, const char *reason, char **next_hop)
+{
+	char *t = sip_request_text(d, "BYE", d->ws_cseq + 1, reason, next_hop);
+	if (t)
+		d->ws_cseq++;
+	return t;
+}
+
+char *sb_dialog_ack_text(sb_dialog *d, uint32_t invite_cseq, char **next_hop)
+{
+	return sip_request_text(d, "ACK", invite_cseq, NULL, next_hop);
 }
 
 char *sb_dialog_bye_ws_text(sb_dialog *d, const char *via, const char *reason)

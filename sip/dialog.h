@@ -82,6 +82,10 @@ void sb_dialog_learn(sb_dialog *d, const sip_t *sip, bool from_ws);
  * Also returns the next-hop URI (first route or the target). */
 char *sb_dialog_bye_text(sb_dialog *d, const char *reason, char **next_hop);
 
+/* The same for the ACK of the 2xx to the INVITE with CSeq invite_cseq,
+ * when the gateway must answer that 2xx itself. */
+char *sb_dialog_ack_text(sb_dialog *d, uint32_t invite_cseq, char **next_hop);
+
 /* The INVITE got its 2xx. */
 void sb_dialog_answered(sb_dialog *d);
 

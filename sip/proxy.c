@@ -299,14 +299,19 @@ static void register_learn(sb_proxy *p, sb_ctxn *t, nta_outgoing_t *orq, const s
 
 typedef struct resp_ctx {
 	sb_flow *flow;
+	char *call_id;        /* owned */
 } resp_ctx;
 
 static void resp_ctx_free(gpointer d)
 {
 	resp_ctx *c = d;
 	sb_flow_unref(c->flow);
+	g_free(c->call_id);
 	g_free(c);
 }
+
+static void refuse_answered(sb_proxy *p, const char *call_id, const sip_t *sip,
+			    int code, const char *phrase);
 
 static void send_response_to_ws(sb_proxy *p, msg_t *msg, int status, void *ctx)
 {
@@ -321,6 +326,9 @@ static void send_response_to_ws(sb_proxy *p, msg_t *msg, int status, void *ctx)
 		else
 			g_warning("media refused the SDP of a %d response (%s): relaying %d",
 				  sip->sip_status->st_status, g_strerror(-status), code);
+		if (sip->sip_status->st_status >= 200 && sip->sip_status->st_status < 300 &&
+		    sip->sip_cseq->cs_method == sip_method_invite && status != -ECANCELED)
+			refuse_answered(p, c->call_id, sip, code, phrase);
 		sip_status_t *st = sip_status_create(msg_home(msg), code, phrase, NULL);
 		msg_header_replace(msg, (msg_pub_t *)sip, (msg_header_t *)sip->sip_status,
 				   (msg_header_t *)st);
@@ -464,6 +472,7 @@ static int ctxn_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq,
 
 	resp_ctx *rc = g_new0(resp_ctx, 1);
 	rc->flow = sb_flow_ref(t->flow);
+	rc->call_id = g_strdup(t->call_id);
 	sb_proxy_sdp(p, t->method == sip_method_invite ? d : NULL, msg, SB_SIDE_SIP,
 		     send_response_to_ws, rc, resp_ctx_free);
 
@@ -712,6 +721,7 @@ static char *ws_request_route(sb_proxy *p, sb_flow *f, msg_t *msg, sip_t *sip,
 		bool ok;
 		char *next_hop = in_dialog_next_hop(msg, sip, f, &ok);
 		if (!ok) {
+			g_free(next_hop);
 			if (m != sip_method_ack)
 				sb_proxy_ws_reply(p, f, sip, 403, "Forbidden (not a dialog through this gateway)", NULL);
 			msg_destroy(msg);
@@ -880,6 +890,23 @@ void sb_proxy_ws_open(sb_ws_conn *c, void *proxy)
 	sb_ws_conn_set_data(c, f);
 }
 
+/* An in-dialog request the gateway makes toward SIP on the browser's
+ * behalf (its text from dialog.c, NULL: not known well enough). */
+static bool send_to_sip(sb_proxy *p, const char *text, const char *next)
+{
+	msg_t *m = text ? msg_make(sip_default_mclass(), 0, text, strlen(text)) : NULL;
+	if (!m)
+		return false;
+	const char *ident = hop_ident(next);
+	nta_outgoing_t *o = nta_outgoing_mcreate(p->agent, NULL, NULL,
+		URL_STRING_MAKE(next), m, TAG_IF(ident, TPTAG_IDENT(ident)), TAG_END());
+	if (!o)
+		msg_destroy(m);
+	else if (o != (nta_outgoing_t *)-1)
+		nta_outgoing_destroy(o);
+	return o != NULL;
+}
+
 static void end_dialog_of_closed_flow(sb_proxy *p, sb_dialog *d, const char *reason)
 {
 	if (d->state == SB_DLG_EARLY && d->ws_is_caller && d->invite_orq) {
@@ -892,22 +919,32 @@ static void end_dialog_of_closed_flow(sb_proxy *p, sb_dialog *d, const char *rea
 	if (d->state == SB_DLG_CONFIRMED) {
 		g_autofree char *next = NULL;
 		g_autofree char *bye = sb_dialog_bye_text(d, reason, &next);
-		msg_t *m = bye ? msg_make(sip_default_mclass(), 0, bye, strlen(bye)) : NULL;
-		if (m) {
-			SB_INFO(d->tag, "browser gone: BYE toward SIP (%s)", next);
-			const char *ident = hop_ident(next);
-			nta_outgoing_t *o = nta_outgoing_mcreate(p->agent, NULL, NULL,
-				URL_STRING_MAKE(next), m,
-				TAG_IF(ident, TPTAG_IDENT(ident)), TAG_END());
-			if (!o)
-				msg_destroy(m);
-			else if (o != (nta_outgoing_t *)-1)
-				nta_outgoing_destroy(o);
-		} else {
-			SB_WARN(d->tag, "browser gone but the dialog is not known well enough for a BYE");
-		}
+		if (bye)
+			SB_INFO(d->tag, "BYE toward SIP (%s)", next);
+		if (!send_to_sip(p, bye, next))
+			SB_WARN(d->tag, "the dialog is not known well enough for a BYE toward SIP");
 	}
 	sb_proxy_dialog_end(p, d);
+}
+
+/* SIP answered a browser's INVITE with an SDP the media refused (no
+ * common codec, say): the browser gets the error instead of the 2xx, so
+ * the gateway completes the SIP side's dialog itself, ACK then BYE with
+ * the reason, rather than leave the phone retransmitting its 200 and
+ * then holding a call nobody is on (RFC 3261 §13.2.2.4). */
+static void refuse_answered(sb_proxy *p, const char *call_id, const sip_t *sip,
+			    int code, const char *phrase)
+{
+	sb_dialog *d = call_id ? sb_proxy_dialog(p, call_id) : NULL;
+	if (!d || !d->ws_is_caller || d->state != SB_DLG_CONFIRMED)
+		return;
+	SB_NOTICE(d->tag, "SIP's answer refused (%d %s): ACK and BYE toward SIP", code, phrase);
+	g_autofree char *next = NULL;
+	g_autofree char *ack = sb_dialog_ack_text(d, sip->sip_cseq->cs_seq, &next);
+	send_to_sip(p, ack, next);
+	sb_dialog_set_end(d, SB_SIDE_WS, true, phrase);
+	g_autofree char *reason = g_strdup_printf("SIP;cause=%d;text=\"%s\"", code, phrase);
+	end_dialog_of_closed_flow(p, d, reason);
 }
 
 void sb_proxy_ws_close(sb_ws_conn *c, void *proxy)
