@@ -326,7 +326,7 @@ static void send_response_to_ws(sb_proxy *p, msg_t *msg, int status, void *ctx)
 		else
 			g_warning("media refused the SDP of a %d response (%s): relaying %d",
 				  sip->sip_status->st_status, g_strerror(-status), code);
-		if (sip->sip_status->st_status >= 200 && sip->sip_status->st_status < 300 &&
+		if (sip->sip_status->st_status < 300 &&
 		    sip->sip_cseq->cs_method == sip_method_invite && status != -ECANCELED)
 			refuse_answered(p, c->call_id, sip, code, phrase);
 		sip_status_t *st = sip_status_create(msg_home(msg), code, phrase, NULL);
@@ -928,20 +928,24 @@ static void end_dialog_of_closed_flow(sb_proxy *p, sb_dialog *d, const char *rea
 }
 
 /* SIP answered a browser's INVITE with an SDP the media refused (no
- * common codec, say): the browser gets the error instead of the 2xx, so
- * the gateway completes the SIP side's dialog itself, ACK then BYE with
- * the reason, rather than leave the phone retransmitting its 200 and
- * then holding a call nobody is on (RFC 3261 §13.2.2.4). */
+ * common codec, say): the browser gets the error instead, so the gateway
+ * ends the SIP side itself rather than leave a phone holding a call
+ * nobody is on: after a 2xx, its own ACK then a BYE with the reason
+ * (RFC 3261 §13.2.2.4); after a 1xx, a CANCEL. */
 static void refuse_answered(sb_proxy *p, const char *call_id, const sip_t *sip,
 			    int code, const char *phrase)
 {
 	sb_dialog *d = call_id ? sb_proxy_dialog(p, call_id) : NULL;
-	if (!d || !d->ws_is_caller || d->state != SB_DLG_CONFIRMED)
+	if (!d || !d->ws_is_caller || d->state == SB_DLG_TERMINATED)
 		return;
-	SB_NOTICE(d->tag, "SIP's answer refused (%d %s): ACK and BYE toward SIP", code, phrase);
-	g_autofree char *next = NULL;
-	g_autofree char *ack = sb_dialog_ack_text(d, sip->sip_cseq->cs_seq, &next);
-	send_to_sip(p, ack, next);
+	bool answered = d->state == SB_DLG_CONFIRMED;
+	SB_NOTICE(d->tag, "SIP's %s answer refused (%d %s): %s toward SIP",
+		  answered ? "final" : "early", code, phrase, answered ? "ACK and BYE" : "CANCEL");
+	if (answered) {
+		g_autofree char *next = NULL;
+		g_autofree char *ack = sb_dialog_ack_text(d, sip->sip_cseq->cs_seq, &next);
+		send_to_sip(p, ack, next);
+	}
 	sb_dialog_set_end(d, SB_SIDE_WS, true, phrase);
 	g_autofree char *reason = g_strdup_printf("SIP;cause=%d;text=\"%s\"", code, phrase);
 	end_dialog_of_closed_flow(p, d, reason);

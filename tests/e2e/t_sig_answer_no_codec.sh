@@ -1,12 +1,15 @@
 #!/bin/bash
-# A phone answers 200 with a codec the gateway never offered (G.729 only):
+# A phone answers with a codec the gateway never offered (G.729 only):
 # the browser cannot be given that answer, so it gets 488 "Not Acceptable
-# Here" instead of the 200, and the gateway completes the phone's dialog
-# itself: ACK for its 200, then BYE with a Reason (RFC 3261 §13.2.2.4).
-# Before, the phone got no ACK, retransmitted its 200, and kept the call
-# until the browser's WebSocket closed. Checks: JsSIP's call fails with
-# 488, sipp (uas_answer.xml, G.729) gets ACK and BYE and answers the BYE
-# (exit 0) while the browser is still connected, nothing is left.
+# Here" instead, and the gateway ends the phone's side itself.
+#   1. In a 200: the gateway's ACK for it, then a BYE with a Reason (RFC
+#      3261 §13.2.2.4). Before, the phone got no ACK, retransmitted its
+#      200, and kept the call until the browser's WebSocket closed.
+#   2. In a 183: a CANCEL. Before, the phone rang on (until Timer C,
+#      3 minutes) for a call the browser had already seen fail.
+# Checks: JsSIP's call fails with 488 while the browser stays connected,
+# sipp (uas_answer.xml, then sig_uas_early_g729.xml) gets ACK and BYE, or
+# CANCEL, and completes (exit 0), nothing is left.
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/../lib/sig.sh"
 sb_require_cmd node sipp
@@ -46,6 +49,17 @@ sb_expect_eq "200s the phone sent: one for the INVITE (not retransmitted), one f
 sb_check "the BYE says why" grep -q '^Reason: SIP;cause=488' "$msgs"
 sb_check "the ACK came before the BYE while the WebSocket was open" \
 	sh -c "! grep -q 'ws 1 closed' '$SB_WORK/sipbridge.log' || [ \$(grep -n 'ACK and BYE toward SIP' '$SB_WORK/sipbridge.log' | cut -d: -f1) -lt \$(grep -n 'ws 1 closed' '$SB_WORK/sipbridge.log' | cut -d: -f1) ]"
+sb_expect_idle 10
+
+echo "2. a 183 with G.729 only"
+sb_sipp uas2 -sf "$SB_SIPP_DIR/sig_uas_early_g729.xml" -p "$UAS_PORT" -mi "$SB_SIP_IP" -mp "$UAS_MEDIA" -m 1
+sb_wait_port udp "$UAS_PORT" 5 || sb_die "sipp UAS did not listen"
+sb_browser call2 60 --wav "$SB_WORK/mic.wav" --arg "{\"ws\":\"$SB_WS_URL\"}" @"$SB_WORK/call.js"
+echo "  browser result: $(cat "$SB_WORK/call2.json" 2>/dev/null | tr -d '\n ')"
+sb_expect_eq "the browser's call failed with 488" 488 "$(sb_json "$SB_WORK/call2.json" r.status)"
+sb_wait uas2 10
+sb_expect_eq "sipp got the CANCEL, answered 487, got its ACK (exit 0)" 0 "$?"
+sb_check "the CANCEL says why" grep -q '^Reason: SIP;cause=488' "$SB_WORK/uas2.msg"
 sb_expect_idle 10
 sb_stop sipbridge 5 TERM
 sb_expect_eq "daemon exit status" 0 "$?"
