@@ -76,6 +76,8 @@ static const schema_key schema[] = {
 	{ "tls", T_GROUP, NULL },
 	{ "tls.cert", T_STRING, NULL },
 	{ "tls.key", T_STRING, NULL },
+	{ "tls.verify_server", T_BOOL, NULL },
+	{ "tls.ca_file", T_STRING, NULL },
 	{ "route", T_GROUP, NULL },
 	{ "route.outbound_proxy", T_STRING, check_sip_uri_opt },
 	{ "route.dtmf", T_STRING, check_dtmf },
@@ -442,6 +444,9 @@ static void extract(const config_t *cf, sb_config *c)
 	load_sip_listen(cf, c);
 	c->tls_cert = get_str(cf, "tls.cert", "");
 	c->tls_key = get_str(cf, "tls.key", "");
+	int vs;
+	c->tls_verify_server = config_lookup_bool(cf, "tls.verify_server", &vs) && vs;
+	c->tls_ca_file = get_str(cf, "tls.ca_file", "");
 	c->outbound_proxy = get_str(cf, "route.outbound_proxy", "");
 	g_autofree char *dm = get_str(cf, "route.dtmf", "auto");
 	dtmf_mode_of(dm, &c->route_dtmf);
@@ -528,10 +533,11 @@ char *sb_config_startup_error(const sb_config *c)
 			"%s binds beyond loopback with neither auth.token_secrets nor a "
 			"dialplan: anyone could call any number through this gateway. "
 			"Configure one, or set security.open_relay = true", which);
-	const char *files[] = { c->tls_cert, c->tls_key };
+	const char *files[] = { c->tls_cert, c->tls_key, c->tls_ca_file };
+	const char *names[] = { "tls.cert", "tls.key", "tls.ca_file" };
 	for (size_t i = 0; i < G_N_ELEMENTS(files); i++)
 		if (*files[i] && access(files[i], R_OK) < 0)
-			return g_strdup_printf("%s %s: %s", i ? "tls.key" : "tls.cert",
+			return g_strdup_printf("%s %s: %s", names[i],
 					       files[i], g_strerror(errno));
 	return NULL;
 }
@@ -604,6 +610,7 @@ void sb_config_unref(sb_config *c)
 	g_free(c->sip);
 	g_free(c->tls_cert);
 	g_free(c->tls_key);
+	g_free(c->tls_ca_file);
 	g_free(c->outbound_proxy);
 	g_free(c->media_address);
 	g_free(c->media_public_address);

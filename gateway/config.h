@@ -59,6 +59,11 @@ typedef struct sb_config {
 	/* tls */
 	char *tls_cert;             /* "" = none */
 	char *tls_key;
+	/* SIP over TLS as a client (trunks, PBXs): check the server's
+	 * certificate chain against tls_ca_file ("" = the system's CAs) and
+	 * its name against the host we connect to; off by default */
+	bool tls_verify_server;
+	char *tls_ca_file;
 
 	/* route */
 	char *outbound_proxy;       /* "" = local services only */

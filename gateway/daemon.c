@@ -183,6 +183,8 @@ static void warn_not_reloaded(const sb_config *o, const sb_config *n)
 		{ o->workers != n->workers, "media.workers" },
 		{ o->ws_max_message != n->ws_max_message, "web.ws_max_message" },
 		{ strcmp(o->cdr_path, n->cdr_path) != 0, "cdr.path" },
+		{ o->tls_verify_server != n->tls_verify_server ||
+		  strcmp(o->tls_ca_file, n->tls_ca_file) != 0, "tls.verify_server/ca_file" },
 	};
 	for (size_t i = 0; i < G_N_ELEMENTS(k); i++)
 		if (k[i].changed)
@@ -314,7 +316,8 @@ static bool start(sb_daemon *d, GError **err)
 
 	sb_sip_listen_spec *ls = listen_specs(d->cfg);
 	d->sip = sb_sip_stack_new(d->ctx, ls, d->cfg->n_sip,
-				  &(sb_sip_tls){ d->cfg->tls_cert, d->cfg->tls_key },
+				  &(sb_sip_tls){ d->cfg->tls_cert, d->cfg->tls_key,
+						 d->cfg->tls_verify_server, d->cfg->tls_ca_file },
 				  NULL, NULL, err);
 	if (!d->sip) {
 		g_free(ls);

@@ -15,6 +15,7 @@
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/nta_tag.h>
 #include <sofia-sip/tport_tag.h>
+#include <openssl/x509.h>
 
 struct sb_sip_stack {
 	su_home_t home[1];
@@ -27,6 +28,7 @@ struct sb_sip_stack {
 };
 
 #define AGENT_PEM "agent.pem"
+#define CA_PEM "cafile.pem"     /* sofia's name for the trusted CAs */
 
 /* Write all of buf to fd. 0 or -errno. */
 static int write_all(int fd, const char *buf, size_t len)
@@ -48,9 +50,25 @@ static void tls_dir_remove(char *dir)
 	if (!dir)
 		return;
 	g_autofree char *pem = g_build_filename(dir, AGENT_PEM, NULL);
+	g_autofree char *ca = g_build_filename(dir, CA_PEM, NULL);
 	g_unlink(pem);
+	g_unlink(ca);
 	g_rmdir(dir);
 	g_free(dir);
+}
+
+/* sofia verifies against DIR/cafile.pem, and without one only against
+ * the hashed certificates in DIR itself, not the system's: copy the
+ * configured bundle there, or OpenSSL's default one. */
+static bool tls_ca_copy(const char *ca_file, const char *dir, GError **err)
+{
+	const char *src = ca_file && *ca_file ? ca_file : X509_get_default_cert_file();
+	g_autofree char *pem = NULL;
+	gsize len = 0;
+	if (!g_file_get_contents(src, &pem, &len, err))
+		return false;
+	g_autofree char *dst = g_build_filename(dir, CA_PEM, NULL);
+	return g_file_set_contents(dst, pem, (gssize)len, err);
 }
 
 /* sofia's TPTAG_CERTIFICATE names a directory and reads agent.pem in it
@@ -90,6 +108,10 @@ static char *tls_dir_make(const sb_sip_tls *tls, GError **err)
 	if (r) {
 		g_set_error(err, G_IO_ERROR, g_io_error_from_errno(-r),
 			    "writing %s: %s", pem, g_strerror(-r));
+		tls_dir_remove(dir);
+		return NULL;
+	}
+	if (tls->verify_server && !tls_ca_copy(tls->ca_file, dir, err)) {
 		tls_dir_remove(dir);
 		return NULL;
 	}
@@ -154,6 +176,15 @@ sb_sip_stack *sb_sip_stack_new(GMainContext *ctx,
 	s->src = su_glib_root_gsource(s->root);
 	g_source_attach(s->src, ctx);
 
+	/* As a TLS client, the server's chain and its name for the host we
+	 * connect to (SAN DNS names and CN; sofia does not match SAN IP
+	 * addresses); a failed check closes the connection, and
+	 * TPTAG_SDWN_ERROR makes that an error for the request waiting on
+	 * it (503 at once) instead of a silent Timer B (408 after 32 s). */
+	bool verify = tls_cert_dir && tls->verify_server;
+	if (verify)
+		g_info("SIP TLS: servers' certificates verified against %s",
+		       tls->ca_file && *tls->ca_file ? tls->ca_file : X509_get_default_cert_file());
 	/* A stray-only agent when nothing is configured keeps the proxy's
 	 * outgoing side usable (it still needs a socket to send from). */
 	sb_sip_listen_spec def = { "udp", "127.0.0.1", 0 };
@@ -173,6 +204,8 @@ sb_sip_stack *sb_sip_stack_new(GMainContext *ctx,
 				NTATAG_CANCEL_487(0), NTATAG_EXTRA_100(0),
 				TAG_IF(ident, TPTAG_IDENT(ident)),
 				TAG_IF(tls_cert_dir, TPTAG_CERTIFICATE(tls_cert_dir)),
+				TAG_IF(verify, TPTAG_TLS_VERIFY_POLICY(TPTLS_VERIFY_SUBJECTS_OUT)),
+				TAG_IF(verify, TPTAG_SDWN_ERROR(1)),
 				TAG_END());
 			r = s->agent ? 0 : -1;
 		} else {
@@ -180,6 +213,8 @@ sb_sip_stack *sb_sip_stack_new(GMainContext *ctx,
 				s->agent, URL_STRING_MAKE(url),
 				TAG_IF(ident, TPTAG_IDENT(ident)),
 				TAG_IF(tls_cert_dir, TPTAG_CERTIFICATE(tls_cert_dir)),
+				TAG_IF(verify, TPTAG_TLS_VERIFY_POLICY(TPTLS_VERIFY_SUBJECTS_OUT)),
+				TAG_IF(verify, TPTAG_SDWN_ERROR(1)),
 				TAG_END());
 		}
 		if (r < 0) {

@@ -5,6 +5,7 @@
 #ifndef SB_SIP_SIP_STACK_H
 #define SB_SIP_SIP_STACK_H
 
+#include <stdbool.h>
 #include <glib.h>
 #include <sofia-sip/nta.h>
 
@@ -34,6 +35,11 @@ typedef int (*sb_sip_message_cb)(void *user_data, nta_agent_t *agent,
 typedef struct sb_sip_tls {
 	const char *cert;        /* PEM certificate (chain), path */
 	const char *key;         /* PEM private key, path */
+	/* as a client: verify the server's chain and name (sofia's
+	 * TPTLS_VERIFY_SUBJECTS_OUT) against ca_file, NULL/"" = the
+	 * system's bundle */
+	bool verify_server;
+	const char *ca_file;
 } sb_sip_tls;
 
 /* Bind and attach to ctx. tls: used only when a listener is "tls"; may be

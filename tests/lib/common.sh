@@ -345,7 +345,8 @@ sb_wait_port() {
 #   SB_HTTP_PORT SB_SIP_PORT SB_ADMIN_PORT SB_RTP_LO SB_RTP_HI (picked if unset)
 #   SB_OUTBOUND_PROXY (default empty), SB_CONF_EXTRA (appended verbatim),
 #   SB_MEDIA_EXTRA (settings inside the media group, e.g.
-#   "prefer_opus = true;"), SB_LOG_LEVEL (adds log.level, e.g. debug).
+#   "prefer_opus = true;"), SB_TLS_EXTRA (inside the tls group),
+#   SB_LOG_LEVEL (adds log.level, e.g. debug).
 sb_daemon_config() {
 	local f=$1
 	[ -n "${SB_HTTP_PORT:-}" ] || sb_free_port SB_HTTP_PORT
@@ -365,6 +366,7 @@ sb_daemon_config() {
 	    -e "s|@STUN_SERVER@|${SB_STUN_SERVER:-}|g" \
 	    -e "s|@SIP_TLS@|${SB_SIP_TLS_PORT:+, \"tls:@SIPH@:$SB_SIP_TLS_PORT\"}|g" \
 	    -e "s|@TLS_CERT@|${SB_TLS_CERT:-}|g" -e "s|@TLS_KEY@|${SB_TLS_KEY:-}|g" \
+	    -e "s|@TLS_EXTRA@|${SB_TLS_EXTRA:-}|g" \
 	    -e "s|@HTTPS@|${SB_HTTPS_PORT:+@IPH@:$SB_HTTPS_PORT}|g" \
 	    -e "s|@IP@|$SB_IP|g" -e "s|@IPH@|$SB_IPH|g" -e "s|@SIPH@|$(sb_iph "${SB_SIP_LISTEN:-$SB_SIP_IP}")|g" \
 	    "$SB_ROOT/tests/lib/sipbridge.conf.in" >"$f"

@@ -19,7 +19,7 @@ sb_free_port TLS_PORT
 sb_daemon_config "$SB_WORK/sipbridge.conf"
 sed -i -e "s|https = \"\";|https = \"127.0.0.1:$HTTPS_PORT\";|" \
 	-e "s|sip   = \[ \(.*\) \];|sip   = [ \1, \"tls:127.0.0.1:$TLS_PORT\" ];|" \
-	-e "s|tls:   { cert = \"\"; key = \"\"; };|tls:   { cert = \"$SB_WORK/tls/localhost.crt\"; key = \"$SB_WORK/tls/localhost.key\"; };|" \
+	-e "s|tls:   { cert = \"\"; key = \"\";|tls:   { cert = \"$SB_WORK/tls/localhost.crt\"; key = \"$SB_WORK/tls/localhost.key\";|" \
 	"$SB_WORK/sipbridge.conf"
 SB_HTTP_URL="http://127.0.0.1:$SB_HTTP_PORT"
 sb_bg sipbridge env ASAN_OPTIONS="fast_unwind_on_malloc=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}" \

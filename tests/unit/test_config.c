@@ -53,6 +53,8 @@ static void test_empty_file_is_defaults(void **state)
 	assert_non_null(c);
 	assert_int_equal(c->http.port, 8080);
 	assert_int_equal(c->rtp_timeout_s, 60);
+	assert_false(c->tls_verify_server);
+	assert_string_equal(c->tls_ca_file, "");
 	assert_false(c->jitter_buffer);
 	assert_true(c->opus_low_delay);
 	assert_int_equal(c->max_transcoded, 0);
@@ -101,6 +103,7 @@ static const bad_case bad[] = {
 	{ "services: { conference_max_participants = 0; };\n", 1, "at least 1" },
 	{ "route: { outbound_proxy = \"http://x\"; };\n", 1, "SIP URI" },
 	{ "listen: { https = \"0.0.0.0:8443\"; };\n", 1, "tls.cert" },
+	{ "tls: {\n verify_server = \"yes\"; };\n", 2, "true or false" },
 	{ "log: { level = \"loud\"; };\n", 1, "debug" },
 	{ "route: {\n dtmf = \"inband\";\n};\n", 2, "auto, rfc4733, info" },
 	{ "services: { echo = \"echo me\"; };\n", 1, "user part" },
