@@ -57,12 +57,18 @@ static void tls_dir_remove(char *dir)
 	g_free(dir);
 }
 
+/* The CA bundle servers are verified against: the configured one, or
+ * OpenSSL's default. */
+static const char *tls_ca_source(const sb_sip_tls *tls)
+{
+	return tls->ca_file && *tls->ca_file ? tls->ca_file : X509_get_default_cert_file();
+}
+
 /* sofia verifies against DIR/cafile.pem, and without one only against
  * the hashed certificates in DIR itself, not the system's: copy the
- * configured bundle there, or OpenSSL's default one. */
-static bool tls_ca_copy(const char *ca_file, const char *dir, GError **err)
+ * bundle there. */
+static bool tls_ca_copy(const char *src, const char *dir, GError **err)
 {
-	const char *src = ca_file && *ca_file ? ca_file : X509_get_default_cert_file();
 	g_autofree char *pem = NULL;
 	gsize len = 0;
 	if (!g_file_get_contents(src, &pem, &len, err))
@@ -111,7 +117,7 @@ static char *tls_dir_make(const sb_sip_tls *tls, GError **err)
 		tls_dir_remove(dir);
 		return NULL;
 	}
-	if (tls->verify_server && !tls_ca_copy(tls->ca_file, dir, err)) {
+	if (tls->verify_server && !tls_ca_copy(tls_ca_source(tls), dir, err)) {
 		tls_dir_remove(dir);
 		return NULL;
 	}
@@ -184,7 +190,14 @@ sb_sip_stack *sb_sip_stack_new(GMainContext *ctx,
 	bool verify = tls_cert_dir && tls->verify_server;
 	if (verify)
 		g_info("SIP TLS: servers' certificates verified against %s",
-		       tls->ca_file && *tls->ca_file ? tls->ca_file : X509_get_default_cert_file());
+		       tls_ca_source(tls));
+	/* what every listener gets (sofia keeps one TLS context per primary) */
+	tagi_t tls_tags[] = {
+		{ TAG_IF(tls_cert_dir, TPTAG_CERTIFICATE(tls_cert_dir)) },
+		{ TAG_IF(verify, TPTAG_TLS_VERIFY_POLICY(TPTLS_VERIFY_SUBJECTS_OUT)) },
+		{ TAG_IF(verify, TPTAG_SDWN_ERROR(1)) },
+		{ TAG_END() },
+	};
 	/* A stray-only agent when nothing is configured keeps the proxy's
 	 * outgoing side usable (it still needs a socket to send from). */
 	sb_sip_listen_spec def = { "udp", "127.0.0.1", 0 };
@@ -203,19 +216,13 @@ sb_sip_stack *sb_sip_stack_new(GMainContext *ctx,
 				NTATAG_SERVER_RPORT(1), NTATAG_MERGE_482(0),
 				NTATAG_CANCEL_487(0), NTATAG_EXTRA_100(0),
 				TAG_IF(ident, TPTAG_IDENT(ident)),
-				TAG_IF(tls_cert_dir, TPTAG_CERTIFICATE(tls_cert_dir)),
-				TAG_IF(verify, TPTAG_TLS_VERIFY_POLICY(TPTLS_VERIFY_SUBJECTS_OUT)),
-				TAG_IF(verify, TPTAG_SDWN_ERROR(1)),
-				TAG_END());
+				TAG_NEXT(tls_tags));
 			r = s->agent ? 0 : -1;
 		} else {
 			r = nta_agent_add_tport(
 				s->agent, URL_STRING_MAKE(url),
 				TAG_IF(ident, TPTAG_IDENT(ident)),
-				TAG_IF(tls_cert_dir, TPTAG_CERTIFICATE(tls_cert_dir)),
-				TAG_IF(verify, TPTAG_TLS_VERIFY_POLICY(TPTLS_VERIFY_SUBJECTS_OUT)),
-				TAG_IF(verify, TPTAG_SDWN_ERROR(1)),
-				TAG_END());
+				TAG_NEXT(tls_tags));
 		}
 		if (r < 0) {
 			g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,

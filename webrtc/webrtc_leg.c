@@ -263,6 +263,13 @@ static sb_md_setup our_setup(const webrtc_leg *w, bool offer)
 					   SB_MD_SETUP_PASSIVE;
 }
 
+static int apply_ice(webrtc_leg *w, const sb_media_desc *d)
+{
+	if (sb_ice_is_restart(w->ice, d))
+		w->ice_connected = false;
+	return sb_ice_set_remote(w->ice, d);
+}
+
 /* The browser's offer reaches ICE only with our answer. Before it has
  * that answer the browser cannot answer our checks, and a phone that
  * rings for more than a few seconds before its 200 would otherwise have
@@ -276,9 +283,7 @@ static int apply_offer_ice(webrtc_leg *w)
 		return 0;
 	g_autofree sb_media_desc *d = w->offer_ice;
 	w->offer_ice = NULL;
-	if (sb_ice_is_restart(w->ice, d))
-		w->ice_connected = false;
-	return sb_ice_set_remote(w->ice, d);
+	return apply_ice(w, d);
 }
 
 static int wl_get_local(sb_leg *leg, bool offer, sb_media_desc *d)
@@ -360,12 +365,8 @@ static int wl_set_remote(sb_leg *leg, bool offer, const sb_media_desc *d)
 	if (offer) {
 		g_free(w->offer_ice);
 		w->offer_ice = g_memdup2(d, sizeof(*d));
-	} else {
-		if (sb_ice_is_restart(w->ice, d))
-			w->ice_connected = false;
-		err = sb_ice_set_remote(w->ice, d);
-		if (err < 0)
-			return err;
+	} else if ((err = apply_ice(w, d)) < 0) {
+		return err;
 	}
 	/* a re-offer keeps the DTLS association unless the peer's
 	 * certificate changed (RFC 8842 §5.5) */
